@@ -1,0 +1,106 @@
+"""Database access: which server to use, connections, and the schema migrations."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from importlib import resources
+
+import psycopg
+from psycopg.rows import dict_row
+
+from gis.embedded import EmbeddedCluster
+from gis.errors import SetupError
+from gis.settings import get_settings
+
+MIGRATION_LOCK = 732_100_001  # pg_advisory_lock key: one migrator at a time
+
+
+def embedded_cluster() -> EmbeddedCluster:
+    s = get_settings()
+    return EmbeddedCluster(s.embedded_dir, s.pg_port)
+
+
+@lru_cache(maxsize=1)
+def database_url() -> str:
+    """DATABASE_URL when set; otherwise the embedded cluster, started on demand."""
+    url = get_settings().database_url
+    if url:
+        return url.replace("postgresql+psycopg://", "postgresql://")
+    return embedded_cluster().up()
+
+
+def connect(autocommit: bool = False, **kwargs) -> psycopg.Connection:
+    try:
+        return psycopg.connect(database_url(), autocommit=autocommit, row_factory=dict_row,
+                               **kwargs)
+    except psycopg.OperationalError as exc:
+        raise SetupError(f"Cannot connect to the database ({_safe(database_url())}): "
+                         f"{str(exc).strip()}") from exc
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and ":" in url.split("@")[0].split("//")[-1]:
+        scheme, rest = url.split("//", 1)
+        creds, host = rest.split("@", 1)
+        return f"{scheme}//{creds.split(':')[0]}:***@{host}"
+    return url
+
+
+def sqlalchemy_url() -> str:
+    return database_url().replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+# -- migrations -------------------------------------------------------------------------
+def _migration_files() -> list[tuple[str, str]]:
+    pkg = resources.files("gis.migrations")
+    files = sorted(p for p in pkg.iterdir() if p.name.endswith(".sql"))
+    return [(p.name, p.read_text(encoding="utf-8")) for p in files]
+
+
+def migrate(conn: psycopg.Connection | None = None) -> list[str]:
+    """Apply pending SQL migrations in order; idempotent. Returns the names applied."""
+    own = conn is None
+    conn = conn or connect(autocommit=True)
+    applied: list[str] = []
+    try:
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        conn.execute("CREATE SCHEMA IF NOT EXISTS spp")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS spp.schema_migrations ("
+            " name text PRIMARY KEY, sha256 text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"]: r["sha256"]
+                for r in conn.execute("SELECT name, sha256 FROM spp.schema_migrations")}
+        for name, sql in _migration_files():
+            digest = hashlib.sha256(sql.encode()).hexdigest()
+            if name in done:
+                if done[name] != digest:
+                    raise SetupError(f"Migration {name} changed after it was applied; "
+                                     "add a new migration file instead of editing it.")
+                continue
+            with conn.transaction():
+                conn.execute(sql)
+                conn.execute("INSERT INTO spp.schema_migrations (name, sha256) VALUES (%s, %s)",
+                             (name, digest))
+            applied.append(name)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        if own:
+            conn.close()
+    return applied
+
+
+_ready = False
+
+
+def ready_connection(autocommit: bool = False) -> psycopg.Connection:
+    """A connection to a migrated database (migrations run once a process)."""
+    global _ready
+    if not _ready:
+        migrate()
+        _ready = True
+    return connect(autocommit=autocommit)
