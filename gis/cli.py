@@ -22,7 +22,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(layer_app, name="layer")
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def user_errors(func):

@@ -18,7 +18,7 @@ MIGRATION_LOCK = 732_100_001  # pg_advisory_lock key: one migrator at a time
 
 def embedded_cluster() -> EmbeddedCluster:
     s = get_settings()
-    return EmbeddedCluster(s.embedded_dir, s.pg_port)
+    return EmbeddedCluster(s.embedded_dir, s.pg_port, s.pg_bindir)
 
 
 @lru_cache(maxsize=1)

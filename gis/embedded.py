@@ -38,8 +38,13 @@ class ClusterStatus:
     version: str | None
 
 
-def _find_bindir() -> Path:
+def _find_bindir(override: Path | None = None) -> Path:
     """The newest PostgreSQL bin directory whose share directory has PostGIS."""
+    if override is not None:
+        if (Path(override) / "postgres").exists() and (Path(override) / "initdb").exists():
+            return Path(override)
+        raise SetupError(f"SPP_PG_BINDIR={override} has no PostgreSQL server binaries "
+                         f"(postgres, initdb).\n{INSTALL_HINT}")
     candidates = sorted(
         Path("/usr/lib/postgresql").glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
@@ -76,18 +81,19 @@ def _port_is_free(port: int) -> bool:
 
 
 class EmbeddedCluster:
-    def __init__(self, base_dir: Path, port: int = 0):
+    def __init__(self, base_dir: Path, port: int = 0, bindir: Path | None = None):
         self.base_dir = Path(base_dir).resolve()
         self.data_dir = self.base_dir / "data"
         self.run_dir = self.base_dir / "run"
         self.log_file = self.base_dir / "postgres.log"
         self.port_file = self.base_dir / "port"
         self.requested_port = port
+        self.bindir_override = bindir
         self._as_postgres = os.geteuid() == 0
 
     # -- process helpers ------------------------------------------------------------------
     def _cmd(self, name: str, *args: str) -> list[str]:
-        exe = str(_find_bindir() / name)
+        exe = str(_find_bindir(self.bindir_override) / name)
         prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []
         return [*prefix, exe, *args]
 
@@ -147,6 +153,7 @@ class EmbeddedCluster:
     # -- lifecycle ------------------------------------------------------------------------
     def up(self) -> str:
         """Initialise (first time) and start the cluster; return its URL. Idempotent."""
+        _find_bindir(self.bindir_override)  # fail first, and clearly, without binaries
         if self._as_postgres:
             try:
                 pwd.getpwnam("postgres")
@@ -168,6 +175,11 @@ class EmbeddedCluster:
             d.mkdir(parents=True, exist_ok=True)
             os.chmod(d, 0o755)
             self._owner_fix(d)
+        if self._as_postgres and subprocess.run(
+                ["runuser", "-u", "postgres", "--", "test", "-w", str(self.base_dir)]).returncode:
+            raise SetupError(
+                f"The postgres system user cannot reach {self.base_dir} (a parent folder is "
+                "private). Set SPP_DATA_DIR to a folder whose parents are world-traversable.")
         if self.data_dir.exists():
             shutil.rmtree(self.data_dir)  # a half-made data dir from an interrupted initdb
         self.data_dir.mkdir(mode=0o700)

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "var"
     # Port of the embedded cluster; 0 picks a free one on first start.
     pg_port: int = 0
+    # PostgreSQL bin directory for the embedded cluster (default: newest one with PostGIS).
+    pg_bindir: Path | None = None
     layers_dir: Path = PROJECT_ROOT / "layers"
     styles_dir: Path = PROJECT_ROOT / "styles"
     host: str = "127.0.0.1"

@@ -1,0 +1,86 @@
+"""Test session set-up: a real PostGIS for every test.
+
+With DATABASE_URL set, tests use that server (it must be a throwaway database). Otherwise the
+session starts its own embedded cluster in a temporary folder and deletes it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+GIS = [sys.executable, "-m", "gis"]
+
+
+def _clear_caches() -> None:
+    from gis import db
+    from gis.settings import get_settings
+
+    get_settings.cache_clear()
+    db.database_url.cache_clear()
+    db._ready = False
+
+
+@pytest.fixture(scope="session")
+def session_dir():
+    path = Path(tempfile.mkdtemp(prefix="spp-test-"))
+    os.chmod(path, 0o755)  # the embedded cluster may run as the postgres user
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(session_dir):
+    """URL of the test database, migrated."""
+    from gis.embedded import EmbeddedCluster
+
+    cluster = None
+    url = os.environ.get("DATABASE_URL")
+    os.environ["SPP_DATA_DIR"] = str(session_dir / "data")
+    if not url:
+        cluster = EmbeddedCluster(session_dir / "data" / "pg")
+        url = cluster.up()
+    _clear_caches()
+    from gis import db
+
+    assert db.database_url() == url
+    db.migrate()
+    yield url
+    if cluster is not None:
+        cluster.destroy()
+
+
+@pytest.fixture
+def open_tmp(session_dir, request):
+    """A temporary folder the postgres system user can reach (pytest's tmp_path cannot)."""
+    path = session_dir / request.node.name[:60]
+    path.mkdir(mode=0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def conn(database_url):
+    from gis import db
+
+    with db.connect(autocommit=True) as c:
+        yield c
+
+
+def run_gis(*args: str, env: dict | None = None, check: bool = False, timeout: int = 600):
+    """Run the `gis` command line in a subprocess, as a user would."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([*GIS, *args], capture_output=True, text=True, env=full_env,
+                          cwd=ROOT, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"gis {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc
