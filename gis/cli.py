@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from functools import wraps
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -118,3 +119,96 @@ def layers_list():
 
 def main() -> None:  # pragma: no cover - entry point convenience
     app(sys.argv[1:])
+
+
+# -- gis load ---------------------------------------------------------------------------
+def _parse_maps(maps: list[str]) -> dict[str, str]:
+    from gis.loader.load import LoadError
+
+    out = {}
+    for item in maps:
+        if "=" not in item:
+            raise LoadError(f"--map {item!r}: write SOURCE_FIELD=LAYER_FIELD, e.g. "
+                            "--map SHBANDO=sheet_no")
+        src, dst = item.split("=", 1)
+        out[src.strip()] = dst.strip()
+    return out
+
+
+@app.command("load")
+@user_errors
+def load_cmd(
+    source: Path = typer.Argument(..., help="Delivery: .shp/.zip/.gpkg/.geojson/.csv/.gdb/"
+                                  ".tab/.kml/.dxf/.dgn"),
+    layer: str = typer.Option(..., "--layer", "-l", help="Layer id (a file in layers/)"),
+    source_crs: str = typer.Option(None, help="EPSG code, preset (vn2000-cantho, "
+                                   "vn2000-soctrang, vn2000-utm48, ...) or .prj/WKT"),
+    encoding: str = typer.Option(None, help="Force the text encoding: utf-8, tcvn3, vni, "
+                                 "cp1258, cp1252 (default: detected per field)"),
+    mode: str = typer.Option("replace", help="replace | append | upsert (by natural key)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Do everything but the swap"),
+    force: bool = typer.Option(False, "--force", help="Load even if identical to current"),
+    source_layer: str = typer.Option(None, help="Layer inside a multi-layer source"),
+    map_: list[str] = typer.Option([], "--map", help="SOURCE_FIELD=LAYER_FIELD (repeatable)"),
+    axis_order: str = typer.Option(None, help="CSV: auto | xy | yx (yx: X column is northing)"),
+    x_field: str = typer.Option(None, help="CSV: first coordinate column"),
+    y_field: str = typer.Option(None, help="CSV: second coordinate column"),
+):
+    """Load one department delivery into a layer, atomically, as a new version."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gis.loader.load import LoadOptions, load
+    from gis.loader.report import print_summary
+
+    options = LoadOptions(source_crs=source_crs, encoding=encoding, mode=mode, dry_run=dry_run,
+                          force=force, source_layer=source_layer, field_map=_parse_maps(map_),
+                          axis_order=axis_order, x_field=x_field, y_field=y_field)
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn()]
+    with Progress(*columns, console=err_console, transient=False) as bar:
+        task = bar.add_task(f"{source.name} → {layer}", total=None, rate="")
+        import time as _time
+
+        t0 = _time.monotonic()
+
+        def progress(n: int, total: int | None) -> None:
+            bar.update(task, advance=n, total=total)
+            done = bar.tasks[0].completed
+            rate = done / max(_time.monotonic() - t0, 1e-6)
+            bar.update(task, rate=f"{rate:,.0f} features/s")
+
+        result = load(source, layer, options, progress)
+    print_summary(console, result)
+
+
+@layer_app.command("history")
+@user_errors
+def layer_history(layer_id: str = typer.Argument(..., help="Layer id")):
+    """Every load of a layer: version, status, source and its SHA-256, CRS operation, counts."""
+    from gis.layerdef import get_layer_def
+    from gis.loader import store
+    from gis.loader.report import print_history
+
+    get_layer_def(layer_id)
+    with db.ready_connection() as conn:
+        rows = store.history(conn, layer_id)
+    print_history(console, layer_id, rows)
+
+
+@layer_app.command("rollback")
+@user_errors
+def layer_rollback(layer_id: str = typer.Argument(..., help="Layer id"),
+                   to: int = typer.Option(None, "--to", help="Version to restore "
+                                          "(default: the one before the current)")):
+    """Make an earlier kept version of a layer current again, atomically."""
+    import getpass
+
+    from gis.layerdef import get_layer_def
+    from gis.loader import store
+
+    get_layer_def(layer_id)
+    actor = get_settings().operator or getpass.getuser()
+    with db.ready_connection() as conn:
+        row = store.rollback(conn, layer_id, to, actor)
+    console.print(f"Layer {layer_id}: v{row['version']} is current again "
+                  f"({row['feature_count']:,} features, source {row['source_name']}).")

@@ -30,7 +30,7 @@ def database_url() -> str:
     return embedded_cluster().up()
 
 
-def connect(autocommit: bool = False, **kwargs) -> psycopg.Connection:
+def connect(autocommit: bool = True, **kwargs) -> psycopg.Connection:
     try:
         return psycopg.connect(database_url(), autocommit=autocommit, row_factory=dict_row,
                                **kwargs)
@@ -97,7 +97,7 @@ def migrate(conn: psycopg.Connection | None = None) -> list[str]:
 _ready = False
 
 
-def ready_connection(autocommit: bool = False) -> psycopg.Connection:
+def ready_connection(autocommit: bool = True) -> psycopg.Connection:
     """A connection to a migrated database (migrations run once a process)."""
     global _ready
     if not _ready:

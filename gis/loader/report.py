@@ -1,0 +1,69 @@
+"""What GIS staff read after a load: a summary table, and a layer's history."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+STATUS_TEXT = {"current": "[green]loaded (current)[/]", "dry_run": "[cyan]dry run: not swapped[/]",
+               "unchanged": "[yellow]unchanged[/]"}
+
+
+def print_summary(console: Console, r) -> None:
+    t = Table(title=f"{r.layer_id} ← {r.source}", show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("result / kết quả", STATUS_TEXT.get(r.status, r.status) +
+              (f"  version v{r.version}" if r.version else ""))
+    if r.status == "unchanged":
+        t.add_row("", r.message)
+        console.print(t)
+        return
+    t.add_row("source SHA-256", r.sha256)
+    t.add_row("CRS", f"{r.crs.get('source_crs', '')[:80]}  ({r.crs.get('origin')})")
+    t.add_row("operation", str(r.crs.get("operation")))
+    t.add_row("datum", str(r.crs.get("datum_message_en") or r.crs.get("datum_case")))
+    if r.axis:
+        t.add_row("axis order", r.axis)
+    for field, rep in (r.encodings or {}).items():
+        t.add_row(f"text {field}", rep if isinstance(rep, str) else
+                  f"{rep.get('encoding')} ({rep.get('changed', 0)} values converted)")
+    t.add_row("read / đọc", f"{r.count_read:,}")
+    t.add_row("loaded / nạp", f"{r.count_loaded:,}")
+    t.add_row("repaired / sửa", f"{r.count_repaired:,}")
+    t.add_row("empty dropped", f"{r.count_empty:,}")
+    t.add_row("rejected / loại", f"{r.count_rejected:,}")
+    for row, why in r.rejects[:10]:
+        t.add_row("", f"row {row}: {why}")
+    if len(r.rejects) > 10:
+        t.add_row("", f"... {len(r.rejects) - 10} more (gis layer history {r.layer_id})")
+    for what, n in r.warnings.items():
+        t.add_row("[yellow]warning[/]", f"{what}: {n:,}")
+    for codelist, n in r.code_lists.items():
+        t.add_row("code list", f"{codelist}: {n:,} values")
+    if r.feature_count is not None:
+        t.add_row("features in version", f"{r.feature_count:,}")
+    if r.seconds:
+        t.add_row("time", f"{r.seconds:.1f} s ({r.count_read / max(r.seconds, 1e-9):,.0f} "
+                  "features/s)")
+    console.print(t)
+
+
+def print_history(console: Console, layer_id: str, rows: list[dict]) -> None:
+    t = Table(title=f"{layer_id}: {len(rows)} versions / phiên bản")
+    for col in ("v", "status", "mode", "source", "sha256", "CRS → operation", "read", "loaded",
+                "repaired", "rejected", "features", "finished", "operator"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(str(r["version"]), r["status"] + ("" if r["table_name"] or r["status"] in
+                                                   ("failed", "dry_run") else " (dropped)"),
+                  r["mode"], r["source_name"] or "", (r["source_sha256"] or "")[:12],
+                  f"{r['source_crs'] or ''} → {r['operation'] or ''}"[:70],
+                  *(f"{r[k]:,}" if r[k] is not None else "-" for k in
+                    ("count_read", "count_loaded", "count_repaired", "count_rejected",
+                     "feature_count")),
+                  r["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if r["finished_at"] else "-",
+                  r["operator"] or "")
+        if r["status"] == "failed" and r["message"]:
+            t.add_row("", f"[red]{r['message'][:200]}[/]", *[""] * 11)
+    console.print(t)

@@ -1,0 +1,253 @@
+"""Versioned layer tables in PostGIS: one table a version, a view for the current one.
+
+Every load writes ``data."<id>__v<N>"`` inside one transaction and, at its end, points the view
+``data."<id>"`` at it. Readers keep seeing the previous version until the commit; an
+interrupted load (Ctrl-C, kill -9, disk full) rolls back and leaves nothing half-made. Rollback
+re-points the view at a kept older table.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from gis.errors import SPPError
+from gis.layerdef import LayerDef
+
+PG_TYPES = {"string": "text", "integer": "bigint", "number": "double precision",
+            "boolean": "boolean", "date": "date", "datetime": "timestamptz"}
+
+
+class VersionError(SPPError):
+    exit_code = 2
+
+
+def version_table(layer_id: str, version: int) -> str:
+    return f"{layer_id}__v{version}"
+
+
+def lock_key(layer_id: str) -> int:
+    return zlib.crc32(f"spp-layer:{layer_id}".encode())
+
+
+def data_columns(layer: LayerDef) -> list[tuple[str, str]]:
+    """(name, SQL type) of a layer table's columns besides fid and geom, in order."""
+    cols = [(f.name, PG_TYPES[f.type]) for f in layer.fields]
+    cols += [(f"{f.name}_codelist", "text") for f in layer.fields if f.codelist]
+    if layer.plane_area:
+        cols += [("area_plane_m2", "double precision"), ("area_geodesic_m2", "double precision")]
+    cols += [("extra", "jsonb"), ("source_row", "integer")]
+    return cols
+
+
+def create_version_table(conn: psycopg.Connection, layer: LayerDef, table: str) -> None:
+    cols = [sql.SQL("fid bigint PRIMARY KEY")]
+    cols += [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t))
+             for n, t in data_columns(layer)]
+    cols.append(sql.SQL("geom geometry({}, 4326) NOT NULL").format(sql.SQL(layer.geometry)))
+    conn.execute(sql.SQL("CREATE TABLE data.{} ({})").format(
+        sql.Identifier(table), sql.SQL(", ").join(cols)))
+
+
+def create_staging_table(conn: psycopg.Connection, layer: LayerDef) -> str:
+    """A temporary table (gone with the transaction) the COPY writes into."""
+    name = f"stage_{layer.id}"
+    cols = [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t))
+            for n, t in data_columns(layer)]
+    cols.append(sql.SQL("geom geometry({}, 4326)").format(sql.SQL(layer.geometry)))
+    conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+        sql.Identifier(name), sql.SQL(", ").join(cols)))
+    return name
+
+
+def copy_csv(conn: psycopg.Connection, table: str, columns: list[str], buffer: io.StringIO,
+             ) -> None:
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '\\N')").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    with conn.cursor().copy(stmt) as copy:
+        buffer.seek(0)
+        while chunk := buffer.read(1 << 20):
+            copy.write(chunk)
+
+
+def ensure_fid_sequence(conn: psycopg.Connection, layer_id: str) -> sql.Composable:
+    seq = sql.Identifier("data", f"{layer_id}__fid_seq")
+    conn.execute(sql.SQL("CREATE SEQUENCE IF NOT EXISTS {}").format(seq))
+    return seq
+
+
+def fill_version_table(conn: psycopg.Connection, layer: LayerDef, stage: str, table: str,
+                       current_table: str | None, mode: str) -> None:
+    """Write the new version from the staged rows and, for append/upsert, the current rows.
+
+    Feature ids stay stable: a staged feature whose natural key exists in the current
+    version keeps that feature's fid; other features get new ids from the layer's sequence.
+    """
+    ensure_fid_sequence(conn, layer.id)
+    names = [n for n, _ in data_columns(layer)] + ["geom"]
+    col_list = sql.SQL(", ").join(map(sql.Identifier, names))
+    target = sql.Identifier("data", table)
+    key = layer.natural_key
+    new_fid = sql.SQL("nextval({}::regclass)").format(sql.Literal(f'data."{layer.id}__fid_seq"'))
+    fid_expr = new_fid
+    if current_table and key:
+        join = sql.SQL(" AND ").join(
+            sql.SQL("c.{0} = s.{0}").format(sql.Identifier(k)) for k in key)
+        fid_expr = sql.SQL("COALESCE((SELECT c.fid FROM {} c WHERE {}), {})").format(
+            sql.Identifier("data", current_table), join, new_fid)
+    s_cols = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in names)
+    conn.execute(sql.SQL("INSERT INTO {} (fid, {}) SELECT {}, {} FROM {} s").format(
+        target, col_list, fid_expr, s_cols, sql.Identifier(stage)))
+    if current_table and mode in ("append", "upsert"):
+        cur = sql.Identifier("data", current_table)
+        keep = sql.SQL("")
+        if mode == "upsert":
+            join = sql.SQL(" AND ").join(
+                sql.SQL("n.{0} = c.{0}").format(sql.Identifier(k)) for k in key)
+            keep = sql.SQL(" WHERE NOT EXISTS (SELECT 1 FROM {} n WHERE {})").format(target, join)
+        conn.execute(sql.SQL("INSERT INTO {} (fid, {}) SELECT c.fid, {} FROM {} c{}").format(
+            target, col_list,
+            sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(n)) for n in names),
+            cur, keep))
+
+
+def index_version_table(conn: psycopg.Connection, layer: LayerDef, table: str) -> None:
+    ident = sql.Identifier("data", table)
+    conn.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
+        sql.Identifier(f"{table}_geom"), ident))
+    if layer.natural_key:
+        conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
+            sql.Identifier(f"{table}_key"), ident,
+            sql.SQL(", ").join(map(sql.Identifier, layer.natural_key))))
+    conn.execute(sql.SQL("ANALYZE {}").format(ident))
+
+
+def point_view(conn: psycopg.Connection, layer_id: str, table: str) -> None:
+    """Make ``data."<id>"`` show the given version table (within the caller's transaction)."""
+    view = sql.Identifier("data", layer_id)
+    conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(view))
+    conn.execute(sql.SQL("CREATE VIEW {} AS SELECT * FROM {}").format(
+        view, sql.Identifier("data", table)))
+
+
+def table_stats(conn: psycopg.Connection, table: str) -> tuple[int, list[float] | None]:
+    row = conn.execute(sql.SQL(
+        "SELECT n, ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1 "
+        "FROM (SELECT count(*) AS n, ST_Extent(geom) AS e FROM {}) s").format(
+        sql.Identifier("data", table))).fetchone()
+    if not row["n"]:
+        return 0, None
+    return row["n"], [row["x0"], row["y0"], row["x1"], row["y1"]]
+
+
+# -- version rows -----------------------------------------------------------------------
+def next_version(conn: psycopg.Connection, layer_id: str) -> int:
+    row = conn.execute("SELECT coalesce(max(version), 0) + 1 AS v FROM spp.layer_versions "
+                       "WHERE layer_id = %s", (layer_id,)).fetchone()
+    return row["v"]
+
+
+def current_version(conn: psycopg.Connection, layer_id: str) -> dict | None:
+    return conn.execute(
+        "SELECT v.* FROM spp.layers l JOIN spp.layer_versions v "
+        "ON v.layer_id = l.id AND v.version = l.current_version WHERE l.id = %s",
+        (layer_id,)).fetchone()
+
+
+def mark_interrupted(conn: psycopg.Connection, layer_id: str) -> None:
+    """Loads left 'loading' by a killed process: the caller holds the layer lock, so none runs."""
+    conn.execute("UPDATE spp.layer_versions SET status = 'failed', finished_at = now(), "
+                 "message = 'interrupted (process stopped before the swap); nothing changed' "
+                 "WHERE layer_id = %s AND status = 'loading'", (layer_id,))
+
+
+def insert_version(conn: psycopg.Connection, layer_id: str, version: int, lineage: dict) -> None:
+    cols = ["layer_id", "version", "status", *lineage.keys()]
+    vals = [layer_id, version, "loading",
+            *[Jsonb(v) if isinstance(v, dict | list) and k in ("encodings", "rejects") else v
+              for k, v in lineage.items()]]
+    conn.execute(sql.SQL("INSERT INTO spp.layer_versions ({}) VALUES ({})").format(
+        sql.SQL(", ").join(map(sql.Identifier, cols)),
+        sql.SQL(", ").join(sql.Placeholder() * len(vals))), vals)
+
+
+def update_version(conn: psycopg.Connection, layer_id: str, version: int, **fields) -> None:
+    sets = sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder())
+                              for k in fields)
+    vals = [Jsonb(v) if k in ("encodings", "rejects") else v for k, v in fields.items()]
+    conn.execute(sql.SQL("UPDATE spp.layer_versions SET {} WHERE layer_id = %s AND version = %s"
+                         ).format(sets), [*vals, layer_id, version])
+
+
+def history(conn: psycopg.Connection, layer_id: str) -> list[dict]:
+    return conn.execute("SELECT * FROM spp.layer_versions WHERE layer_id = %s ORDER BY version",
+                        (layer_id,)).fetchall()
+
+
+def drop_old_versions(conn: psycopg.Connection, layer_id: str, keep: int) -> list[int]:
+    """Drop the tables of versions beyond the newest `keep` kept ones (rows stay as history)."""
+    rows = conn.execute(
+        "SELECT v.version, v.table_name FROM spp.layer_versions v JOIN spp.layers l "
+        "ON l.id = v.layer_id WHERE v.layer_id = %s AND v.table_name IS NOT NULL "
+        "AND v.version <> l.current_version ORDER BY v.version DESC", (layer_id,)).fetchall()
+    dropped = []
+    for row in rows[max(keep - 1, 0):]:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+            sql.Identifier("data", row["table_name"])))
+        conn.execute("UPDATE spp.layer_versions SET table_name = NULL WHERE layer_id = %s "
+                     "AND version = %s", (layer_id, row["version"]))
+        dropped.append(row["version"])
+    return dropped
+
+
+def audit(conn: psycopg.Connection, actor: str, action: str, layer_id: str | None,
+          detail: dict | None = None, role: str | None = "loader") -> None:
+    conn.execute("INSERT INTO spp.audit_log (actor, role, action, layer_id, detail) "
+                 "VALUES (%s, %s, %s, %s, %s)",
+                 (actor, role, action, layer_id, Jsonb(detail or {})))
+
+
+def rollback(conn: psycopg.Connection, layer_id: str, to: int | None, actor: str) -> dict:
+    """Make an earlier kept version current again; returns its version row."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(layer_id),))
+        cur = conn.execute("SELECT current_version FROM spp.layers WHERE id = %s FOR UPDATE",
+                           (layer_id,)).fetchone()
+        if not cur or cur["current_version"] is None:
+            raise VersionError(f"layer {layer_id!r} has no loaded version to roll back from")
+        current = cur["current_version"]
+        if to is None:
+            row = conn.execute(
+                "SELECT * FROM spp.layer_versions WHERE layer_id = %s AND version < %s "
+                "AND status IN ('superseded', 'rolled_back') AND table_name IS NOT NULL "
+                "ORDER BY version DESC LIMIT 1", (layer_id, current)).fetchone()
+            if not row:
+                raise VersionError(f"layer {layer_id!r}: no earlier kept version before "
+                                   f"v{current} (see `gis layer history {layer_id}`)")
+        else:
+            row = conn.execute("SELECT * FROM spp.layer_versions WHERE layer_id = %s AND "
+                               "version = %s", (layer_id, to)).fetchone()
+            if not row:
+                raise VersionError(f"layer {layer_id!r} has no version {to} "
+                                   f"(see `gis layer history {layer_id}`)")
+            if row["version"] == current:
+                raise VersionError(f"layer {layer_id!r}: v{to} is already current")
+            if row["status"] not in ("superseded", "rolled_back") or not row["table_name"]:
+                raise VersionError(
+                    f"layer {layer_id!r}: v{to} cannot be restored (status {row['status']}"
+                    f"{', its table was dropped' if not row['table_name'] else ''}); kept "
+                    f"versions are listed by `gis layer history {layer_id}`")
+        point_view(conn, layer_id, row["table_name"])
+        conn.execute("UPDATE spp.layer_versions SET status = 'rolled_back' WHERE layer_id = %s "
+                     "AND version = %s", (layer_id, current))
+        conn.execute("UPDATE spp.layer_versions SET status = 'current' WHERE layer_id = %s "
+                     "AND version = %s", (layer_id, row["version"]))
+        conn.execute("UPDATE spp.layers SET current_version = %s, feature_count = %s, bbox = %s,"
+                     " updated_at = now() WHERE id = %s",
+                     (row["version"], row["feature_count"], row["bbox"], layer_id))
+        audit(conn, actor, "rollback", layer_id, {"from": current, "to": row["version"]})
+    return row
