@@ -16,6 +16,8 @@ from gis.crs.vn2000 import HELMERT_PV, TM3_ZONES, UTM_ZONES
 _ZONES = [5897, 9209, 3405] + [
     code for cm, code in sorted(TM3_ZONES.items(), key=lambda kv: abs(kv[0] - 105.25))
     if code not in (5897, 9209)] + [UTM_ZONES[111.0]]
+_ZONE_PARAMS = {code: (cm, 0.9999) for cm, code in TM3_ZONES.items()}
+_ZONE_PARAMS.update({code: (cm, 0.9996) for cm, code in UTM_ZONES.items()})
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,10 @@ def candidates(declared: CRSOperation, x: np.ndarray, y: np.ndarray) -> list[Can
     vn = declared.datum.is_vn2000 and declared.pipeline.find("helmert") >= 0
     alts: list[tuple[object, tuple[str, ...], bool | None]] = []
     if not geographic and not degrees:
+        same = (params["lon_0"], params["k"]) if params else None
         for code in _ZONES:
-            if code == declared.source.epsg:
-                continue
+            if code == declared.source.epsg or _ZONE_PARAMS[code] == same:
+                continue  # same grid: at most a datum question, handled below
             alt_kind = "tm3" if code in TM3_ZONES.values() else "utm"
             cause = "utm_vs_tm3" if {_kind(params), alt_kind} == {"tm3", "utm"} else "wrong_zone"
             alts.append((code, (cause,), None))
