@@ -161,3 +161,9 @@ def test_margin_is_configurable():
     e, n = from_wgs84("vn2000-cantho").transform(lon, lat)
     assert not diagnose(e, n, "vn2000-cantho", margin_m=2_000).ok
     assert diagnose(e, n, "vn2000-cantho", margin_m=10_000).ok
+
+
+def test_empty_and_non_finite_input():
+    assert diagnose([], [], "vn2000-cantho").ok
+    d = diagnose([np.nan, np.inf], [np.nan, 1.1e6], "vn2000-cantho")
+    assert not d.ok and d.cause == "unknown"

@@ -157,3 +157,10 @@ def test_projected_grid_in_feet_is_refused():
     with pytest.raises(CRSError, match="metres"):
         to_wgs84(f"{TM3_PROJ} +towgs84={FLIPPED} +units=ft")
 
+
+
+def test_crs_errors_are_user_facing_errors():
+    from gis.errors import SPPError
+
+    with pytest.raises(SPPError):
+        resolve_crs("vn2000-nowhere")

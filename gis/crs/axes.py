@@ -44,7 +44,10 @@ def detect_axis_order(first, second, source, *, extent: Extent = CANTHO_EXTENT,
         conf = 0.5 + 0.5 * abs(as_given - swapped)
         return AxisOrderGuess(order, conf, f"{as_given:.0%} of points land in {extent} as "
                               f"given, {swapped:.0%} with the columns swapped")
-    ma, mb = np.nanmedian(np.abs(a)), np.nanmedian(np.abs(b))
+    finite = np.isfinite(a) & np.isfinite(b)
+    if not finite.any():
+        return AxisOrderGuess(AxisOrder.EASTING_FIRST, 0.5, "no finite coordinates")
+    ma, mb = np.median(np.abs(a[finite])), np.median(np.abs(b[finite]))
     if ma == mb:
         return AxisOrderGuess(AxisOrder.EASTING_FIRST, 0.5, "columns indistinguishable")
     # geographic: lon (102-110) > lat (8-24); projected: northing (>900 km) > easting

@@ -76,8 +76,8 @@ def candidates(declared: CRSOperation, x: np.ndarray, y: np.ndarray) -> list[Can
     src_crs = horizontal_crs(declared.source.crs)
     geographic = src_crs.is_geographic
     params = _tm_params(declared)
-    with np.errstate(invalid="ignore"):
-        med = np.nanmedian(np.abs(np.stack([x, y])), axis=1) if x.size else np.zeros(2)
+    finite = np.isfinite(x) & np.isfinite(y)
+    med = np.median(np.abs(np.stack([x[finite], y[finite]])), axis=1) if finite.any() else (0, 0)
     degrees = bool(min(med) <= 90 and max(med) <= 180)
     vn = declared.datum.is_vn2000 and declared.pipeline.find("helmert") >= 0
     alts: list[tuple[object, tuple[str, ...], bool | None]] = []

@@ -67,6 +67,9 @@ def diagnose(x, y, declared, *, extent: Extent = CANTHO_EXTENT,
     op = declared if isinstance(declared, CRSOperation) else to_wgs84(declared)
     x = np.asarray(x, dtype=np.float64).ravel()
     y = np.asarray(y, dtype=np.float64).ravel()
+    if x.size == 0:
+        return Diagnosis(True, "ok", "No coordinates to check.", "Không có tọa độ để kiểm tra.",
+                         op.source.label)
     idx = (np.arange(x.size) if x.size <= max_points
            else np.linspace(0, x.size - 1, max_points).astype(np.intp))
     xs, ys = x[idx], y[idx]

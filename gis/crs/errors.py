@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gis.errors import SPPError
+
 if TYPE_CHECKING:
     from gis.crs.diagnose import Diagnosis
 
 
-class CRSError(ValueError):
-    """A source CRS that cannot be resolved or used (unknown preset, bad WKT, missing .prj)."""
+class CRSError(SPPError, ValueError):
+    """A source CRS that cannot be resolved or used (unknown preset, bad WKT, missing .prj).
+    An SPPError, so the CLI prints the message (input + fix) without a traceback."""
+
+    exit_code = 2
 
 
 class ImplausibleCoordinatesError(CRSError):
