@@ -167,3 +167,11 @@ def test_empty_and_non_finite_input():
     assert diagnose([], [], "vn2000-cantho").ok
     d = diagnose([np.nan, np.inf], [np.nan, 1.1e6], "vn2000-cantho")
     assert not d.ok and d.cause == "unknown"
+
+
+def test_axis_fix_is_spelled_like_the_order_that_was_used(sample):
+    e, n = from_wgs84("vn2000-cantho").transform(sample[0], sample[1])
+    d = diagnose(n, e, "vn2000-cantho", axis_order_used="xy")
+    assert d.suggested_axis_order == "yx" and "--axis-order yx" in d.message_en
+    x, _, guess = orient(n, e, "vn2000-cantho", axis_order="yx")
+    assert guess.order is AxisOrder.NORTHING_FIRST and np.array_equal(x, e)

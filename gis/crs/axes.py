@@ -15,6 +15,19 @@ class AxisOrder(StrEnum):
     EASTING_FIRST = "easting_first"  # x = easting / longitude (GIS convention)
     NORTHING_FIRST = "northing_first"  # x = northing / latitude (survey tables, EPSG lat/lon)
 
+    @classmethod
+    def _missing_(cls, value):  # CLI spellings "xy" / "yx"
+        return {"xy": cls.EASTING_FIRST, "yx": cls.NORTHING_FIRST}.get(str(value).lower())
+
+
+def opposite_spelling(order: str) -> str:
+    """The other axis order, in the vocabulary ``order`` was given in ("xy"/"yx" or long)."""
+    other = (AxisOrder.EASTING_FIRST if AxisOrder(order) is AxisOrder.NORTHING_FIRST
+             else AxisOrder.NORTHING_FIRST)
+    if str(order).lower() in ("xy", "yx"):
+        return "xy" if other is AxisOrder.EASTING_FIRST else "yx"
+    return other.value
+
 
 @dataclass(frozen=True)
 class AxisOrderGuess:

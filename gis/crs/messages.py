@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gis.crs.axes import opposite_spelling
 from gis.crs.candidates import Candidate
 from gis.crs.operation import CRSOperation
 
@@ -73,7 +74,7 @@ def compose(op: CRSOperation, chosen: Candidate | None, ok: bool, decl, best, al
     vi = "; ".join(_CAUSE[c][1].format(alt=alt, decl=name) for c in chosen.causes)
     axis = None
     if "swapped_axes" in chosen.causes:
-        axis = "northing_first" if axis_order_used == "easting_first" else "easting_first"
+        axis = opposite_spelling(axis_order_used)
     fixes = []
     if chosen.suggestion and chosen.suggestion != op.source.suggestion:
         fixes.append(f"--source-crs {chosen.suggestion}")
