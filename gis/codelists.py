@@ -73,7 +73,7 @@ def _norm(value: Any) -> str:
 class ValidationResult(NamedTuple):
     codes: Any  # normalised codes (None where the value is empty or invalid)
     versions: Any  # code-list version per value (None where empty or invalid)
-    invalid: list  # the distinct invalid values, as given, in order of first appearance
+    invalid: list  # the distinct invalid values exactly as given, in order of first appearance
 
 
 class CodeList:
@@ -182,7 +182,11 @@ class CodeList:
             codes.append(res[0])
             versions.append(res[1])
             if res[2]:
-                key = _norm(v)
+                try:
+                    hash(v)
+                    key = v
+                except TypeError:  # unhashable value: compare by its text
+                    key = repr(v)
                 if key not in seen_invalid:
                     seen_invalid.add(key)
                     invalid.append(v)
