@@ -1,0 +1,1 @@
+"""Synthetic but realistic Cần Thơ delivery set (``gis sample``)."""
