@@ -1,0 +1,126 @@
+"""TCVN3 (TCVN 5712:1993 "ABC", the .VnTime fonts): one byte per letter.
+
+The ABC set has the 67 lower-case letters and only seven capitals (Ă Â Ê Ô Ơ Ư Đ at 0xA1-0xA7);
+other capitals were typed with the lower-case bytes in a ".VnTimeH" font, so case is lost.
+We also decode the 16 VN1 capitals that sit in 0xA0-0xFF (unassigned in ABC, so harmless) to
+match glibc's TCVN5712-1. We do NOT take VN1's capitals in 0x00-0x1F (they are control codes in
+every DBF) or 0x80-0x9F: in ABC fonts those bytes keep their Windows-1252 punctuation (smart
+quotes, dashes typed in Word), which is how we decode them. Any other byte reads as cp1252.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from gis.text.letters import LETTERS
+
+# Checked against `iconv -f TCVN5712-1` (tests/test_text_tcvn3.py).
+ABC: dict[int, str] = {
+    0xA1: "Ă", 0xA2: "Â", 0xA3: "Ê", 0xA4: "Ô", 0xA5: "Ơ", 0xA6: "Ư", 0xA7: "Đ", 0xA8: "ă",
+    0xA9: "â", 0xAA: "ê", 0xAB: "ô", 0xAC: "ơ", 0xAD: "ư", 0xAE: "đ", 0xB5: "à", 0xB6: "ả",
+    0xB7: "ã", 0xB8: "á", 0xB9: "ạ", 0xBB: "ằ", 0xBC: "ẳ", 0xBD: "ẵ", 0xBE: "ắ", 0xC6: "ặ",
+    0xC7: "ầ", 0xC8: "ẩ", 0xC9: "ẫ", 0xCA: "ấ", 0xCB: "ậ", 0xCC: "è", 0xCE: "ẻ", 0xCF: "ẽ",
+    0xD0: "é", 0xD1: "ẹ", 0xD2: "ề", 0xD3: "ể", 0xD4: "ễ", 0xD5: "ế", 0xD6: "ệ", 0xD7: "ì",
+    0xD8: "ỉ", 0xDC: "ĩ", 0xDD: "í", 0xDE: "ị", 0xDF: "ò", 0xE1: "ỏ", 0xE2: "õ", 0xE3: "ó",
+    0xE4: "ọ", 0xE5: "ồ", 0xE6: "ổ", 0xE7: "ỗ", 0xE8: "ố", 0xE9: "ộ", 0xEA: "ờ", 0xEB: "ở",
+    0xEC: "ỡ", 0xED: "ớ", 0xEE: "ợ", 0xEF: "ù", 0xF1: "ủ", 0xF2: "ũ", 0xF3: "ú", 0xF4: "ụ",
+    0xF5: "ừ", 0xF6: "ử", 0xF7: "ữ", 0xF8: "ứ", 0xF9: "ự", 0xFA: "ỳ", 0xFB: "ỷ", 0xFC: "ỹ",
+    0xFD: "ý", 0xFE: "ỵ",
+}
+VN1_HIGH_CAPITALS: dict[int, str] = {
+    0xAF: "Ằ", 0xBA: "Ẳ", 0xBF: "Ẵ", 0xC0: "Ắ", 0xC1: "Ầ", 0xC2: "Ẩ", 0xC3: "Ẫ", 0xC4: "Ấ",
+    0xC5: "Ề", 0xCD: "Ể", 0xD9: "Ễ", 0xDA: "Ế", 0xDB: "Ồ", 0xE0: "Ổ", 0xF0: "Ỗ", 0xFF: "Ố",
+}
+DECODE: dict[int, str] = {**ABC, **VN1_HIGH_CAPITALS}
+
+
+def _cp1252_glyph(byte: int) -> str:
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:  # 0x81 0x8D 0x8F 0x90 0x9D: undefined in cp1252
+        return chr(byte)
+
+
+# Applied to the latin1 reading of the bytes (one char per byte): str.translate is fast.
+_DECODE_TABLE = {b: DECODE.get(b) or _cp1252_glyph(b) for b in range(0x80, 0x100)}
+
+_ENCODE: dict[str, int] = {c: b for b, c in ABC.items()}
+for _c in LETTERS:  # capitals without an ABC byte are written with the lower-case byte
+    _ENCODE.setdefault(_c, _ENCODE[_c.lower()])
+for _b, _g in _DECODE_TABLE.items():  # punctuation and other unmapped cp1252 glyphs
+    if _b not in DECODE:
+        _ENCODE.setdefault(_g, _b)
+
+# Upper-cases only ASCII and Vietnamese letters (str.upper would turn a stray µ into Greek Μ).
+_UPPER = str.maketrans({c: c.upper() for c in (*LETTERS, *"abcdefghijklmnopqrstuvwxyz")})
+# Letters whose byte says nothing about case: the toned lower-case letters of ABC.
+CASE_LOST = frozenset(c for c in ABC.values() if c.islower()) - frozenset("ăâêôơưđ")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _known_case(letters: str) -> list[bool]:
+    """isupper() of each letter whose case the bytes record."""
+    return [c.isupper() for c in letters if c not in CASE_LOST]
+
+
+def restore_capitals(text: str) -> str:
+    """Undo the ABC case loss where the letters whose case is known show it.
+
+    Capitals: when every known-case letter after the first letter of a word is a capital, the
+    value ("CầN THƠ" -> "CẦN THƠ") or at least that word ("ủY" -> "ỦY") was typed in capitals.
+    Title case: a value's first letter is capitalised ("ấp 1" -> "Ấp 1"), and so is each word's
+    when at least two words show a known capital initial and none a small one
+    ("Xã Nhơn ái" -> "Xã Nhơn Ái"). "Cờ Đỏ" stays as it is: it could also be "CỜ ĐỎ".
+    """
+    words = _WORD.findall(text)
+    tails = _known_case("".join(w[1:] for w in words))
+    if tails and all(tails):
+        return text.translate(_UPPER)
+
+    def capitals(m: re.Match[str]) -> str:
+        tail = _known_case(m.group()[1:])
+        return m.group().translate(_UPPER) if tail and all(tail) else m.group()
+
+    text = _WORD.sub(capitals, text)
+    initials = _known_case("".join(w[0] for w in words))
+    title = len(initials) >= 2 and all(initials)
+    first = True
+
+    def initial(m: re.Match[str]) -> str:
+        nonlocal first
+        word, at_start, first = m.group(), first, False
+        if word[0] in CASE_LOST and (at_start or title):
+            return word[0].upper() + word[1:]
+        return word
+
+    return _WORD.sub(initial, text)
+
+
+def decode(data: bytes, restore_case: bool = True) -> str:
+    """TCVN3 bytes -> Unicode (NFC: every table entry is precomposed).
+
+    restore_case: apply restore_capitals, so text typed in capitals comes back in capitals.
+    """
+    text = data.decode("latin1").translate(_DECODE_TABLE)
+    return restore_capitals(text) if restore_case and not text.isascii() else text
+
+
+def encode(text: str, errors: str = "strict") -> bytes:
+    """Unicode -> TCVN3 bytes as an ABC user would have typed them (most capitals lose case).
+
+    errors: "strict" raises UnicodeEncodeError for a character TCVN3 cannot hold, "replace"
+    writes "?" instead.
+    """
+    text = unicodedata.normalize("NFC", text)
+    out = bytearray()
+    for i, c in enumerate(text):
+        if c < "\x80":
+            out.append(ord(c))
+        elif c in _ENCODE:
+            out.append(_ENCODE[c])
+        elif errors == "replace":
+            out.append(0x3F)
+        else:
+            raise UnicodeEncodeError("tcvn3", text, i, i + 1, "not in TCVN3")
+    return bytes(out)
