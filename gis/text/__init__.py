@@ -1,8 +1,26 @@
 """Vietnamese text from legacy GIS files: TCVN3, VNI-Windows, Windows-1258, UTF-8 -> NFC.
 
-Modules: tcvn3, vni, cp1258 (codecs); normalize (NFC, search keys).
+Modules: tcvn3, vni, cp1258 (codecs); normalize (NFC, search keys); plausibility (how
+Vietnamese a text looks); detect (per-column encoding detection).
 """
 
+from gis.text.detect import (
+    ENCODINGS,
+    Detection,
+    UnknownEncodingError,
+    canonical_encoding,
+    decode_column,
+    decode_value,
+)
 from gis.text.normalize import fold_diacritics, nfc
 
-__all__ = ["fold_diacritics", "nfc"]
+__all__ = [
+    "ENCODINGS",
+    "Detection",
+    "UnknownEncodingError",
+    "canonical_encoding",
+    "decode_column",
+    "decode_value",
+    "fold_diacritics",
+    "nfc",
+]
