@@ -6,11 +6,14 @@ import numpy as np
 import shapely
 
 from gis.crs import area_geodesic, area_vn2000
+from gis.crs.datum import horizontal_crs
 
 
 def is_tm3_plane(op) -> bool:
     """True when the source coordinates are already a VN-2000 TM-3 plane (k0 = 0.9999)."""
-    crs = op.source.crs
+    crs = horizontal_crs(op.source.crs)
+    if crs.is_bound:  # a .prj with TOWGS84: the projection is on the source CRS
+        crs = crs.source_crs
     if not (op.datum.is_vn2000 and crs.is_projected and crs.coordinate_operation):
         return False
     params = {p.name.lower(): p.value for p in crs.coordinate_operation.params}

@@ -30,7 +30,12 @@ from gis.layerdef import LayerDef, get_layer_def
 from gis.loader import store
 from gis.loader.areas import plane_and_geodesic_areas
 from gis.loader.geometry import prepare
-from gis.loader.plausibility import PlausibilityGate
+from gis.loader.plausibility import (
+    WARD_CODE_FIELD,
+    PlausibilityGate,
+    previous_version_reference,
+    ward_polygons,
+)
 from gis.loader.schema import coerce, map_fields
 from gis.loader.source import Source, iter_batches, open_source
 from gis.loader.textcols import TextDecoder
@@ -145,7 +150,6 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
                          src.label)
     decoder = TextDecoder(options.encoding or (None if layer.source.encoding == "auto"
                                                else layer.source.encoding), src.raw_text)
-    gate = PlausibilityGate(layer, op, src.label)
     operator = _operator(options)
     crs_info = {**op.describe(), "origin": crs_origin}
     result = LoadResult(layer.id, None, "loading", src.label, src.sha256, crs_info, None, {})
@@ -175,6 +179,11 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
                 "crs_case": crs_info["datum_case"], "operation": crs_info["operation"],
                 "pipeline": crs_info["pipeline"], "operator": operator})
         result.version = version
+        gate = PlausibilityGate(
+            layer, op, src.label,
+            reference=previous_version_reference(conn, layer)
+            if options.mode in ("replace", "upsert") else None,
+            wards=ward_polygons(conn, layer))
         try:
             _load_into_version(conn, layer, src, op, options, mapping, decoder, gate, result,
                                current, version, operator, progress)
@@ -213,12 +222,13 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
             n = len(batch.frame)
             result.count_read += n
             frame = decoder.decode(batch.frame)
+            axis_used = "xy"
             if batch.coords is not None:  # CSV: points from coordinate columns
                 axis = options.axis_order or layer.source.axis_order
-                order = {"xy": "easting_first", "yx": "northing_first"}.get(axis, "auto")
                 first, second = batch.coords
                 ok = np.isfinite(first) & np.isfinite(second)
-                x, y, guess = orient(first[ok], second[ok], op, order)
+                x, y, guess = orient(first[ok], second[ok], op, axis or "auto")
+                axis_used = "yx" if guess.order == "northing_first" else "xy"
                 result.axis = f"{guess.order} ({guess.reason})"
                 geoms = np.full(n, None, dtype=object)
                 geoms[ok] = shapely.points(x, y)
@@ -230,12 +240,15 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
                 rejects.append((int(batch.rows[i]), why))
             keep = prepared.keep.copy()
             source_geoms = prepared.geoms[keep]
-            wgs = gate.transform_and_check(source_geoms, batch.rows[keep], rejects)
+            coerced = coerce(frame, mapping, layer)
+            expected = (coerced.frame[WARD_CODE_FIELD].to_numpy()[keep]
+                        if WARD_CODE_FIELD in coerced.frame else None)
+            wgs = gate.transform_and_check(source_geoms, batch.rows[keep], rejects, axis_used,
+                                           expected)
             inside = wgs.keep
             keep_idx = np.flatnonzero(keep)[inside]
             keep[:] = False
             keep[keep_idx] = True
-            coerced = coerce(frame, mapping, layer)
             for i, why in coerced.bad_rows.items():
                 if keep[i]:
                     rejects.append((int(batch.rows[i]), why))

@@ -213,6 +213,9 @@ def iter_batches(src: Source, batch_size: int = 50_000) -> Iterator[Batch]:
     if src.is_csv:
         yield from _iter_csv(src, batch_size)
         return
+    if src.raw_text and src.driver != "ESRI Shapefile":
+        yield from _iter_chunked(src, batch_size)  # Arrow reads only UTF-8 or Shapefile bytes
+        return
     row = 1
     with pyogrio.open_arrow(src.gdal_path, layer=src.layer or None, batch_size=batch_size,
                             encoding="latin1" if src.raw_text else None,
@@ -230,6 +233,22 @@ def iter_batches(src: Source, batch_size: int = 50_000) -> Iterator[Batch]:
             rows = np.arange(row, row + len(frame))
             row += len(frame)
             yield Batch(frame, geoms, None, rows)
+
+
+def _iter_chunked(src: Source, batch_size: int) -> Iterator[Batch]:
+    """Byte-preserving reads through the non-Arrow interface (MapInfo, DGN, DXF)."""
+    row = 1
+    while True:
+        gdf = pyogrio.read_dataframe(src.gdal_path, layer=src.layer or None, encoding="latin1",
+                                     skip_features=row - 1, max_features=batch_size)
+        if gdf.empty:
+            return
+        frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        yield Batch(frame, np.asarray(gdf.geometry.array, dtype=object), None,
+                    np.arange(row, row + len(gdf)))
+        row += len(gdf)
+        if len(gdf) < batch_size:
+            return
 
 
 def _iter_csv(src: Source, batch_size: int) -> Iterator[Batch]:

@@ -1,0 +1,45 @@
+"""Small, real delivery files for loader tests, built the way departments' tools write them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from gis.crs import from_wgs84, transform_geometries
+
+NINH_KIEU = (105.780, 10.030)
+
+
+def parcel_boxes(n: int, origin=NINH_KIEU, size_deg=(0.0003, 0.0002), cols: int = 50):
+    """n rectangular parcels in a grid (WGS 84), ~33 m x 22 m, 1 m gaps."""
+    i = np.arange(n)
+    x0 = origin[0] + (i % cols) * (size_deg[0] + 0.00001)
+    y0 = origin[1] + (i // cols) * (size_deg[1] + 0.00001)
+    return shapely.box(x0, y0, x0 + size_deg[0], y0 + size_deg[1])
+
+
+def parcel_frame(n: int, crs: str = "vn2000-cantho", epsg: int | None = 5897, start_sheet=1,
+                 geoms=None, **extra_columns) -> gpd.GeoDataFrame:
+    wgs = parcel_boxes(n) if geoms is None else np.asarray(geoms, dtype=object)
+    planar = transform_geometries(wgs, from_wgs84(crs)) if crs != "EPSG:4326" else wgs
+    i = np.arange(n)
+    data = {
+        "MaXa": ["31135"] * n,
+        "SoTo": start_sheet + i // 100,
+        "SoThua": 1 + i % 100,
+        "DienTich": np.round(shapely.area(planar), 1),
+        "MucDich": np.array(["ODT", "LUC", "CLN", "TMD", "DGT"])[i % 5],
+        "TenChu": np.array(["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"])[i % 3],
+        "GhiChu": [f"ghi chú {k}" for k in i],
+        **extra_columns,
+    }
+    return gpd.GeoDataFrame(data, geometry=list(planar), crs=epsg)
+
+
+def write(gdf: gpd.GeoDataFrame, path: Path, **kwargs) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gdf.to_file(path, **kwargs)
+    return path
