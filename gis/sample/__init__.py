@@ -1,1 +1,7 @@
-"""Synthetic but realistic Cần Thơ delivery set (``gis sample``)."""
+"""Synthetic but realistic Cần Thơ delivery set (``gis sample``): parcels in two VN-2000 zones
+with legacy font encodings, a planning GeoPackage, utility networks, digital addresses and
+administrative units, in the formats departments really send. See generate.write_sample."""
+
+from gis.sample.generate import write_sample
+
+__all__ = ["write_sample"]

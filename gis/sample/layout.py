@@ -230,13 +230,17 @@ def subset(parcels: Parcels, idx: np.ndarray) -> Parcels:
 
 
 def build(rng: np.random.Generator, zone: str, ward_codes: list[str], total: int,
-          urban_factor: float = 4.0) -> tuple[Grid, Blocks, Parcels]:
-    """Street grid, blocks and exactly ``total`` parcels around the given wards."""
+          urban_factor: float = 4.0, density: dict[str, float] | None = None
+          ) -> tuple[Grid, Blocks, Parcels]:
+    """Street grid, blocks and exactly ``total`` parcels around the given wards, shared in
+    proportion to area x density (``density`` per ward code, else urban_factor for a phường,
+    1 for a xã), as far as each ward's blocks allow."""
     index = {w.code: i for i, w in enumerate(WARDS)}
     wards = [index[c] for c in ward_codes]
     chosen: list[Ward] = [WARDS[i] for i in wards]
-    weights = np.array([w.area_km2 * (urban_factor if w.type == "Phường" else 1.0)
-                        for w in chosen])
+    density = density or {}
+    weights = np.array([w.area_km2 * density.get(w.code, urban_factor if w.type == "Phường"
+                                                 else 1.0) for w in chosen])
     wx, wy = ward_points(zone)
     share = np.maximum(total * weights / weights.sum(), 1.0)
     reach = np.sqrt(share * AVG_PARCEL_M2 * 3.0) + 1500.0

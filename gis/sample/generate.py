@@ -1,0 +1,174 @@
+"""write_sample: the whole delivery set, reproducible from a seed.
+
+Each product draws from its own random stream (seed, product number), so changing one product
+does not change the others, and the same seed gives byte-identical files (the DBF and
+GeoPackage dates are fixed on purpose).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+
+from gis.errors import SPPError
+from gis.sample import addresses, admin, cadastre, layout, planning, streets, utilities
+from gis.sample.readme import Entry, write_readme
+from gis.sample.wards import BY_CODE
+from gis.text import tcvn3, vni
+
+CANTHO_ZONE, SOCTRANG_ZONE = "vn2000-cantho", "vn2000-soctrang"
+# wards (phường) of the old Cần Thơ city and four communes at the urban fringe
+CANTHO_WARDS = ("31135", "31120", "31147", "31150", "31168", "31174", "31183", "31186", "31201",
+                "31153", "31157", "31162", "31207", "31213", "31217", "31228",
+                "31299", "31309", "31315", "31258")
+CENTRAL_DENSITY = {"31135": 30.0, "31120": 20.0, "31147": 20.0, "31150": 10.0, "31201": 8.0}
+SOCTRANG_WARDS = ("31507", "31510", "31684", "31321", "31333")
+SOCTRANG_SHARE = 0.15
+PARCEL_FIELDS = "MaXa, SoTo, SoThua, DienTich, MucDich, DiaChi, TenXa, TenChu, CCCD, GhiChu"
+
+
+class SampleError(SPPError):
+    exit_code = 2
+
+
+def _rng(seed: int, product: int) -> np.random.Generator:
+    return np.random.default_rng([seed, product])
+
+
+def write_sample(outdir: Path, parcels: int = 3000, seed: int = 20250701) -> dict[str, Path]:
+    """Write the sample delivery set under ``outdir``; returns name -> main file written."""
+    if parcels < 20:
+        raise SampleError(f"--parcels {parcels}: write at least 20 parcels (default 3000)")
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    entries: list[Entry] = []
+
+    # 1. cadastral parcels, Cần Thơ: TM-3 105°00', TCVN3 text, .cpg says UTF-8
+    rng = _rng(seed, 1)
+    grid, blocks, ct = layout.build(rng, CANTHO_ZONE, list(CANTHO_WARDS), parcels,
+                                      density=CENTRAL_DENSITY)
+    table = cadastre.parcel_table(rng, ct)
+    shp = outdir / "thua_dat_ninhkieu" / "thua_dat.shp"
+    cadastre.write_parcels(shp, table, central_meridian=105.0, encode=tcvn3.encode,
+                           text_width=50, cpg="UTF-8", date=dt.date(2024, 5, 20))
+    out["thua_dat"] = shp
+    defects = (f"{len(table.invalid)} invalid rings (bow-ties, spikes), {len(table.nulls)} null/"
+               f"empty geometries, {len(table.duplicates)} duplicate natural keys")
+    entries.append(Entry(
+        "thua_dat_ninhkieu/thua_dat.shp (+ .shx .dbf .prj .cpg)",
+        "cadastral parcels around the wards of the old Cần Thơ city", "ESRI Shapefile, Polygon",
+        "VN-2000 / TM-3 105°00' (EPSG:5897); .prj is ESRI WKT with TOWGS84 (position vector)",
+        "DBF text in TCVN3 (ABC) bytes; the .cpg says UTF-8 and lies", PARCEL_FIELDS,
+        f"{parcels} features", (f"gis load {shp.relative_to(outdir)} --layer cadastral_parcels",),
+        defects + "; DienTich = area in the TM-3 plane, 0.1 m². Add --encoding tcvn3 to force "
+        "the decoding."))
+
+    # 2. cadastral parcels, Sóc Trăng / Vị Thanh: TM-3 105°30', VNI-Windows, .cpg says 1252
+    rng = _rng(seed, 2)
+    n_st = max(20, round(SOCTRANG_SHARE * parcels))
+    _, _, st = layout.build(rng, SOCTRANG_ZONE, list(SOCTRANG_WARDS), n_st,
+                            density={"31507": 12.0, "31321": 8.0})
+    st_table = cadastre.parcel_table(rng, st)
+    shp_st = outdir / "thua_dat_soctrang" / "thua_dat_st.shp"
+    cadastre.write_parcels(shp_st, st_table, central_meridian=105.5, encode=vni.encode,
+                           text_width=80, cpg="1252", date=dt.date(2023, 11, 8))
+    out["thua_dat_st"] = shp_st
+    entries.append(Entry(
+        "thua_dat_soctrang/thua_dat_st.shp (+ .shx .dbf .prj .cpg)",
+        "cadastral parcels of " + ", ".join(BY_CODE[c].full_name for c in SOCTRANG_WARDS),
+        "ESRI Shapefile, Polygon", "VN-2000 / TM-3 105°30' (EPSG:9209), ESRI .prj with TOWGS84",
+        "DBF text in VNI-Windows bytes; the .cpg says 1252 and lies", PARCEL_FIELDS,
+        f"{n_st} features",
+        (f"gis load {shp_st.relative_to(outdir)} --layer cadastral_parcels --mode append",),
+        "same schema and kinds of defects as the Cần Thơ file; append it after that one. "
+        "--encoding vni forces the decoding."))
+
+    # 3. planning GeoPackage: two layers, UTM 48N
+    gpkg = outdir / "quy_hoach" / "quy_hoach_sdd.gpkg"
+    counts = planning.write_planning(gpkg, _rng(seed, 3), grid, blocks, CANTHO_ZONE)
+    out["quy_hoach"] = gpkg
+    rel = gpkg.relative_to(outdir)
+    entries.append(Entry(
+        f"{rel} (layers qh_sdd, qh_phan_khu)",
+        "qh_sdd: land-use plan zones; qh_phan_khu: lots of the zoning plans (1/2000)",
+        "GeoPackage, MultiPolygon, two layers: the loader needs --source-layer",
+        "VN-2000 / UTM zone 48N (EPSG:3405)", "UTF-8; qh_sdd.TenXa is NFD (decomposed)",
+        "qh_sdd: MaQH, MaHT, TenCongTrinh, KyQH, MaXa, TenXa, DienTich, SoQD, NgayQD, TinhTrang"
+        "; qh_phan_khu: CapQH, TenDoAn, KyHieu, ChucNang, TenChucNang, DienTich, MDXD, HSSDD, "
+        "TangCaoMin, TangCao, ChieuCao, KhoangLui, SoQD, NgayQD, CoQuanPD, TenXa",
+        f"{counts['qh_sdd']} zones, {counts['qh_phan_khu']} lots",
+        (f"gis load {rel} --layer land_use_plan_zones --source-layer qh_sdd",
+         f"gis load {rel} --layer construction_plan_zones --source-layer qh_phan_khu")))
+
+    # 4. utilities along the streets
+    rng = _rng(seed, 4)
+    seg = streets.segments(grid, blocks)
+    infra = outdir / "ha_tang"
+    infra.mkdir(parents=True, exist_ok=True)
+    n_pipes, diameter = utilities.write_water_pipes(infra / "cap_nuoc.geojson", rng, seg,
+                                                    CANTHO_ZONE)
+    drain = utilities.write_drainage(infra / "thoat_nuoc.dxf", rng, seg)
+    n_lights = utilities.write_street_lights(infra / "den_duong.geojson", rng, seg, CANTHO_ZONE)
+    n_hyd = utilities.write_hydrants(infra / "tru_cuu_hoa.geojson", rng, seg, diameter,
+                                     CANTHO_ZONE)
+    out.update(cap_nuoc=infra / "cap_nuoc.geojson", thoat_nuoc=infra / "thoat_nuoc.dxf",
+               den_duong=infra / "den_duong.geojson", tru_cuu_hoa=infra / "tru_cuu_hoa.geojson")
+    wgs = "WGS 84 lon/lat (CRS84, declared in the file)"
+    entries += [
+        Entry("ha_tang/cap_nuoc.geojson", "water-supply pipes", "GeoJSON, LineString", wgs,
+              "UTF-8", "MaOng, LoaiOng, DuongKinh, VatLieu, ApLuc, DoSau, ChieuDai, NamXD, "
+              "TenDuong, TenXa, TinhTrang", f"{n_pipes} pipes",
+              ("gis load ha_tang/cap_nuoc.geojson --layer water_pipes",)),
+        Entry("ha_tang/thoat_nuoc.dxf", "drainage lines from CAD",
+              "DXF (AutoCAD R2000 text), LWPOLYLINE; attribute = DXF layer name per type",
+              "none in the file: VN-2000 / TM-3 105°00' (EPSG:5897) coordinates",
+              "ANSI_1252 (names are ASCII)", "Layer (" + ", ".join(
+                  f"{k}: {v}" for k, v in drain.items()) + "), EntityHandle",
+              f"{sum(drain.values())} lines",
+              ("gis load ha_tang/thoat_nuoc.dxf --layer drainage_lines --source-crs "
+               "vn2000-cantho --map Layer=line_type --map EntityHandle=line_code",),
+              "TN_CONG_TRON circular culvert, TN_CONG_HOP box culvert, TN_MUONG_HO open ditch, "
+              "TN_RANH_XAY masonry gutter"),
+        Entry("ha_tang/den_duong.geojson", "street lights", "GeoJSON, Point", wgs, "UTF-8",
+              "MaDen, LoaiCot, ChieuCao, LoaiDen, CongSuat, SoDen, MaTu, TenDuong, TenXa, "
+              "NamLD, TinhTrang", f"{n_lights} lights",
+              ("gis load ha_tang/den_duong.geojson --layer street_lights",)),
+        Entry("ha_tang/tru_cuu_hoa.geojson", "fire hydrants", "GeoJSON, Point", wgs, "UTF-8",
+              "MaTru, LoaiTru, DuongKinh, DKOng, LuuLuong, ApLuc, ViTri, TenDuong, TenXa, "
+              "TinhTrang, NgayKT, NamLD", f"{n_hyd} hydrants",
+              ("gis load ha_tang/tru_cuu_hoa.geojson --layer fire_hydrants",)),
+    ]
+
+    # 5. digital addresses: CSV, northing first
+    csv_path = outdir / "dia_chi" / "dia_chi.csv"
+    n_addr = addresses.write_addresses(csv_path, _rng(seed, 5), ct, table)
+    out["dia_chi"] = csv_path
+    entries.append(Entry(
+        "dia_chi/dia_chi.csv", "digital address points (one per residential/commercial parcel)",
+        "CSV, comma-separated, CRLF, header row",
+        "VN-2000 / TM-3 105°00' (EPSG:5897), NORTHING FIRST: X = northing (≈ 1 1xx xxx), "
+        "Y = easting (≈ 5xx xxx)", "UTF-8 without BOM", ", ".join(addresses.COLUMNS),
+        f"{n_addr} points",
+        ("gis load dia_chi/dia_chi.csv --layer address_points --source-crs vn2000-cantho "
+         "--x-field X --y-field Y --axis-order yx",),
+        "PhuongXa is the 2025 ward, PhuongXaCu one of the former wards merged into it"))
+
+    # 6. administrative units (synthetic Voronoi boundaries)
+    adm = outdir / "ranh_gioi" / "don_vi_hanh_chinh.geojson"
+    n_adm = admin.write_admin_units(adm)
+    out["don_vi_hanh_chinh"] = adm
+    entries.append(Entry(
+        "ranh_gioi/don_vi_hanh_chinh.geojson",
+        "the 103 wards and communes of the new Thành phố Cần Thơ (2025), SYNTHETIC boundaries",
+        "GeoJSON, MultiPolygon", wgs, "UTF-8",
+        "MaDVHC, Ten, Loai, MaTinh, DienTich (km², TM-3 plane), TenCu, MaCu, HuyenCu, "
+        "NghiQuyet, NgayHieuLuc, DuLieuMau, GhiChu", f"{n_adm} units",
+        ("gis load ranh_gioi/don_vi_hanh_chinh.geojson --layer admin_units",),
+        "Voronoi cells of the real ward centroids; former names and codes are plausible "
+        "sample values, not the resolution's"))
+
+    out["readme"] = write_readme(outdir / "README.txt", entries, seed, parcels)
+    return out
