@@ -233,11 +233,11 @@ def sample_cmd(
     written = write_sample(outdir, parcels=parcels, seed=seed)
     table = Table(title=f"Sample delivery set / bộ dữ liệu mẫu: {outdir}")
     for col in ("dataset", "file", "size"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "file")
     for name, main in written.items():
         parts = sorted(main.parent.glob(main.stem + ".*")) if main.suffix == ".shp" else [main]
         for part in parts:
-            table.add_row(name, str(part), f"{part.stat().st_size:,} B")
+            table.add_row(name, str(part.relative_to(outdir)), f"{part.stat().st_size:,} B")
     console.print(table)
     console.print(f"Written in {_time.monotonic() - t0:.1f} s. Load commands: "
                   f"{written['readme']}")

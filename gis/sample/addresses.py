@@ -19,8 +19,8 @@ from gis.sample.wards import WARDS, old_district, old_units
 
 ADDRESSED_USES = ("ODT", "ONT", "TMD")
 POSTCODE_PREFIX = "94"  # Cần Thơ postcodes: 5 digits starting with 94
-COLUMNS = ("MaDiaChi", "SoNha", "TenDuong", "KhuVuc", "MaXa", "PhuongXa", "PhuongXaCu",
-           "QuanHuyenCu", "DiaChi", "MaBuuChinh", "LoaiDoiTuong", "NgayCap", "X", "Y")
+COLUMNS = ("MaDiaChi", "SoNha", "TenDuong", "KhuVuc", "MaXa", "PhuongXa", "PhuongCu",
+           "QuanCu", "DiaChi", "MaBuuChinh", "LoaiDoiTuong", "NgayCap", "X", "Y")
 
 
 def write_addresses(path: Path, rng: np.random.Generator, parcels: Parcels, table: ParcelTable

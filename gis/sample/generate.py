@@ -154,7 +154,8 @@ def write_sample(outdir: Path, parcels: int = 3000, seed: int = 20250701) -> dic
         f"{n_addr} points",
         ("gis load dia_chi/dia_chi.csv --layer address_points --source-crs vn2000-cantho "
          "--x-field X --y-field Y --axis-order yx",),
-        "PhuongXa is the 2025 ward, PhuongXaCu one of the former wards merged into it"))
+        "PhuongXa is the 2025 ward, PhuongCu one of the former wards merged into it, QuanCu "
+        "its former district"))
 
     # 6. administrative units (synthetic Voronoi boundaries)
     adm = outdir / "ranh_gioi" / "don_vi_hanh_chinh.geojson"

@@ -113,7 +113,7 @@ def zoning_lots(rng: np.random.Generator, blocks: Blocks, zone: str) -> tuple[
     fi = rng.choice(len(FUNCTIONS), n, p=weights / weights.sum())
     f = [FUNCTIONS[i] for i in fi]
     density = np.array([rng.integers(a[2][0], a[2][1] + 1) for a in f], dtype=float)
-    far = np.round(np.array([rng.uniform(*a[3]) for a in f]), 1)
+    far = np.round(np.array([rng.uniform(*a[3]) for a in f]), 2)
     max_floors = np.array([rng.integers(a[5][0], a[5][1] + 1) for a in f])
     min_floors = np.array([a[4] for a in f])
     # one plan (decision) per ward; lot symbols numbered per function inside the plan
@@ -129,7 +129,7 @@ def zoning_lots(rng: np.random.Generator, blocks: Blocks, zone: str) -> tuple[
     names = np.array([f"Quy hoạch phân khu tỷ lệ 1/2000 khu vực {WARDS[w].full_name.lower()}"
                       for w in wards_u], dtype=object)
     cols = {
-        "CapQH": np.where(rng.random(n) < 0.85, "QHPK 1/2000", "QHCT 1/500").astype(object),
+        "CapQH": np.where(rng.random(n) < 0.85, "QHPK", "QHCT").astype(object),
         "TenDoAn": names[w_inv],
         "KyHieu": codes + "-" + np.char.zfill(seq.astype(str), 2).astype(object),
         "ChucNang": codes,

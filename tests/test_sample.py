@@ -1,0 +1,366 @@
+"""gis sample: the synthetic delivery set is reproducible and every file is what it claims to be
+(format, CRS, encoding, axis order, defects), checked the way a GIS user would check it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import unicodedata
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+from pyproj import CRS
+
+from gis.crs import to_wgs84, transform_geometries
+from gis.layerdef import load_layer_defs
+from gis.sample import write_sample
+from gis.text import tcvn3, vni
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_WARDS = ROOT.parent / "shared" / "data" / "cantho-wards-2025.geojson"
+N = 600
+CANTHO_LON, CANTHO_LAT = (105.2, 106.3), (9.2, 10.35)
+# Official 7 parameters in the position-vector convention (+towgs84), Decision 05/2007
+TOWGS84_PV = [-191.90441429, -39.30318279, -111.45032835, 0.00928836, -0.01975479, 0.00427372,
+              0.252906278]
+
+PARCELS = "thua_dat_ninhkieu/thua_dat.shp"
+PARCELS_ST = "thua_dat_soctrang/thua_dat_st.shp"
+GPKG = "quy_hoach/quy_hoach_sdd.gpkg"
+PIPES, DXF = "ha_tang/cap_nuoc.geojson", "ha_tang/thoat_nuoc.dxf"
+LIGHTS, HYDRANTS = "ha_tang/den_duong.geojson", "ha_tang/tru_cuu_hoa.geojson"
+CSV_PATH, ADMIN = "dia_chi/dia_chi.csv", "ranh_gioi/don_vi_hanh_chinh.geojson"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    a, b = tmp_path_factory.mktemp("sample_a"), tmp_path_factory.mktemp("sample_b")
+    written = write_sample(a, parcels=N)
+    write_sample(b, parcels=N)
+    return a, b, written
+
+
+@pytest.fixture(scope="module")
+def out(runs) -> Path:
+    return runs[0]
+
+
+def _proj_params(prj: str) -> dict:
+    with warnings.catch_warnings():  # to_dict goes through a PROJ string: fine for these checks
+        warnings.simplefilter("ignore", UserWarning)
+        return CRS.from_wkt(prj).to_dict()
+
+
+def _raw(path: Path, **kw):
+    return pyogrio.read_dataframe(path, encoding="latin1", **kw)
+
+
+def _in_cantho(lon, lat) -> bool:
+    lon, lat = np.asarray(lon), np.asarray(lat)
+    return bool(((lon > CANTHO_LON[0]) & (lon < CANTHO_LON[1]) & (lat > CANTHO_LAT[0])
+                 & (lat < CANTHO_LAT[1])).all())
+
+
+def _present(geoms) -> np.ndarray:
+    g = np.asarray(geoms)
+    return g[~(shapely.is_missing(g) | shapely.is_empty(g))]
+
+
+# -- reproducibility ----------------------------------------------------------------------
+def test_same_seed_gives_identical_bytes(runs):
+    a, b, written = runs
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert {f.suffix for f in files} >= {".shp", ".shx", ".dbf", ".prj", ".cpg", ".csv", ".gpkg",
+                                         ".geojson", ".dxf", ".txt"}
+    for rel in files:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), f"{rel} differs between runs"
+    assert set(written) >= {"thua_dat", "thua_dat_st", "quy_hoach", "dia_chi", "readme"}
+    assert all(p.exists() for p in written.values())
+
+
+def test_other_seed_gives_other_parcels(out, tmp_path):
+    write_sample(tmp_path, parcels=N, seed=7)
+    assert (tmp_path / PARCELS).with_suffix(".dbf").read_bytes() != \
+        (out / PARCELS).with_suffix(".dbf").read_bytes()
+
+
+def test_dbf_header_date_is_fixed_not_today(out):
+    head = (out / PARCELS).with_suffix(".dbf").read_bytes()[:32]
+    assert head[0] == 0x03
+    assert (1900 + head[1], head[2], head[3]) == (2024, 5, 20)
+    assert int.from_bytes(head[4:8], "little") == N
+
+
+# -- cadastral parcels, Cần Thơ: TM-3 105°00', TCVN3 behind a lying .cpg ---------------------
+def test_parcels_shapefile_crs_is_tm3_105_with_official_towgs84(out):
+    info = pyogrio.read_info(out / PARCELS, encoding="latin1")
+    assert info["driver"] == "ESRI Shapefile"
+    assert info["features"] == N
+    prj = (out / PARCELS).with_suffix(".prj").read_text()
+    assert prj.startswith('PROJCS["') and "TOWGS84[" in prj  # ESRI WKT1 as ArcGIS users keep it
+    params = _proj_params(prj)
+    assert (params["proj"], params["lon_0"], params["k"], params["x_0"], params["y_0"]) == \
+        ("tmerc", 105, 0.9999, 500000, 0)
+    assert params["towgs84"] == TOWGS84_PV
+
+
+def test_parcels_fields_and_counts(out):
+    df = _raw(out / PARCELS, read_geometry=False)
+    assert list(df.columns) == ["MaXa", "SoTo", "SoThua", "DienTich", "MucDich", "DiaChi",
+                                "TenXa", "TenChu", "CCCD", "GhiChu"]
+    assert df["CCCD"].str.fullmatch(r"\d{12}").mean() > 0.8  # public land has no owner ID
+    assert df["MaXa"].str.fullmatch(r"31\d{3}").all()
+    assert (df["SoTo"] > 0).all() and (df["SoThua"] > 0).all()
+    assert df["MaXa"].nunique() >= 8
+    assert {"31135", "31120", "31147", "31150"} <= set(df["MaXa"])  # central Cần Thơ wards
+
+
+def test_parcels_text_is_tcvn3_and_the_cpg_lies(out):
+    assert (out / PARCELS).with_suffix(".cpg").read_text().strip().upper() == "UTF-8"
+    df = _raw(out / PARCELS, read_geometry=False)
+    raw = {v.encode("latin1") for v in df["TenXa"]}
+    assert tcvn3.encode("Phường Ninh Kiều") in raw
+    assert tcvn3.encode("Phường Cái Khế") in raw
+    # independent of gis.text: "Phường" in TCVN3 is P h 0xAD(ư) 0xEA(ờ) n g, "Xã" is X 0xB7
+    assert all(r.startswith((b"Ph\xad\xeang ", b"X\xb7 ")) for r in raw)
+    with pytest.raises(UnicodeDecodeError):
+        b"".join(raw).decode("utf-8")
+    names = [v.encode("latin1") for v in df["TenChu"]]
+    assert sum(tcvn3.decode(n).startswith("Nguyễn ") for n in names) > 0.1 * N
+
+
+def test_parcels_dbf_read_as_the_cpg_says_is_mojibake(out):
+    df = pyogrio.read_dataframe(out / PARCELS, read_geometry=False, encoding="cp1252")
+    assert not any("Phường" in v for v in df["TenXa"])
+
+
+def test_parcels_land_in_cantho_and_in_their_ward(out):
+    df = _raw(out / PARCELS)
+    geoms = df.geometry.values
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    centroids = shapely.centroid(geoms[ok])
+    wgs = transform_geometries(centroids, to_wgs84("vn2000-cantho"))
+    lon, lat = shapely.get_x(wgs), shapely.get_y(wgs)
+    assert _in_cantho(lon, lat)
+    x, y = shapely.get_x(centroids), shapely.get_y(centroids)
+    assert ((x > 500_000) & (x < 620_000) & (y > 1_090_000) & (y < 1_150_000)).all()
+    if REFERENCE_WARDS.exists():  # real ward polygons (tests only): MaXa matches the location
+        ref = json.loads(REFERENCE_WARDS.read_text(encoding="utf-8"))
+        polys = {str(f["properties"]["id"]): shapely.geometry.shape(f["geometry"])
+                 for f in ref["features"]}
+        inside = [polys[c].contains(p) for c, p in zip(df["MaXa"][ok], wgs, strict=True)]
+        assert np.mean(inside) > 0.9
+
+
+def test_parcels_shapes_area_and_defects(out):
+    df = _raw(out / PARCELS)
+    geoms = df.geometry.values
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    assert 1 <= missing.sum() <= 3  # a couple of null/empty geometries
+    valid = ~missing & shapely.is_valid(geoms)
+    n_invalid = (~missing & ~valid).sum()
+    assert 1 <= n_invalid <= 0.01 * N  # about 0.5 % invalid rings
+    reasons = {shapely.is_valid_reason(g).split("[")[0] for g in geoms[~missing & ~valid]}
+    assert reasons & {"Self-intersection", "Ring Self-intersection"}
+    # DienTich is the area in the TM-3 plane, to 0.1 m²
+    area = shapely.area(geoms[valid])
+    assert np.abs(area - df["DienTich"][valid].to_numpy()).max() <= 0.051
+    assert 150 < np.median(area) < 3000
+    # quadrilaterals of 10-40 m frontage and 15-80 m depth (with a little slack for the lean)
+    rect = shapely.oriented_envelope(geoms[valid])
+    coords = shapely.get_coordinates(rect).reshape(-1, 5, 2)
+    sides = np.sort(np.stack([np.hypot(*(coords[:, 1] - coords[:, 0]).T),
+                              np.hypot(*(coords[:, 2] - coords[:, 1]).T)], axis=1), axis=1)
+    assert np.quantile(sides[:, 0], 0.02) >= 9.0 and np.quantile(sides[:, 1], 0.98) <= 90.0
+    # duplicates of the natural key (commune + sheet + parcel)
+    key = df[["MaXa", "SoTo", "SoThua"]]
+    assert 1 <= key.duplicated().sum() <= 3
+
+
+# -- cadastral parcels, Sóc Trăng: TM-3 105°30', VNI-Windows ---------------------------------
+def test_soctrang_parcels_zone_vni_and_lying_cpg(out):
+    info = pyogrio.read_info(out / PARCELS_ST, encoding="latin1")
+    assert info["features"] == round(0.15 * N)
+    params = _proj_params((out / PARCELS_ST).with_suffix(".prj").read_text())
+    assert (params["lon_0"], params["k"], params["x_0"]) == (105.5, 0.9999, 500000)
+    assert params["towgs84"] == TOWGS84_PV
+    assert (out / PARCELS_ST).with_suffix(".cpg").read_text().strip() == "1252"
+    df = _raw(out / PARCELS_ST)
+    raw = {v.encode("latin1") for v in df["TenXa"]}
+    assert vni.encode("Phường Sóc Trăng") in raw
+    assert all(r.startswith(b"Ph\xf6\xf4\xf8ng ") for r in raw)  # "Phöôøng" (reference doc)
+    as_cpg = pyogrio.read_dataframe(out / PARCELS_ST, read_geometry=False, encoding="cp1252")
+    assert not any("Phường" in v for v in as_cpg["TenXa"])
+    wgs = transform_geometries(shapely.centroid(_present(df.geometry.values)),
+                               to_wgs84("vn2000-soctrang"))
+    lon, lat = shapely.get_x(wgs), shapely.get_y(wgs)
+    assert _in_cantho(lon, lat)
+    assert lat.max() < 9.9  # Sóc Trăng / Vị Thanh, not the old Cần Thơ city
+
+
+# -- planning GeoPackage ------------------------------------------------------------------
+def test_planning_gpkg_two_layers_in_utm48(out):
+    layers = pyogrio.list_layers(out / GPKG)
+    assert sorted(layers[:, 0]) == ["qh_phan_khu", "qh_sdd"]
+    for name in ("qh_sdd", "qh_phan_khu"):
+        info = pyogrio.read_info(out / GPKG, layer=name)
+        assert info["driver"] == "GPKG"
+        assert CRS(info["crs"]).to_epsg() == 3405
+        assert info["features"] > 0
+    zones = pyogrio.read_dataframe(out / GPKG, layer="qh_sdd")
+    assert all(unicodedata.is_normalized("NFD", v) and not unicodedata.is_normalized("NFC", v)
+               for v in zones["TenXa"])
+    assert all(unicodedata.is_normalized("NFC", v) for v in zones["TenCongTrinh"])
+    assert {"MaQH", "MaHT", "SoQD", "NgayQD"} <= set(zones.columns)
+    lots = pyogrio.read_dataframe(out / GPKG, layer="qh_phan_khu")
+    assert {"HSSDD", "MDXD", "ChieuCao", "SoQD", "NgayQD", "TenDoAn"} <= set(lots.columns)
+    assert lots["MDXD"].between(0, 100).all() and (lots["HSSDD"] > 0).all()
+    assert not lots.duplicated(["SoQD", "KyHieu"]).any()  # natural key of the lots
+
+
+def test_plan_zones_cover_the_parcels(out):
+    zones = pyogrio.read_dataframe(out / GPKG, layer="qh_sdd")
+    z_wgs = transform_geometries(zones.geometry.values, to_wgs84("vn2000-utm48"))
+    parcels = _raw(out / PARCELS).geometry.values
+    p_wgs = transform_geometries(shapely.centroid(_present(parcels)), to_wgs84("vn2000-cantho"))
+    covered = shapely.contains(shapely.union_all(z_wgs), p_wgs)
+    assert covered.mean() > 0.98
+
+
+# -- utilities ----------------------------------------------------------------------------
+@pytest.mark.parametrize("rel,gtype", [(PIPES, "LineString"), (LIGHTS, "Point"),
+                                       (HYDRANTS, "Point")])
+def test_utility_geojson_is_crs84(out, rel, gtype):
+    info = pyogrio.read_info(out / rel)
+    assert info["driver"] == "GeoJSON" and info["geometry_type"] == gtype
+    assert info["features"] > 0
+    assert "CRS84" in json.loads((out / rel).read_text(encoding="utf-8"))["crs"]["properties"][
+        "name"]
+    df = pyogrio.read_dataframe(out / rel)
+    xy = shapely.get_coordinates(df.geometry.values)
+    assert _in_cantho(xy[:, 0], xy[:, 1])
+
+
+def test_drainage_dxf_has_no_crs_and_tm3_coordinates(out):
+    info = pyogrio.read_info(out / DXF)
+    assert info["driver"] == "DXF" and info["crs"] is None
+    df = pyogrio.read_dataframe(out / DXF)
+    assert set(df["Layer"]) <= {"TN_CONG_TRON", "TN_CONG_HOP", "TN_MUONG_HO", "TN_RANH_XAY"}
+    assert df["Layer"].nunique() >= 3
+    assert set(shapely.get_type_id(df.geometry.values)) == {1}  # LineString
+    xy = shapely.get_coordinates(df.geometry.values)
+    assert (xy[:, 0] > 500_000).all() and (xy[:, 1] > 1_000_000).all()
+    wgs = transform_geometries(df.geometry.values, to_wgs84("vn2000-cantho"))
+    lonlat = shapely.get_coordinates(wgs)
+    assert _in_cantho(lonlat[:, 0], lonlat[:, 1])
+    assert df["EntityHandle"].is_unique
+
+
+# -- addresses: northing first ------------------------------------------------------------
+def test_address_csv_x_is_northing(out):
+    with open(out / CSV_PATH, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) > 0.3 * N
+    assert {"X", "Y", "MaDiaChi", "SoNha", "TenDuong", "PhuongXa", "PhuongCu"} <= set(rows[0])
+    x = np.array([float(r["X"]) for r in rows])
+    y = np.array([float(r["Y"]) for r in rows])
+    assert ((x > 1_050_000) & (x < 1_150_000)).all()  # X ≈ 1 1xx xxx: northing
+    assert ((y > 500_000) & (y < 650_000)).all()  # Y ≈ 5xx xxx: easting
+    lon, lat = to_wgs84("vn2000-cantho").transform(y, x)  # (easting, northing)
+    assert _in_cantho(lon, lat)
+    assert len({r["MaDiaChi"] for r in rows}) == len(rows)
+    assert any(r["PhuongXa"] == "Phường Ninh Kiều" for r in rows)
+    # each point is on a parcel of the cadastral file (same plane, same axes)
+    parcels = _present(_raw(out / PARCELS).geometry.values)
+    tree = shapely.STRtree(parcels)
+    _, dist = tree.query_nearest(shapely.points(y, x), return_distance=True)
+    assert np.quantile(dist, 0.99) < 1.0
+
+
+# -- administrative units -----------------------------------------------------------------
+def test_admin_units_are_synthetic_voronoi_cells(out):
+    info = pyogrio.read_info(out / ADMIN)
+    assert info["driver"] == "GeoJSON"
+    df = pyogrio.read_dataframe(out / ADMIN)
+    assert len(df) == 103 and df["MaDVHC"].is_unique
+    assert (df["Loai"] == "Phường").sum() == 31 and (df["Loai"] == "Xã").sum() == 72
+    nk = df[df["MaDVHC"] == "31135"].iloc[0]
+    assert nk["Ten"] == "Ninh Kiều" and nk["HuyenCu"] == "Quận Ninh Kiều"
+    assert df["DuLieuMau"].all() and df["GhiChu"].str.contains("synthetic").all()
+    geoms = df.geometry.values
+    assert shapely.is_valid(geoms).all()
+    total = shapely.area(geoms).sum()
+    assert abs(shapely.area(shapely.union_all(geoms)) - total) < 1e-6 * total  # no overlaps
+    xy = shapely.get_coordinates(geoms)
+    assert _in_cantho(xy[:, 0], xy[:, 1])
+
+
+# -- the files map onto the layer definitions ---------------------------------------------
+def _targets(layer, columns: list[str]) -> dict[str, str | None]:
+    names = {}
+    for f in layer.fields:
+        for alias in [f.name, *f.aliases]:
+            names.setdefault(alias.lower(), f.name)
+    return {c: names.get(c.lower()) for c in columns}
+
+
+@pytest.mark.parametrize("rel,layer_id,source_layer,unmapped", [
+    (PARCELS, "cadastral_parcels", None, {"GhiChu"}),
+    (PARCELS_ST, "cadastral_parcels", None, {"GhiChu"}),
+    (GPKG, "land_use_plan_zones", "qh_sdd", set()),
+    (GPKG, "construction_plan_zones", "qh_phan_khu", set()),
+    (PIPES, "water_pipes", None, set()),
+    (LIGHTS, "street_lights", None, set()),
+    (HYDRANTS, "fire_hydrants", None, set()),
+    (ADMIN, "admin_units", None, {"DuLieuMau", "GhiChu"}),
+])
+def test_source_fields_map_to_the_layer(out, rel, layer_id, source_layer, unmapped):
+    layer = load_layer_defs(ROOT / "layers")[layer_id]
+    columns = list(pyogrio.read_info(out / rel, layer=source_layer, encoding="latin1")["fields"])
+    mapping = _targets(layer, columns)
+    assert {c for c, t in mapping.items() if t is None} == unmapped
+    targets = [t for t in mapping.values() if t]
+    assert len(targets) == len(set(targets))
+    required = {f.name for f in layer.fields if f.required}
+    assert required <= set(targets)
+    assert set(layer.natural_key) <= set(targets)
+
+
+def test_address_csv_fields_map_to_the_layer(out):
+    layer = load_layer_defs(ROOT / "layers")["address_points"]
+    with open(out / CSV_PATH, encoding="utf-8") as fh:
+        header = fh.readline().strip().split(",")
+    mapping = _targets(layer, [c for c in header if c not in ("X", "Y")])
+    assert all(mapping.values()), mapping
+    assert (layer.source.x_field, layer.source.y_field, layer.source.axis_order) == \
+        ("X", "Y", "yx")
+
+
+# -- README and CLI -----------------------------------------------------------------------
+def test_readme_lists_every_file_with_its_load_command(out):
+    text = (out / "README.txt").read_text(encoding="utf-8")
+    for rel in (PARCELS, PARCELS_ST, GPKG, PIPES, DXF, LIGHTS, HYDRANTS, CSV_PATH, ADMIN):
+        assert rel in text
+        assert f"gis load {rel} --layer " in text
+    assert "--source-layer qh_sdd" in text and "--source-layer qh_phan_khu" in text
+    assert "--source-crs vn2000-cantho" in text
+    assert "EPSG:5897" in text and "EPSG:9209" in text and "EPSG:3405" in text
+    assert "TCVN3" in text and "VNI" in text
+
+
+def test_cli_sample_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from gis.cli import app
+
+    result = CliRunner().invoke(app, ["sample", str(tmp_path / "set"), "--parcels", "40",
+                                      "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "thua_dat.shp" in result.output and "README.txt" in result.output
+    assert pyogrio.read_info(tmp_path / "set" / PARCELS, encoding="latin1")["features"] == 40
+    bad = CliRunner().invoke(app, ["sample", str(tmp_path / "bad"), "--parcels", "5"])
+    assert bad.exit_code == 2
