@@ -19,9 +19,9 @@ from gis.sample.wards import BY_CODE
 from gis.text import tcvn3, vni
 
 CANTHO_ZONE, SOCTRANG_ZONE = "vn2000-cantho", "vn2000-soctrang"
-# wards (phường) of the old Cần Thơ city and four communes at the urban fringe
+# wards (phường) of the old Cần Thơ city (not the island Tân Lộc) and four fringe communes
 CANTHO_WARDS = ("31135", "31120", "31147", "31150", "31168", "31174", "31183", "31186", "31201",
-                "31153", "31157", "31162", "31207", "31213", "31217", "31228",
+                "31153", "31157", "31162", "31207", "31217", "31228",
                 "31299", "31309", "31315", "31258")
 CENTRAL_DENSITY = {"31135": 30.0, "31120": 20.0, "31147": 20.0, "31150": 10.0, "31201": 8.0}
 SOCTRANG_WARDS = ("31507", "31510", "31684", "31321", "31333")

@@ -21,7 +21,6 @@ STREET_WIDTHS = np.array([8.0, 10.0, 12.0, 16.0, 20.0, 24.0, 32.0])
 STREET_WEIGHTS = np.array([18, 20, 20, 16, 12, 9, 5], dtype=float)
 MIN_FRONT, MAX_FRONT = 10.0, 40.0
 MIN_DEPTH, MAX_DEPTH = 15.0, 80.0
-AVG_PARCEL_M2 = 20.0 * 50.0 * 1.25  # parcel + its share of streets
 
 
 @dataclass
@@ -96,12 +95,16 @@ def nearest_ward(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return out
 
 
+class CapacityError(ValueError):
+    """The chosen wards have too few blocks for the parcels asked."""
+
+
 def allocate(total: int, weights: np.ndarray, caps: np.ndarray) -> np.ndarray:
     """Split ``total`` in proportion to weights without exceeding caps (largest remainder)."""
     weights = np.asarray(weights, dtype=float)
     caps = np.asarray(caps, dtype=float)
     if caps.sum() < total:
-        raise ValueError(f"the chosen wards hold about {int(caps.sum())} parcels, not {total}")
+        raise CapacityError(f"the chosen wards hold about {int(caps.sum())} parcels, not {total}")
     share = np.zeros_like(weights)
     free = np.ones(len(weights), dtype=bool)
     left = float(total)
@@ -137,9 +140,10 @@ def street_grid(rng: np.random.Generator, zone: str, bounds: tuple[float, float,
 
 
 def select_blocks(rng: np.random.Generator, grid: Grid, wards: list[int], weights: np.ndarray,
-                  total: int) -> tuple[Blocks, np.ndarray]:
-    """The blocks nearest each ward's centroid, enough for its share of ``total`` parcels.
-    Returns the blocks and the parcel count wanted in each ward (same order as ``wards``)."""
+                  total: int, radius: np.ndarray) -> tuple[Blocks, np.ndarray]:
+    """The blocks nearest each ward's centroid (within ``radius`` m of it and nearer to it than
+    to any other ward), enough for its share of ``total`` parcels. Returns the blocks and the
+    parcel count wanted in each ward (same order as ``wards``)."""
     ci, ri = np.meshgrid(np.arange(len(grid.xs) - 1), np.arange(len(grid.ys) - 1),
                          indexing="ij")
     ci, ri = ci.ravel(), ri.ravel()
@@ -152,10 +156,11 @@ def select_blocks(rng: np.random.Generator, grid: Grid, wards: list[int], weight
     est = np.where(y1 - y0 >= 2 * MIN_DEPTH, 2, 1) * np.floor((x1 - x0) / 22.0)
     wx, wy = ward_points(grid.zone)
     chosen, caps, orders = [], [], []
-    for w in wards:
+    for w, r in zip(wards, radius, strict=True):
         mine = np.flatnonzero(owner == w)
         dist = np.hypot((x0[mine] + x1[mine]) / 2 - wx[w], (y0[mine] + y1[mine]) / 2 - wy[w])
-        order = mine[np.argsort(dist, kind="stable")]
+        near = dist <= r
+        order = mine[near][np.argsort(dist[near], kind="stable")]
         orders.append(order)
         caps.append(0.8 * est[order].sum())
     wanted = allocate(total, weights, np.array(caps))
@@ -242,11 +247,20 @@ def build(rng: np.random.Generator, zone: str, ward_codes: list[str], total: int
     weights = np.array([w.area_km2 * density.get(w.code, urban_factor if w.type == "Phường"
                                                  else 1.0) for w in chosen])
     wx, wy = ward_points(zone)
-    share = np.maximum(total * weights / weights.sum(), 1.0)
-    reach = np.sqrt(share * AVG_PARCEL_M2 * 3.0) + 1500.0
     px, py = wx[wards], wy[wards]
-    bounds = ((px - reach).min(), (py - reach).min(), (px + reach).max(), (py + reach).max())
-    grid = street_grid(rng, zone, bounds)
-    blocks, counts = select_blocks(rng, grid, wards, weights, total)
+    # stay near each ward: within a few times the radius of a disc of the ward's area
+    size = np.sqrt(np.array([w.area_km2 for w in chosen]) * 1e6 / np.pi)
+    for factor in (1.2, 1.6, 2.4, 4.0, 8.0):
+        radius = factor * size
+        bounds = ((px - radius).min() - 500, (py - radius).min() - 500,
+                  (px + radius).max() + 500, (py + radius).max() + 500)
+        grid = street_grid(rng, zone, bounds)
+        try:
+            blocks, counts = select_blocks(rng, grid, wards, weights, total, radius)
+        except CapacityError:
+            continue
+        break
+    else:
+        raise CapacityError(f"{total} parcels do not fit around the wards {ward_codes}")
     parcels = subdivide(rng, blocks)
     return grid, blocks, subset(parcels, take_per_ward(parcels, blocks, wards, counts))
