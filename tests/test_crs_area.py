@@ -63,3 +63,13 @@ def test_zone_is_configurable(wards):
     # same central meridian, k0 0.9996 instead of 0.9999
     np.testing.assert_allclose(utm / tm3, (0.9996 / 0.9999) ** 2, rtol=1e-7)
     assert not np.allclose(area_vn2000(wards[:5], zone="vn2000-soctrang"), tm3, rtol=1e-6)
+
+
+def test_small_features_take_the_equal_area_path_and_agree_with_karney():
+    geod = Geod(ellps="WGS84")
+    parcels = [shapely.box(105.78 + i * 1e-3, 10.03, 105.7803 + i * 1e-3, 10.0302)
+               for i in range(20)]
+    parcels.append(shapely.Polygon([(105.9, 9.6), (105.9004, 9.6), (105.9001, 9.6003)]))
+    ours = area_geodesic(parcels)
+    theirs = [abs(geod.geometry_area_perimeter(g)[0]) for g in parcels]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8)

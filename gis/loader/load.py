@@ -8,35 +8,30 @@ a staging table -> checks -> new version table and view swap in one transaction.
 from __future__ import annotations
 
 import getpass
-import io
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import shapely
-from psycopg import sql
 
 from gis import db
 from gis.catalog import sync_layer
 from gis.crs import resolve_crs, to_wgs84
-from gis.crs.axes import orient
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
 from gis.layerdef import LayerDef, get_layer_def
 from gis.loader import store
-from gis.loader.areas import plane_and_geodesic_areas
-from gis.loader.geometry import prepare
+from gis.loader.batch import process_batch
+from gis.loader.copier import BackgroundCopy, csv_bytes
+from gis.loader.keys import FeatureIds
 from gis.loader.plausibility import (
-    WARD_CODE_FIELD,
     PlausibilityGate,
     previous_version_reference,
     ward_polygons,
 )
-from gis.loader.schema import coerce, map_fields
+from gis.loader.schema import map_fields
 from gis.loader.source import Source, iter_batches, open_source
 from gis.loader.textcols import TextDecoder
 from gis.settings import get_settings
@@ -108,27 +103,6 @@ def resolve_source_crs(src: Source, layer: LayerDef, given: str | None):
     except CRSError as exc:
         raise LoadError(f"{src.label}: CRS from {origin}: {exc}") from exc
     return op, origin
-
-
-def _copy_frame(coerced: pd.DataFrame, layer: LayerDef, extra: pd.DataFrame | None,
-                codes: dict[str, pd.Series], areas, geoms: np.ndarray,
-                rows: np.ndarray) -> tuple[io.StringIO, list[str]]:
-    out = coerced.copy()
-    for name, series in codes.items():
-        out[f"{name}_codelist"] = series.to_numpy()
-    if layer.plane_area:
-        out["area_plane_m2"], out["area_geodesic_m2"] = areas
-    if extra is not None and len(extra.columns):
-        lines = extra.to_json(orient="records", lines=True, force_ascii=False,
-                              date_format="iso").splitlines()
-        out["extra"] = lines if len(lines) == len(out) else None
-    else:
-        out["extra"] = None
-    out["source_row"] = rows
-    out["geom"] = shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True)
-    buf = io.StringIO()
-    out.to_csv(buf, index=False, header=False, na_rep="\\N")
-    return buf, list(out.columns)
 
 
 def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = None,
@@ -213,103 +187,49 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
 def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOptions, mapping,
                        decoder, gate, result: LoadResult, current: dict | None, version: int,
                        operator: str, progress) -> None:
-    from gis.codelists import validate as validate_codes
-
     rejects: list[tuple[int, str]] = []
+    table = store.version_table(layer.id, version)
+    columns = ["fid", *(n for n, _ in store.data_columns(layer)), "geom"]
+    axis = options.axis_order or layer.source.axis_order
     with conn.transaction():
-        stage = store.create_staging_table(conn, layer)
-        for batch in iter_batches(src, options.batch_size):
-            n = len(batch.frame)
-            result.count_read += n
-            frame = decoder.decode(batch.frame)
-            axis_used = "xy"
-            if batch.coords is not None:  # CSV: points from coordinate columns
-                axis = options.axis_order or layer.source.axis_order
-                first, second = batch.coords
-                ok = np.isfinite(first) & np.isfinite(second)
-                x, y, guess = orient(first[ok], second[ok], op, axis or "auto")
-                axis_used = "yx" if guess.order == "northing_first" else "xy"
-                result.axis = f"{guess.order} ({guess.reason})"
-                geoms = np.full(n, None, dtype=object)
-                geoms[ok] = shapely.points(x, y)
-            else:
-                geoms = batch.geoms
-            prepared = prepare(geoms, layer.geometry)
-            result.count_empty += int(prepared.empty.sum())
-            for i, why in prepared.reasons.items():
-                rejects.append((int(batch.rows[i]), why))
-            keep = prepared.keep.copy()
-            source_geoms = prepared.geoms[keep]
-            coerced = coerce(frame, mapping, layer)
-            expected = (coerced.frame[WARD_CODE_FIELD].to_numpy()[keep]
-                        if WARD_CODE_FIELD in coerced.frame else None)
-            wgs = gate.transform_and_check(source_geoms, batch.rows[keep], rejects, axis_used,
-                                           expected)
-            inside = wgs.keep
-            keep_idx = np.flatnonzero(keep)[inside]
-            keep[:] = False
-            keep[keep_idx] = True
-            for i, why in coerced.bad_rows.items():
-                if keep[i]:
-                    rejects.append((int(batch.rows[i]), why))
-                    keep[i] = False
-            for k, v in coerced.warnings.items():
-                result.warnings[k] = result.warnings.get(k, 0) + v
-            sel = np.flatnonzero(keep)
-            geoms_out = wgs.geoms[np.isin(keep_idx, sel)]
-            src_geoms_out = source_geoms[inside][np.isin(keep_idx, sel)]
-            codes = {}
-            typed = coerced.frame.iloc[sel].reset_index(drop=True)
-            for f in layer.fields:
-                if f.codelist:
-                    raw = typed[f.name].tolist()
-                    norm, versions, invalid = validate_codes(f.codelist, raw)
-                    # An unknown code is kept as delivered (and reported), never blanked.
-                    typed[f.name] = pd.array([n if n is not None else r
-                                              for n, r in zip(norm, raw, strict=True)],
-                                             dtype="string")
-                    codes[f.name] = pd.Series(versions, dtype="string")
-                    for value in invalid:
-                        key = f"{f.name}: code {value!r} not in any known code list"
-                        result.warnings[key] = sum(1 for r in raw if r == value)
-                    for v in versions:
-                        if v:
-                            result.code_lists[v] = result.code_lists.get(v, 0) + 1
-            areas = plane_and_geodesic_areas(src_geoms_out, geoms_out, op) \
-                if layer.plane_area else None
-            extra = batch.frame[mapping.extra].iloc[sel].reset_index(drop=True) \
-                if mapping.extra else None
-            if extra is not None:
-                extra = decoder.decode(extra)
-            result.count_repaired += int(prepared.repaired[sel].sum())
-            buf, cols = _copy_frame(typed, layer, extra, codes, areas, geoms_out,
-                                    batch.rows[sel])
-            store.copy_csv(conn, stage, cols, buf)
-            result.count_loaded += len(sel)
-            if progress:
-                progress(n, src.feature_count)
-        rejects += _duplicate_keys(conn, layer, stage)
-        result.count_loaded -= sum(1 for _, why in rejects if why.startswith("duplicate"))
+        store.create_version_table(conn, layer, table)
+        ids = FeatureIds(conn, layer, current["table_name"] if current else None, options.mode)
+        copier = BackgroundCopy(conn, table, columns)
+        try:
+            for batch in iter_batches(src, options.batch_size):
+                result.count_read += len(batch.frame)
+                out = process_batch(batch, layer, op, mapping, decoder, gate, axis)
+                fids, keep, dupes = ids.assign(out.typed, out.rows)
+                rejects += out.rejects + dupes
+                result.count_empty += out.empty
+                result.count_repaired += out.repaired
+                result.axis = out.axis or result.axis
+                for target, src_counts in ((result.warnings, out.warnings),
+                                           (result.code_lists, out.code_lists)):
+                    for k, v in src_counts.items():
+                        target[k] = target.get(k, 0) + v
+                if not keep.all():
+                    out.typed = out.typed[keep].reset_index(drop=True)
+                    fids, out.rows, out.geoms = fids[keep], out.rows[keep], out.geoms[keep]
+                copier.put(csv_bytes(out.typed, columns, fids, out.rows, out.geoms))
+                result.count_loaded += len(fids)
+                if progress:
+                    progress(len(batch.frame), src.feature_count)
+            copier.close()
+        finally:
+            copier.abort()
+        ids.finish()
         result.count_rejected = len(rejects)
         result.rejects = sorted(rejects)
         result.encodings = decoder.report()
-        share = result.count_rejected / max(result.count_read, 1)
-        limit = layer.checks.max_rejected_share
-        if share > limit:
-            listing = "; ".join(f"row {r}: {w}" for r, w in result.rejects[:10])
-            raise LoadError(
-                f"{src.label}: {result.count_rejected} of {result.count_read} features "
-                f"({share:.1%}) were rejected, more than the layer allows ({limit:.1%}). "
-                f"Nothing was changed. First rejects: {listing}. Fix the source or raise "
-                f"checks.max_rejected_share in layers/{layer.id}.yaml.")
+        _check_rejects(layer, src, result)
         if result.count_loaded == 0 and options.mode == "replace":
             raise LoadError(f"{src.label}: no feature could be loaded; nothing was changed")
 
-        table = store.version_table(layer.id, version)
-        store.create_version_table(conn, layer, table)
-        store.fill_version_table(conn, layer, stage, table,
-                                 current["table_name"] if current else None, options.mode)
-        store.index_version_table(conn, layer, table)
+        store.index_keys(conn, layer, table)
+        if current and options.mode in ("append", "upsert"):
+            store.merge_current_rows(conn, layer, table, current["table_name"], options.mode)
+        store.index_geometry(conn, table)
         count, bbox = store.table_stats(conn, table)
         result.feature_count = count
         lineage = dict(
@@ -338,21 +258,18 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
         result.status = "current"
 
 
+def _check_rejects(layer: LayerDef, src: Source, result: LoadResult) -> None:
+    share = result.count_rejected / max(result.count_read, 1)
+    limit = layer.checks.max_rejected_share
+    if share > limit:
+        listing = "; ".join(f"row {r}: {w}" for r, w in result.rejects[:10])
+        raise LoadError(
+            f"{src.label}: {result.count_rejected} of {result.count_read} features "
+            f"({share:.1%}) were rejected, more than the layer allows ({limit:.1%}). "
+            f"Nothing was changed. First rejects: {listing}. Fix the source or raise "
+            f"checks.max_rejected_share in layers/{layer.id}.yaml.")
+
+
 class _DryRun(Exception):
     def __init__(self, lineage: dict):
         self.lineage = lineage
-
-
-def _duplicate_keys(conn, layer: LayerDef, stage: str) -> list[tuple[int, str]]:
-    """Drop later copies of a natural key within one delivery; each is a reported reject."""
-    if not layer.natural_key:
-        return []
-    keys = sql.SQL(", ").join(map(sql.Identifier, layer.natural_key))
-    rows = conn.execute(sql.SQL(
-        "DELETE FROM {t} s USING (SELECT source_row, first_value(source_row) OVER w AS first "
-        "FROM {t} WINDOW w AS (PARTITION BY {k} ORDER BY source_row)) d "
-        "WHERE s.source_row = d.source_row AND d.source_row <> d.first "
-        "RETURNING s.source_row, d.first").format(t=sql.Identifier(stage), k=keys)).fetchall()
-    label = " + ".join(layer.natural_key)
-    return [(r["source_row"], f"duplicate {label} (same as row {r['first']}); kept the first")
-            for r in rows]

@@ -8,7 +8,6 @@ re-points the view at a kept older table.
 
 from __future__ import annotations
 
-import io
 import zlib
 
 import psycopg
@@ -45,7 +44,7 @@ def data_columns(layer: LayerDef) -> list[tuple[str, str]]:
 
 
 def create_version_table(conn: psycopg.Connection, layer: LayerDef, table: str) -> None:
-    cols = [sql.SQL("fid bigint PRIMARY KEY")]
+    cols = [sql.SQL("fid bigint NOT NULL")]  # primary key added after the bulk COPY
     cols += [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t))
              for n, t in data_columns(layer)]
     cols.append(sql.SQL("geom geometry({}, 4326) NOT NULL").format(sql.SQL(layer.geometry)))
@@ -53,76 +52,36 @@ def create_version_table(conn: psycopg.Connection, layer: LayerDef, table: str) 
         sql.Identifier(table), sql.SQL(", ").join(cols)))
 
 
-def create_staging_table(conn: psycopg.Connection, layer: LayerDef) -> str:
-    """A temporary table (gone with the transaction) the COPY writes into."""
-    name = f"stage_{layer.id}"
-    cols = [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t))
-            for n, t in data_columns(layer)]
-    cols.append(sql.SQL("geom geometry({}, 4326)").format(sql.SQL(layer.geometry)))
-    conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
-        sql.Identifier(name), sql.SQL(", ").join(cols)))
-    return name
-
-
-def copy_csv(conn: psycopg.Connection, table: str, columns: list[str], buffer: io.StringIO,
-             ) -> None:
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '\\N')").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
-    with conn.cursor().copy(stmt) as copy:
-        buffer.seek(0)
-        while chunk := buffer.read(1 << 20):
-            copy.write(chunk)
-
-
-def ensure_fid_sequence(conn: psycopg.Connection, layer_id: str) -> sql.Composable:
-    seq = sql.Identifier("data", f"{layer_id}__fid_seq")
-    conn.execute(sql.SQL("CREATE SEQUENCE IF NOT EXISTS {}").format(seq))
-    return seq
-
-
-def fill_version_table(conn: psycopg.Connection, layer: LayerDef, stage: str, table: str,
-                       current_table: str | None, mode: str) -> None:
-    """Write the new version from the staged rows and, for append/upsert, the current rows.
-
-    Feature ids stay stable: a staged feature whose natural key exists in the current
-    version keeps that feature's fid; other features get new ids from the layer's sequence.
-    """
-    ensure_fid_sequence(conn, layer.id)
-    names = [n for n, _ in data_columns(layer)] + ["geom"]
-    col_list = sql.SQL(", ").join(map(sql.Identifier, names))
-    target = sql.Identifier("data", table)
-    key = layer.natural_key
-    new_fid = sql.SQL("nextval({}::regclass)").format(sql.Literal(f'data."{layer.id}__fid_seq"'))
-    fid_expr = new_fid
-    if current_table and key:
+def merge_current_rows(conn: psycopg.Connection, layer: LayerDef, table: str,
+                       current_table: str, mode: str) -> None:
+    """append: keep every current feature; upsert: those whose key was not re-delivered."""
+    names = ["fid", *(n for n, _ in data_columns(layer)), "geom"]
+    cols = sql.SQL(", ").join(map(sql.Identifier, names))
+    keep = sql.SQL("")
+    if mode == "upsert":
         join = sql.SQL(" AND ").join(
-            sql.SQL("c.{0} = s.{0}").format(sql.Identifier(k)) for k in key)
-        fid_expr = sql.SQL("COALESCE((SELECT c.fid FROM {} c WHERE {}), {})").format(
-            sql.Identifier("data", current_table), join, new_fid)
-    s_cols = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in names)
-    conn.execute(sql.SQL("INSERT INTO {} (fid, {}) SELECT {}, {} FROM {} s").format(
-        target, col_list, fid_expr, s_cols, sql.Identifier(stage)))
-    if current_table and mode in ("append", "upsert"):
-        cur = sql.Identifier("data", current_table)
-        keep = sql.SQL("")
-        if mode == "upsert":
-            join = sql.SQL(" AND ").join(
-                sql.SQL("n.{0} = c.{0}").format(sql.Identifier(k)) for k in key)
-            keep = sql.SQL(" WHERE NOT EXISTS (SELECT 1 FROM {} n WHERE {})").format(target, join)
-        conn.execute(sql.SQL("INSERT INTO {} (fid, {}) SELECT c.fid, {} FROM {} c{}").format(
-            target, col_list,
-            sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(n)) for n in names),
-            cur, keep))
+            sql.SQL("n.{0} = c.{0}").format(sql.Identifier(k)) for k in layer.natural_key)
+        keep = sql.SQL(" WHERE NOT EXISTS (SELECT 1 FROM {} n WHERE {})").format(
+            sql.Identifier("data", table), join)
+    conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} c{}").format(
+        sql.Identifier("data", table), cols,
+        sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(n)) for n in names),
+        sql.Identifier("data", current_table), keep))
 
 
-def index_version_table(conn: psycopg.Connection, layer: LayerDef, table: str) -> None:
+def index_keys(conn: psycopg.Connection, layer: LayerDef, table: str) -> None:
     ident = sql.Identifier("data", table)
-    conn.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
-        sql.Identifier(f"{table}_geom"), ident))
+    conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(ident))
     if layer.natural_key:
         conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
             sql.Identifier(f"{table}_key"), ident,
             sql.SQL(", ").join(map(sql.Identifier, layer.natural_key))))
+
+
+def index_geometry(conn: psycopg.Connection, table: str) -> None:
+    ident = sql.Identifier("data", table)
+    conn.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
+        sql.Identifier(f"{table}_geom"), ident))
     conn.execute(sql.SQL("ANALYZE {}").format(ident))
 
 

@@ -4,15 +4,21 @@ Legacy formats (DBF, TAB, DGN, DXF, CSV) are read byte-preserving; the encoding 
 is detected on the first batch that has non-ASCII text in it, whatever the .cpg says, and then
 kept for every later batch so one file is never decoded two ways. Unicode formats (GeoJSON,
 GeoPackage, FileGDB) are only normalised to NFC. --encoding forces one encoding everywhere.
+Columns repeat values a lot, so each distinct value is decoded once.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from gis.text import canonical_encoding, nfc, normalize_frame
 
 UNDECIDED = ("ascii",)  # all-ASCII so far: decide again when real text shows up
+
+
+def _is_text(series: pd.Series) -> bool:
+    return series.dtype == object or pd.api.types.is_string_dtype(series)
 
 
 class TextDecoder:
@@ -22,40 +28,43 @@ class TextDecoder:
         self.chosen: dict[str, dict] = {}
 
     def decode(self, frame: pd.DataFrame) -> pd.DataFrame:
-        if not self.raw_text:
-            return self._nfc_only(frame)
-        else:
-            text_cols = [c for c in frame.columns if frame[c].dtype == object
-                         or pd.api.types.is_string_dtype(frame[c])]
-            overrides = {}
-            for col in text_cols:
-                if self.override:
-                    overrides[col] = self.override
-                elif col in self.chosen and self.chosen[col]["encoding"] not in UNDECIDED:
-                    overrides[col] = self.chosen[col]["encoding"]
-            out, reports = normalize_frame(frame, overrides)
-        for col, det in reports.items():
-            seen = self.chosen.get(col)
-            changed = det.changed + (seen["changed"] if seen else 0)
-            if seen and seen["encoding"] not in UNDECIDED and det.encoding in UNDECIDED:
-                seen["changed"] = changed
-                continue
-            self.chosen[col] = {"encoding": det.encoding, "confidence": round(det.confidence, 3),
-                                "changed": changed, "forced": bool(self.override)}
-        return out
-
-    def _nfc_only(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy()
         for col in frame.columns:
-            if not (frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])):
-                continue
-            values = frame[col]
-            fixed = values.map(lambda v: nfc(v) if isinstance(v, str) else v)
-            entry = self.chosen.setdefault(col, {"encoding": "unicode", "confidence": 1.0,
-                                                 "changed": 0, "forced": False})
-            entry["changed"] += int((fixed != values).sum())
-            out[col] = fixed
+            if _is_text(frame[col]):
+                out[col] = self._column(str(col), frame[col])
         return out
+
+    def _column(self, col: str, series: pd.Series) -> pd.Series:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        values = pd.Series(uniques, dtype=object)
+        if not self.raw_text:
+            fixed, encoding, confidence = values.map(
+                lambda v: nfc(v) if isinstance(v, str) else v), "unicode", 1.0
+        else:
+            override = self.override
+            seen = self.chosen.get(col)
+            if override is None and seen and seen["encoding"] not in UNDECIDED:
+                override = seen["encoding"]
+            frame, reports = normalize_frame(pd.DataFrame({col: values}),
+                                             {col: override} if override else None)
+            fixed = frame[col]
+            encoding, confidence = reports[col].encoding, reports[col].confidence
+        changed_unique = (fixed.astype(object) != values.astype(object)).to_numpy()
+        changed = int(changed_unique[codes[codes >= 0]].sum())
+        self._remember(col, encoding, confidence, changed)
+        out = np.asarray(fixed, dtype=object)[np.where(codes >= 0, codes, 0)] \
+            if len(fixed) else np.full(len(series), None, dtype=object)
+        out[codes < 0] = None
+        return pd.Series(out, index=series.index, dtype=object)
+
+    def _remember(self, col: str, encoding: str, confidence: float, changed: int) -> None:
+        seen = self.chosen.get(col)
+        total = changed + (seen["changed"] if seen else 0)
+        if seen and seen["encoding"] not in UNDECIDED and encoding in UNDECIDED:
+            seen["changed"] = total
+            return
+        self.chosen[col] = {"encoding": encoding, "confidence": round(float(confidence), 3),
+                            "changed": total, "forced": bool(self.override)}
 
     def report(self) -> dict:
         return self.chosen

@@ -1,0 +1,83 @@
+"""COPY rows into PostgreSQL from a background thread, so that preparing the next batch
+(Python, one core) overlaps with the server ingesting the previous one (the other core)."""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import shapely
+from psycopg import sql
+
+_DONE = object()
+
+
+def csv_bytes(typed: pd.DataFrame, columns: list[str], fids: np.ndarray, rows: np.ndarray,
+              geoms: np.ndarray) -> bytes:
+    """The batch as CSV for COPY: nulls are empty and unquoted, strings always quoted."""
+    arrays = {"fid": pa.array(fids, pa.int64())}
+    for col in columns:
+        if col in ("fid", "source_row", "geom"):
+            continue
+        series = typed[col]
+        if col == "extra":
+            arrays[col] = pa.array(series.tolist() if series.notna().any() else
+                                   [None] * len(series), pa.string())
+        elif isinstance(series.dtype, pd.BooleanDtype) or series.dtype == bool:
+            arrays[col] = pa.array(series.astype("boolean"), pa.bool_())
+        elif series.dtype == object or series.dtype.kind == "M":  # dates, timestamps
+            arrays[col] = pa.array([None if pd.isna(v) else v.isoformat() for v in series],
+                                   pa.string())
+        else:
+            arrays[col] = pa.Array.from_pandas(series)
+    arrays["source_row"] = pa.array(rows, pa.int64())
+    arrays["geom"] = pa.array(shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True,
+                                             include_srid=True), pa.string())
+    table = pa.table([arrays[c] for c in columns], names=columns)
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False,
+                                                    quoting_style="needed"))
+    return sink.getvalue()
+
+
+class BackgroundCopy:
+    def __init__(self, conn, table: str, columns: list[str]):
+        self.conn = conn
+        self.stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+            sql.Identifier("data", table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        self.queue: queue.Queue = queue.Queue(maxsize=2)  # bounded: memory stays flat
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="copy", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self.conn.cursor().copy(self.stmt) as copy:
+                while (chunk := self.queue.get()) is not _DONE:
+                    copy.write(chunk)
+        except BaseException as exc:  # surfaced to the loading thread by put()/close()
+            self.error = exc
+            while self.queue.get() is not _DONE:  # drain so put() never blocks forever
+                pass
+
+    def put(self, chunk: bytes) -> None:
+        if self.error:
+            raise self.error
+        self.queue.put(chunk)
+
+    def close(self) -> None:
+        self.abort()
+        if self.error:
+            raise self.error
+
+    def abort(self) -> None:
+        """Finish the COPY stream and wait for the thread (the caller's transaction decides
+        whether anything stays)."""
+        if self.thread.is_alive():
+            self.queue.put(_DONE)
+            self.thread.join()
