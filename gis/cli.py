@@ -22,7 +22,7 @@ layer_app = typer.Typer(help="One layer: history and rollback.", no_args_is_help
 app.add_typer(db_app, name="db")
 app.add_typer(layer_app, name="layer")
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 
@@ -241,3 +241,48 @@ def sample_cmd(
     console.print(table)
     console.print(f"Written in {_time.monotonic() - t0:.1f} s. Load commands: "
                   f"{written['readme']}")
+
+
+# -- gis serve --------------------------------------------------------------------------
+@app.command("serve")
+@user_errors
+def serve_cmd(host: str = typer.Option(None, help="Address to listen on (default SPP_HOST)"),
+              port: int = typer.Option(None, help="Port (default SPP_PORT)"),
+              workers: int = typer.Option(1, help="Worker processes")):
+    """Serve the OGC API - Features (/ogc) over HTTP with uvicorn."""
+    import uvicorn
+
+    s = get_settings()
+    host = host or s.host
+    port = port or s.port
+    db.ready_connection().close()  # fail early, with a clear message, if the DB is unreachable
+    console.print(f"Serving on http://{host}:{port}/ogc (Ctrl-C stops)")
+    uvicorn.run("services.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", proxy_headers=True)
+
+
+# -- gis demo ---------------------------------------------------------------------------
+@app.command("demo")
+@user_errors
+def demo_cmd(parcels: int = typer.Option(3000, help="Parcels in the sample Ninh Kiều file"),
+             serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve afterwards"),
+             host: str = typer.Option(None, help="Address to listen on (default SPP_HOST)"),
+             port: int = typer.Option(None, help="Port (default SPP_PORT)")):
+    """The main job: embedded PostGIS up, sample Cần Thơ layers loaded, API and map served."""
+    from gis.demo import ensure_sample, load_sample
+
+    url = db.database_url()
+    db.migrate()
+    console.print(f"Database: {db._safe(url)}")
+    outdir = ensure_sample(get_settings().data_dir / "sample", parcels)
+    console.print(f"Sample delivery set: {outdir}")
+
+    def report(rel, r):
+        state = {"current": "[green]loaded[/]", "unchanged": "[dim]unchanged[/]"}.get(
+            r.status, r.status)
+        console.print(f"  {rel:45} → {r.layer_id:26} {state} v{r.version} "
+                      f"{r.feature_count or 0:>8,} features, {r.count_rejected} rejected")
+
+    load_sample(outdir, report)
+    if serve:
+        serve_cmd(host=host, port=port, workers=1)

@@ -86,6 +86,19 @@ def _operator(options: LoadOptions) -> str:
     return options.operator or get_settings().operator or getpass.getuser()
 
 
+def _same_source_in_current(conn, layer_id: str, sha: str, mode: str) -> int | None:
+    """The version holding this very file in the current data, if any: a replace is a no-op
+    when the current version is exactly that file; an append/upsert when the file is already
+    one of the loads the current version is made of."""
+    chain = store.current_chain(conn, layer_id)
+    if not chain:
+        return None
+    if mode == "replace":
+        return chain[0]["version"] if len(chain) == 1 and chain[0]["source_sha256"] == sha \
+            else None
+    return next((r["version"] for r in chain if r["source_sha256"] == sha), None)
+
+
 def resolve_source_crs(src: Source, layer: LayerDef, given: str | None):
     """--source-crs, else the file's own CRS; CSV tables (no CRS slot) use the layer default."""
     spec, origin = given, "--source-crs"
@@ -135,13 +148,13 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
             store.mark_interrupted(conn, layer.id)
             sync_layer(conn, layer)
             current = store.current_version(conn, layer.id)
-        if (current and current["source_sha256"] == src.sha256 and options.mode == "replace"
-                and not options.force and not options.dry_run):
+        same = _same_source_in_current(conn, layer.id, src.sha256, options.mode)
+        if same and not options.force and not options.dry_run:
             result.status, result.version = "unchanged", current["version"]
             result.feature_count = current["feature_count"]
-            result.message = (f"{src.label} is identical (SHA-256) to the source of the current "
-                              f"version v{current['version']}: nothing to do. Use --force to "
-                              "load it again.")
+            result.message = (f"{src.label} is identical (SHA-256) to the source of v{same}, "
+                              f"already in the current version v{current['version']}: nothing "
+                              "to do. Use --force to load it again.")
             return result
         with conn.transaction():
             version = store.next_version(conn, layer.id)

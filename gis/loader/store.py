@@ -117,6 +117,19 @@ def current_version(conn: psycopg.Connection, layer_id: str) -> dict | None:
         (layer_id,)).fetchone()
 
 
+def current_chain(conn: psycopg.Connection, layer_id: str) -> list[dict]:
+    """The loads the current version is made of: its last replace, then appends/upserts."""
+    chain = []
+    row = current_version(conn, layer_id)
+    while row is not None:
+        chain.append(row)
+        if row["mode"] == "replace" or row["parent_version"] is None:
+            break
+        row = conn.execute("SELECT * FROM spp.layer_versions WHERE layer_id = %s AND "
+                           "version = %s", (layer_id, row["parent_version"])).fetchone()
+    return chain[::-1]
+
+
 def mark_interrupted(conn: psycopg.Connection, layer_id: str) -> None:
     """Loads left 'loading' by a killed process: the caller holds the layer lock, so none runs."""
     conn.execute("UPDATE spp.layer_versions SET status = 'failed', finished_at = now(), "

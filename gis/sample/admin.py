@@ -1,9 +1,9 @@
 """Administrative units of the new Thành phố Cần Thơ as a GeoJSON (WGS 84, CRS84).
 
 SYNTHETIC BOUNDARIES: each unit is the Voronoi cell of its embedded centroid (in lon/lat),
-clipped to the convex hull of all centroids buffered by 0.05°. Codes, names and types are the
-real 2025 list; the former units, their codes and districts are plausible sample values. The
-real ward polygons are not redistributed.
+clipped to the convex hull of all centroids buffered by 0.05° and to the city's extent.
+Codes, names and types are the real 2025 list; the former units, their codes and districts are
+plausible sample values. The real ward polygons are not redistributed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 from pyogrio.raw import write as ogr_write
 
-from gis.crs import area_vn2000
+from gis.crs import CANTHO_EXTENT, area_vn2000
 from gis.sample.utilities import GEOJSON
 from gis.sample.wards import PROVINCE_CODE, WARDS, old_codes, old_district, old_units
 
@@ -27,7 +27,10 @@ def unit_polygons() -> np.ndarray:
     hull = shapely.convex_hull(shapely.multipoints(pts)).buffer(0.05, quad_segs=8)
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts),
                                                        extend_to=hull, ordered=True))
-    clipped = shapely.intersection(cells, hull)
+    # ...and to the city's extent, so the sample passes the loader's plausibility check
+    city = shapely.box(CANTHO_EXTENT.west, CANTHO_EXTENT.south, CANTHO_EXTENT.east,
+                       CANTHO_EXTENT.north)
+    clipped = shapely.intersection(shapely.intersection(cells, hull), city)
     return shapely.transform(clipped, lambda c: np.round(c, 7))
 
 

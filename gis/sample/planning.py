@@ -51,7 +51,8 @@ def _decision(rng: np.random.Generator, n: int, year_lo: int, year_hi: int
               ) -> tuple[np.ndarray, np.ndarray]:
     days = (dt.date(year_hi, 12, 31) - dt.date(year_lo, 1, 1)).days
     dates = np.datetime64(dt.date(year_lo, 1, 1), "D") + rng.integers(0, days, n)
-    numbers = rng.integers(100, 4000, n).astype(str).astype(object) + "/QĐ-UBND"
+    # distinct decisions get distinct numbers (a number is unique within the city)
+    numbers = (100 + rng.choice(3900, n, replace=False)).astype(str).astype(object) + "/QĐ-UBND"
     return numbers, dates
 
 
