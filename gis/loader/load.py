@@ -35,6 +35,7 @@ from gis.loader.schema import map_fields
 from gis.loader.source import Source, iter_batches, open_source
 from gis.loader.textcols import TextDecoder
 from gis.settings import get_settings
+from gis.text import UnknownEncodingError
 
 MAX_REJECTS_KEPT = 1000  # reject rows listed in the version row
 
@@ -135,8 +136,11 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
     ignore = src.coord_fields or ()
     mapping = map_fields([f for f in src.fields if f not in ignore], layer, options.field_map,
                          src.label)
-    decoder = TextDecoder(options.encoding or (None if layer.source.encoding == "auto"
-                                               else layer.source.encoding), src.raw_text)
+    try:
+        decoder = TextDecoder(options.encoding or (None if layer.source.encoding == "auto"
+                                                   else layer.source.encoding), src.raw_text)
+    except UnknownEncodingError as exc:
+        raise LoadError(f"--encoding: {exc}") from exc
     operator = _operator(options)
     crs_info = {**op.describe(), "origin": crs_origin}
     result = LoadResult(layer.id, None, "loading", src.label, src.sha256, crs_info, None, {})
