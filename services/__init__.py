@@ -1,0 +1,1 @@
+"""Web services of SPP Cần Thơ (FastAPI): OGC API - Features under /ogc."""

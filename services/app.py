@@ -1,0 +1,46 @@
+"""The FastAPI application: OGC API - Features under /ogc, gzip, OGC-style errors."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
+
+from services.catalog import Catalog
+from services.ogc import collections, errors, items, landing, openapi
+from services.pool import make_pool
+
+
+def create_app(catalog_ttl: float = 1.0) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from gis.db import ready_connection
+
+        ready_connection().close()  # migrations, once, before serving
+        app.state.pool = make_pool()
+        await app.state.pool.open(wait=True)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(title="SPP Cần Thơ", lifespan=lifespan, openapi_url=None, docs_url=None,
+                  redoc_url=None)
+    app.state.catalog = Catalog(ttl=catalog_ttl)
+    app.state.openapi30 = None
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    errors.install(app)
+    for module in (landing, collections, items, openapi):
+        app.include_router(module.router)
+    assets = openapi.swagger_dir()
+    if assets is not None:
+        app.mount("/ogc/docs/assets", StaticFiles(directory=str(assets)), name="swagger")
+
+    @app.get("/", include_in_schema=False)
+    async def root():  # the web map will live here; until then the API's landing page
+        return RedirectResponse("/ogc?f=html")
+
+    return app

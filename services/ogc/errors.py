@@ -1,0 +1,82 @@
+"""OGC-style JSON exceptions: ``{"code": ..., "description": ...}`` with the right status."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class OGCError(Exception):
+    """An error the client can act on; the description names the parameter and the fix."""
+
+    status = 400
+    code = "InvalidParameterValue"
+
+    def __init__(self, description: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(description)
+        self.description = description
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+
+
+class InvalidParameter(OGCError):
+    pass
+
+
+class NotFound(OGCError):
+    status = 404
+    code = "NotFound"
+
+
+class NotAcceptable(OGCError):
+    status = 406
+    code = "NotAcceptable"
+
+
+def error_response(status: int, code: str, description: str) -> JSONResponse:
+    return JSONResponse({"code": code, "description": description}, status_code=status,
+                        headers={"Cache-Control": "no-store"})
+
+
+def install(app: FastAPI) -> None:
+    """Every error leaves the service as an OGC exception document, never a traceback."""
+
+    @app.exception_handler(OGCError)
+    async def _ogc(request: Request, exc: OGCError):
+        return error_response(exc.status, exc.code, exc.description)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path"))
+            parts.append(f"{loc}: {err.get('msg')}")
+        return error_response(400, "InvalidParameterValue", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        desc = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and desc == "Not Found":
+            desc = f"no resource at {request.url.path}"
+        return error_response(exc.status_code, code, desc)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        import psycopg
+
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            return error_response(503, "Timeout", "the query took longer than the service's "
+                                  "statement timeout; narrow it with bbox, filter or limit")
+        if isinstance(exc, psycopg.errors.DataException):
+            return error_response(400, "InvalidParameterValue",
+                                  f"a value does not fit the property's type: "
+                                  f"{str(exc).splitlines()[0]}")
+        import logging
+
+        logging.getLogger("services").exception("unexpected error on %s", request.url.path)
+        return error_response(500, "ServerError", "internal error; it was logged")

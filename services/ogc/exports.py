@@ -1,0 +1,139 @@
+"""Downloads of the same query as CSV, GeoPackage or zipped Shapefile, in bounded memory.
+
+Rows come from a server-side cursor in batches; CSV is written as it comes, GeoPackage and
+Shapefile are appended batch by batch to a temporary file with pyogrio, which is then streamed
+and deleted. Without ``limit`` a download holds every matching feature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import io
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from fastapi.responses import StreamingResponse
+from psycopg import sql
+
+from services.catalog import LayerInfo
+from services.ogc.crs import CRS84, ServedCRS
+from services.ogc.http import Ctx, cache_headers
+from services.ogc.params import ItemsQuery
+from services.ogc.query import SQLQuery, page_cte
+
+BATCH = 5000
+MEDIA = {"csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3",
+         "shp": "application/zip"}
+
+
+def _statement(s: SQLQuery, q: ItemsQuery, crs: ServedCRS, wkb: bool) -> sql.Composable:
+    props = [sql.Identifier(n) for n in s.columns]
+    geom = crs.output(sql.SQL("geom"))
+    if wkb:
+        g = sql.SQL("ST_AsBinary({}) AS geom_wkb").format(geom)
+    else:
+        g = sql.SQL("ST_AsText({}, {}) AS geom_wkt, ST_X(ST_PointOnSurface({g})) AS x, "
+                    "ST_Y(ST_PointOnSurface({g})) AS y").format(geom, sql.Literal(crs.decimals),
+                                                                 g=geom)
+    return sql.SQL("WITH page AS ({cte}) SELECT fid, {cols} FROM page ORDER BY {o}").format(
+        cte=page_cte(s, q.limit if q.limit_given else None, q.cursor),
+        cols=sql.SQL(", ").join([*props, g]), o=s.order_sql(alias=True))
+
+
+def _epsg(crs: ServedCRS) -> str:
+    return "OGC:CRS84" if crs.uri == CRS84 else "EPSG:" + crs.uri.rsplit("/", 1)[-1]
+
+
+async def download(c: Ctx, layer: LayerInfo, s: SQLQuery, q: ItemsQuery, fmt: str, etag: str):
+    pool = c.request.app.state.pool
+    name = f"{layer.id}.{'zip' if fmt == 'shp' else fmt}"
+    headers = cache_headers(c.who, etag)
+    headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    headers["Content-Crs"] = f"<{q.crs.uri}>"
+    if fmt == "csv":
+        stmt = _statement(s, q, q.crs, wkb=False)
+        point = layer.geometry_type == "Point"
+        return StreamingResponse(_csv(pool, stmt, s, point, q.crs), media_type=MEDIA["csv"],
+                                 headers=headers)
+    # GIS files keep x = easting/longitude whatever the EPSG axis order
+    crs = dataclasses.replace(q.crs, lat_first=False)
+    stmt = _statement(s, q, crs, wkb=True)
+    return StreamingResponse(_gis_file(pool, stmt, s, layer, fmt, _epsg(q.crs)),
+                             media_type=MEDIA[fmt], headers=headers)
+
+
+async def _rows(pool, stmt, params):
+    async with pool.connection() as conn:
+        async with conn.transaction():
+            async with conn.cursor(name="spp_download") as cur:
+                await cur.execute(stmt, params)
+                while batch := await cur.fetchmany(BATCH):
+                    yield batch
+
+
+async def _csv(pool, stmt, s: SQLQuery, point: bool, crs: ServedCRS):
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    names = list(s.columns)
+    if point:
+        axes = ("lat", "lon") if crs.lat_first else (("lon", "lat") if crs.geographic
+                                                     else ("x", "y"))
+        w.writerow(["id", *names, *axes])
+    else:
+        w.writerow(["id", *names, "wkt"])
+    yield buf.getvalue().encode()
+    async for batch in _rows(pool, stmt, s.params):
+        buf.seek(0)
+        buf.truncate()
+        for r in batch:
+            tail = [r["x"], r["y"]] if point else [r["geom_wkt"]]
+            w.writerow([r["fid"], *(r[n] for n in names), *tail])
+        yield buf.getvalue().encode()
+
+
+def _frame(batch: list[dict], names: list[str], epsg: str) -> gpd.GeoDataFrame:
+    df = pd.DataFrame({"id": [r["fid"] for r in batch],
+                       **{n: [row[n] for row in batch] for n in names}})
+    geoms = shapely.from_wkb([bytes(r["geom_wkb"]) for r in batch])
+    return gpd.GeoDataFrame(df, geometry=geoms, crs=epsg)
+
+
+async def _gis_file(pool, stmt, s: SQLQuery, layer: LayerInfo, fmt: str, epsg: str):
+    tmp = Path(tempfile.mkdtemp(prefix="spp-export-"))
+    try:
+        path = tmp / (f"{layer.id}.gpkg" if fmt == "gpkg" else f"{layer.id}.shp")
+        driver = "GPKG" if fmt == "gpkg" else "ESRI Shapefile"
+        opts = {"layer": layer.id} if fmt == "gpkg" else {"layer_options": {"ENCODING": "UTF-8"}}
+        names = list(s.columns)
+        first = True
+        async for batch in _rows(pool, stmt, s.params):
+            frame = _frame(batch, names, epsg)
+            await asyncio.to_thread(pyogrio.write_dataframe, frame, path, driver=driver,
+                                    append=not first, promote_to_multi=True, **opts)
+            first = False
+        if first:  # no rows: an empty layer with the schema
+            empty = gpd.GeoDataFrame({"id": pd.Series(dtype="int64"),
+                                      **{n: pd.Series(dtype="object") for n in names}},
+                                     geometry=gpd.GeoSeries([], crs=epsg), crs=epsg)
+            await asyncio.to_thread(pyogrio.write_dataframe, empty, path, driver=driver,
+                                    geometry_type=layer.geometry_type, **opts)
+        if fmt == "shp":
+            archive = tmp / f"{layer.id}.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+                for part in sorted(tmp.iterdir()):
+                    if part.stem == layer.id and part.suffix != ".zip":
+                        z.write(part, part.name)
+            path = archive
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                yield chunk
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,200 @@
+"""Features: /items (GeoJSON pages made by PostGIS, HTML, downloads) and /items/{featureId}."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from psycopg import sql
+
+from services.access import visible_columns
+from services.ogc import geojson, query
+from services.ogc.collections import CollectionId
+from services.ogc.crs import content_crs_header, parse_crs
+from services.ogc.errors import InvalidParameter, NotFound
+from services.ogc.html import page, svg_preview
+from services.ogc.http import (
+    GEOJSON,
+    Ctx,
+    cache_headers,
+    conditional,
+    ctx,
+    etag_for,
+    negotiate,
+    normalised_query,
+)
+from services.ogc.params import encode_cursor, parse_items_query
+
+router = APIRouter(prefix="/ogc/collections", tags=["Data"])
+ITEM_FORMATS = {"geojson", "html", "csv", "gpkg", "shp"}
+
+
+def _doc_params():
+    """Parameters shown in the OpenAPI document (parsing is done by params.py)."""
+    return {
+        "f": Query(None, description="json | html | csv | gpkg | shp"),
+        "limit": Query(None, description="1..10000, default 10"),
+        "bbox": Query(None, description="minx,miny,maxx,maxy in bbox-crs"),
+        "bbox_crs": Query(None, alias="bbox-crs", description="CRS of bbox (default CRS84)"),
+        "crs": Query(None, description="CRS of the response geometries (default CRS84)"),
+        "datetime": Query(None, description="Instant or interval (a/b, ../b, a/..)"),
+        "filter": Query(None, description="CQL2 filter"),
+        "filter_lang": Query(None, alias="filter-lang", description="cql2-text | cql2-json"),
+        "filter_crs": Query(None, alias="filter-crs", description="CRS of filter geometries"),
+        "sortby": Query(None, description="+name,-other"),
+        "properties": Query(None, description="Comma-separated property names"),
+        "cursor": Query(None, description="Paging token from a 'next' link"),
+    }
+
+
+_P = _doc_params()
+
+
+@router.get("/{collectionId}/items", summary="Features of a collection",
+            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+async def items(request: Request, collection_id: str = CollectionId,
+                f: str | None = _P["f"], limit: str | None = _P["limit"],
+                bbox: str | None = _P["bbox"], bbox_crs: str | None = _P["bbox_crs"],
+                crs: str | None = _P["crs"], datetime_: str | None = Query(
+                    None, alias="datetime", description="Instant or interval"),
+                filter_: str | None = Query(None, alias="filter", description="CQL2 filter"),
+                filter_lang: str | None = _P["filter_lang"],
+                filter_crs: str | None = _P["filter_crs"], sortby: str | None = _P["sortby"],
+                properties: str | None = _P["properties"], cursor: str | None = _P["cursor"],
+                c: Ctx = Depends(ctx)):
+    layer = c.layer(collection_id)
+    fmt = negotiate(request, ITEM_FORMATS)
+    visible = visible_columns(c.who, layer)
+    q = parse_items_query(request.query_params, visible, has_time=layer.time_field is not None
+                          and layer.time_field in visible, formats=ITEM_FORMATS)
+    etag = etag_for("items", layer.id, layer.current_version, layer.definition_sha,
+                    c.who.cache_scope, fmt, normalised_query(request))
+    if (resp := conditional(request, c.who, etag)) is not None:
+        return resp
+    s = query.build(layer, visible, q)
+    if fmt in ("csv", "gpkg", "shp"):
+        from services.ogc.exports import download
+
+        return await download(c, layer, s, q, fmt, etag)
+    if fmt == "html":
+        return await _items_html(c, layer, s, q, etag)
+    cur = await c.conn.execute(geojson.page_sql(s, q.limit, q.cursor, q.crs), s.params)
+    row = await cur.fetchone()
+    links = _links(c, layer, q, row["n"], row["last"], "json")
+    head = {"type": "FeatureCollection", "numberReturned": row["n"]}
+    if not q.has_filter and q.cursor is None and layer.feature_count is not None:
+        head["numberMatched"] = layer.feature_count
+    head["timeStamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    head["links"] = links
+    body = b"".join((orjson.dumps(head)[:-1], b',"features":[', row["features"].encode(),
+                     b"]}"))
+    headers = cache_headers(c.who, etag)
+    headers["Content-Crs"] = content_crs_header(q.crs)
+    return Response(body, media_type=GEOJSON, headers=headers)
+
+
+def _links(c: Ctx, layer, q, n: int, last: str | None, fmt: str) -> list[dict]:
+    path = f"/ogc/collections/{layer.id}/items"
+    params = [(k, v) for k, v in c.request.query_params.multi_items() if k not in ("f",)]
+    self_params = dict(params)
+    links = [
+        {"rel": "self", "type": GEOJSON if fmt == "json" else "text/html", "title":
+         "This page", "href": c.url(path, {**self_params, "f": "json" if fmt == "json" else
+                                            "html"})},
+        {"rel": "alternate", "type": "text/html" if fmt == "json" else GEOJSON,
+         "title": "This page in the other format",
+         "href": c.url(path, {**self_params, "f": "html" if fmt == "json" else "json"})},
+        {"rel": "collection", "type": "application/json", "title": "The collection",
+         "href": c.url(f"/ogc/collections/{layer.id}")},
+    ]
+    if n >= q.limit and last is not None:
+        nxt = {k: v for k, v in params if k != "cursor"}
+        nxt["cursor"] = encode_cursor(orjson.loads(last))
+        if fmt != "json":
+            nxt["f"] = fmt
+        links.append({"rel": "next", "type": GEOJSON if fmt == "json" else "text/html",
+                      "title": "Next page", "href": c.url(path, nxt)})
+    return links
+
+
+async def _items_html(c: Ctx, layer, s: query.SQLQuery, q, etag: str):
+    keys = [sql.Identifier(f"_k{i}") for i in range(len(s.order))] + [sql.SQL("fid")]
+    stmt = sql.SQL(
+        "WITH page AS ({cte}) SELECT fid, {props} AS props, ST_AsSVG(geom, 0, 7) AS svg, "
+        "ST_XMin(geom) AS xmin, ST_YMin(geom) AS ymin, ST_XMax(geom) AS xmax, "
+        "ST_YMax(geom) AS ymax, json_build_array({keys})::text AS key FROM page ORDER BY {o}"
+    ).format(cte=query.page_cte(s, q.limit, q.cursor), props=geojson.properties_sql(s.columns),
+             keys=sql.SQL(", ").join(keys), o=s.order_sql(alias=True))
+    cur = await c.conn.execute(stmt, s.params)
+    rows = await cur.fetchall()
+    for r in rows:
+        r["href"] = c.url(f"/ogc/collections/{layer.id}/items/{r['fid']}", {"f": "html"})
+        r["properties"] = orjson.loads(r["props"])
+    links = _links(c, layer, q, len(rows), rows[-1]["key"] if rows else None, "html")
+    nxt = next((lk["href"] for lk in links if lk["rel"] == "next"), None)
+    matched = layer.feature_count if not q.has_filter and q.cursor is None else None
+    feats = [{"id": r["fid"], "href": r["href"], "properties": r["properties"]} for r in rows]
+    return page(c.request, "items.html", f"{layer.title_vi} · features", {},
+                c.url(f"/ogc/collections/{layer.id}/items", {**dict(
+                    c.request.query_params), "f": "json"}), cache_headers(c.who, etag),
+                [("collections", c.url("/ogc/collections", {"f": "html"})),
+                 (layer.id, c.url(f"/ogc/collections/{layer.id}", {"f": "html"}))],
+                features=feats, columns=list(s.columns), svg=svg_preview(rows),
+                number_returned=len(rows), number_matched=matched, next=nxt)
+
+
+@router.get("/{collectionId}/items/{featureId}", summary="One feature", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}}})
+async def item(request: Request, collection_id: str = CollectionId,
+               feature_id: str = Path(..., alias="featureId", description="Feature id (fid)"),
+               f: str | None = _P["f"], crs: str | None = _P["crs"], c: Ctx = Depends(ctx)):
+    layer = c.layer(collection_id)
+    fmt = negotiate(request, {"geojson", "html"})
+    for key in request.query_params:
+        if key not in ("f", "crs"):
+            raise InvalidParameter(f"unknown parameter {key!r}; a single feature takes f and crs")
+    out_crs = parse_crs(request.query_params.get("crs"), "crs")
+    try:
+        fid = int(feature_id)
+    except ValueError:
+        fid = None
+    if fid is None or not -(2**63) <= fid < 2**63:
+        raise NotFound(f"no feature {feature_id!r} in collection {layer.id!r}")
+    etag = etag_for("item", layer.id, layer.current_version, layer.definition_sha,
+                    c.who.cache_scope, fmt, normalised_query(request), fid)
+    if (resp := conditional(request, c.who, etag)) is not None:
+        return resp
+    s = query.SQLQuery(layer, visible_columns(c.who, layer))
+    path = f"/ogc/collections/{layer.id}/items/{fid}"
+    if fmt == "html":
+        stmt = sql.SQL("SELECT fid, {props} AS props, ST_AsSVG(geom, 0, 7) AS svg, "
+                       "ST_XMin(geom) AS xmin, ST_YMin(geom) AS ymin, ST_XMax(geom) AS xmax, "
+                       "ST_YMax(geom) AS ymax FROM {t} WHERE fid = {fid}").format(
+            props=geojson.properties_sql(s.columns), t=s.table, fid=s.param(fid, "bigint"))
+        rows = await (await c.conn.execute(stmt, s.params)).fetchall()
+        if not rows:
+            raise NotFound(f"no feature {fid} in collection {layer.id!r}")
+        r = rows[0]
+        r["href"] = c.url(path, {"f": "html"})
+        feats = [{"id": fid, "href": r["href"], "properties": orjson.loads(r["props"])}]
+        return page(request, "items.html", f"{layer.title_vi} · {fid}", {},
+                    c.url(path, {"f": "json"}), cache_headers(c.who, etag),
+                    [("collections", c.url("/ogc/collections", {"f": "html"})),
+                     (layer.id, c.url(f"/ogc/collections/{layer.id}", {"f": "html"})),
+                     ("items", c.url(f"/ogc/collections/{layer.id}/items", {"f": "html"}))],
+                    features=feats, columns=list(s.columns), svg=svg_preview(rows),
+                    number_returned=1, number_matched=None, next=None)
+    cur = await c.conn.execute(geojson.one_feature_sql(s, fid, out_crs), s.params)
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no feature {fid} in collection {layer.id!r}")
+    links = [{"rel": "self", "type": GEOJSON, "href": c.url(path, dict(request.query_params))},
+             {"rel": "alternate", "type": "text/html", "href": c.url(path, {"f": "html"})},
+             {"rel": "collection", "type": "application/json",
+              "href": c.url(f"/ogc/collections/{layer.id}")}]
+    body = b"".join((row["feature"][:-1].encode(), b',"links":', orjson.dumps(links), b"}"))
+    headers = cache_headers(c.who, etag)
+    headers["Content-Crs"] = content_crs_header(out_crs)
+    return Response(body, media_type=GEOJSON, headers=headers)

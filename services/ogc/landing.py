@@ -1,0 +1,75 @@
+"""Landing page (/ogc) and conformance declaration (/ogc/conformance)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from services.ogc.html import page
+from services.ogc.http import HTML, JSON, OPENAPI, Ctx, cache_headers, ctx, negotiate
+
+router = APIRouter(prefix="/ogc", tags=["Capabilities"])
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+]
+
+
+@router.get("", summary="Landing page", response_class=JSONResponse)
+async def landing(request: Request, f: str | None = None, c: Ctx = Depends(ctx)):
+    fmt = negotiate(request, {"geojson", "html"})
+    doc = {
+        "title": "SPP Cần Thơ — Nền tảng quy hoạch không gian / Spatial Planning Platform",
+        "description": "Dữ liệu không gian của thành phố Cần Thơ theo chuẩn OGC API - Features "
+                       "(WGS 84; VN-2000 qua EPSG:6960). / Spatial data of Cần Thơ city as OGC "
+                       "API - Features.",
+        "links": [
+            {"rel": "self", "type": JSON, "title": "This document", "href": c.url("/ogc")},
+            {"rel": "alternate", "type": "text/html", "title": "This document as HTML",
+             "href": c.url("/ogc", {"f": "html"})},
+            {"rel": "service-desc", "type": OPENAPI, "title": "API definition (OpenAPI 3.0)",
+             "href": c.url("/ogc/openapi")},
+            {"rel": "service-doc", "type": "text/html", "title": "API documentation",
+             "href": c.url("/ogc/docs")},
+            {"rel": "conformance", "type": JSON, "title": "Conformance classes",
+             "href": c.url("/ogc/conformance")},
+            {"rel": "data", "type": JSON, "title": "Collections (layers)",
+             "href": c.url("/ogc/collections")},
+        ],
+    }
+    headers = cache_headers(c.who, None, 60)
+    if fmt == "html":
+        return page(request, "landing.html", "SPP Cần Thơ — OGC API - Features", doc,
+                    c.url("/ogc", {"f": "json"}), headers)
+    return JSONResponse(doc, headers=headers)
+
+
+@router.get("/conformance", summary="Conformance classes", response_class=JSONResponse)
+async def conformance(request: Request, f: str | None = None, c: Ctx = Depends(ctx)):
+    fmt = negotiate(request, {"geojson", "html"})
+    doc = {"conformsTo": CONFORMANCE}
+    headers = cache_headers(c.who, None, 3600)
+    if fmt == "html":
+        return page(request, "conformance.html", "Conformance", doc,
+                    c.url("/ogc/conformance", {"f": "json"}), headers)
+    return JSONResponse(doc, headers=headers)
+
+
+__all__ = ["router", "HTML"]

@@ -1,0 +1,207 @@
+"""Query parameters of /items: parsed and validated into an ItemsQuery, or a clear 400."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from services.catalog import Column
+from services.ogc.crs import ServedCRS, parse_crs
+from services.ogc.errors import InvalidParameter
+from services.ogc.values import parse_instant, parse_value
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 10_000
+FORMATS = {"json": "geojson", "geojson": "geojson", "html": "html", "csv": "csv",
+           "gpkg": "gpkg", "shp": "shp"}
+ITEM_PARAMS = {"f", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
+               "filter-crs", "sortby", "properties", "cursor"}
+
+
+@dataclass
+class ItemsQuery:
+    limit: int = DEFAULT_LIMIT
+    limit_given: bool = False
+    bbox: tuple[float, float, float, float] | None = None
+    bbox_crs: ServedCRS | None = None
+    crs: ServedCRS | None = None
+    interval: tuple[date | datetime | None, date | datetime | None] | None = None
+    equals: dict[str, object] = field(default_factory=dict)
+    filter: dict | None = None  # CQL2 JSON
+    filter_crs: ServedCRS | None = None
+    sortby: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
+    properties: list[str] | None = None
+    cursor: list | None = None
+    f: str | None = None
+
+    @property
+    def has_filter(self) -> bool:
+        return bool(self.bbox or self.interval or self.equals or self.filter)
+
+
+def parse_format(value: str | None, allowed: set[str]) -> str | None:
+    if value is None:
+        return None
+    key = FORMATS.get(value.lower())
+    if key is None or key not in allowed:
+        names = sorted(k for k, v in FORMATS.items() if v in allowed)
+        raise InvalidParameter(f"f={value!r} is not offered here; use one of: {', '.join(names)}")
+    return key
+
+
+def parse_limit(value: str | None, maximum: int = MAX_LIMIT) -> int:
+    if value is None:
+        return DEFAULT_LIMIT
+    try:
+        n = int(value)
+    except ValueError:
+        raise InvalidParameter(f"limit={value!r} is not an integer") from None
+    if n < 1 or n > maximum:
+        raise InvalidParameter(f"limit={n} is outside 1..{maximum}; page through larger "
+                               "results with the 'next' links")
+    return n
+
+
+def parse_bbox(value: str, crs: ServedCRS) -> tuple[float, float, float, float]:
+    parts = value.split(",")
+    if len(parts) not in (4, 6):
+        raise InvalidParameter(f"bbox={value!r}: give 4 numbers (minx,miny,maxx,maxy) or 6 with "
+                               "heights")
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidParameter(f"bbox={value!r}: every value must be a number") from None
+    if not all(math.isfinite(n) for n in nums):
+        raise InvalidParameter(f"bbox={value!r}: NaN and infinite values are not allowed")
+    if len(nums) == 6:
+        nums = [nums[0], nums[1], nums[3], nums[4]]
+    x0, y0, x1, y1 = nums
+    if x0 > x1 or y0 > y1:
+        raise InvalidParameter(f"bbox={value!r}: the lower corner must come first "
+                               "(min <= max on both axes)")
+    if crs.geographic:
+        lat = (x0, x1) if crs.lat_first else (y0, y1)
+        lon = (y0, y1) if crs.lat_first else (x0, x1)
+        if min(lat) < -90 or max(lat) > 90 or min(lon) < -180 or max(lon) > 180:
+            order = "lat,lon" if crs.lat_first else "lon,lat"
+            raise InvalidParameter(f"bbox={value!r}: outside the valid range of {crs.uri} "
+                                   f"(axis order {order})")
+    return x0, y0, x1, y1
+
+
+def parse_datetime(value: str) -> tuple[date | datetime | None, date | datetime | None]:
+    """An instant (returned as (t, t)) or an interval a/b with '..' or '' for open ends."""
+    if "/" in value:
+        a, b = value.split("/", 1)
+        lo = None if a in ("", "..") else parse_instant(a, "datetime")
+        hi = None if b in ("", "..") else parse_instant(b, "datetime")
+        if lo is None and hi is None:
+            raise InvalidParameter("datetime: an interval needs at least one end")
+        if lo is not None and hi is not None and _as_dt(lo, False) > _as_dt(hi, True):
+            raise InvalidParameter(f"datetime={value!r}: the start is after the end")
+        return lo, hi
+    t = parse_instant(value, "datetime")
+    return t, t
+
+
+def _as_dt(v: date | datetime, end: bool) -> datetime:
+    if isinstance(v, datetime):
+        return v
+    d = datetime.combine(v, time.min, tzinfo=UTC)
+    return d + timedelta(days=1) - timedelta(microseconds=1) if end else d
+
+
+def parse_sortby(value: str, columns: dict[str, Column]) -> list[tuple[str, bool]]:
+    out = []
+    for raw in value.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        desc = item.startswith("-")
+        name = item.lstrip("+-").strip()
+        if name.endswith(" A") or name.endswith(" D"):  # "name A" / "name D" spelling
+            desc, name = name.endswith(" D"), name[:-2].strip()
+        if name not in columns:
+            raise unknown_property(name, columns, "sortby")
+        out.append((name, desc))
+    return out
+
+
+def parse_properties(value: str, columns: dict[str, Column]) -> list[str]:
+    names = [p.strip() for p in value.split(",") if p.strip()]
+    for n in names:
+        if n not in columns:
+            raise unknown_property(n, columns, "properties")
+    return names
+
+
+def unknown_property(name: str, columns: dict[str, Column], where: str) -> InvalidParameter:
+    return InvalidParameter(f"{where}: unknown property {name!r}; the properties of this "
+                            f"collection are: {', '.join(columns) or '(none)'}")
+
+
+def encode_cursor(key: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(value: str, n_keys: int) -> list:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidParameter("cursor: not a token from a 'next' link of this service") from None
+    if (not isinstance(key, list) or len(key) != n_keys + 1 or not isinstance(key[-1], int)
+            or any(isinstance(k, dict | list) for k in key)):
+        raise InvalidParameter("cursor: not a token for this query (were sortby or the "
+                               "filters changed? start again from the first page)")
+    return key
+
+
+def parse_items_query(params, columns: dict[str, Column], *, has_time: bool,
+                      formats: set[str]) -> ItemsQuery:
+    """Validate every parameter of an items request (``params``: Starlette QueryParams)."""
+    for key in params.keys():
+        if key not in ITEM_PARAMS and key not in columns:
+            raise InvalidParameter(
+                f"unknown parameter {key!r}; use {', '.join(sorted(ITEM_PARAMS))} or a "
+                f"property name: {', '.join(columns) or '(none)'}")
+        if len(params.getlist(key)) > 1:
+            raise InvalidParameter(f"parameter {key!r} is given more than once")
+    q = ItemsQuery()
+    q.f = parse_format(params.get("f"), formats)
+    q.limit_given = "limit" in params
+    q.limit = parse_limit(params.get("limit"))
+    q.crs = parse_crs(params.get("crs"), "crs")
+    q.bbox_crs = parse_crs(params.get("bbox-crs"), "bbox-crs")
+    if params.get("bbox") is not None:
+        q.bbox = parse_bbox(params["bbox"], q.bbox_crs)
+    if params.get("datetime") is not None:
+        if not has_time:
+            raise InvalidParameter("datetime: this collection has no time property")
+        q.interval = parse_datetime(params["datetime"])
+    for name, col in columns.items():
+        if name in params:
+            q.equals[name] = parse_value(params[name], col.type, name)
+    q.filter_crs = parse_crs(params.get("filter-crs"), "filter-crs")
+    if params.get("filter") is not None:
+        from services.ogc.cql import parse_filter
+
+        q.filter = parse_filter(params["filter"], params.get("filter-lang"))
+    elif params.get("filter-lang") is not None:
+        parse_filter_lang(params["filter-lang"])
+    if params.get("sortby") is not None:
+        q.sortby = parse_sortby(params["sortby"], columns)
+    if params.get("properties") is not None:
+        q.properties = parse_properties(params["properties"], columns)
+    if params.get("cursor") is not None:
+        q.cursor = decode_cursor(params["cursor"], len(q.sortby))
+    return q
+
+
+def parse_filter_lang(value: str | None) -> str:
+    lang = (value or "cql2-text").lower()
+    if lang not in ("cql2-text", "cql2-json"):
+        raise InvalidParameter(f"filter-lang={value!r}: use cql2-text or cql2-json")
+    return lang
