@@ -1,8 +1,9 @@
-"""Feature ids and natural keys across a whole delivery.
+"""Feature ids and natural keys across a whole delivery, in bounded memory.
 
 Ids stay stable between versions: a feature whose natural key existed in the current version
 keeps that feature's fid; new features take ids from the layer's sequence. A key seen twice in
-one delivery is a reject that names the first row.
+one delivery is a reject that names the first row. Keys are kept as 64-bit hashes in sorted
+numpy arrays (16 bytes a feature), so a multi-million-feature layer stays small in memory.
 """
 
 from __future__ import annotations
@@ -12,6 +13,34 @@ import pandas as pd
 from psycopg import sql
 
 from gis.layerdef import LayerDef
+
+FETCH = 100_000  # rows a round trip when reading the current version's keys
+
+
+def key_hashes(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
+    """One uint64 per row, equal for equal keys (text stripped, numbers as integers)."""
+    parts = pd.DataFrame({k: frame[k].map(_norm).astype(str) for k in key})
+    return pd.util.hash_pandas_object(parts, index=False).to_numpy(dtype=np.uint64)
+
+
+class _SortedMap:
+    """uint64 hash -> int64 value, merged batch by batch."""
+
+    def __init__(self):
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.values = np.empty(0, dtype=np.int64)
+
+    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.searchsorted(self.keys, hashes)
+        pos = np.minimum(pos, max(len(self.keys) - 1, 0))
+        found = (self.keys[pos] == hashes) if len(self.keys) else np.zeros(len(hashes), bool)
+        return found, np.where(found, self.values[pos] if len(self.keys) else 0, 0)
+
+    def add(self, hashes: np.ndarray, values: np.ndarray) -> None:
+        keys = np.concatenate([self.keys, hashes])
+        vals = np.concatenate([self.values, values])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.values = keys[order], vals[order]
 
 
 class FeatureIds:
@@ -24,13 +53,20 @@ class FeatureIds:
         state = conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(
             sql.Identifier("data", f"{layer.id}__fid_seq"))).fetchone()
         self.first_id = self.next_id = state["last_value"] + (1 if state["is_called"] else 0)
-        self.seen: dict[tuple, int] = {}  # key -> first source row in this delivery
-        self.previous: dict[tuple, int] = {}  # key -> fid in the current version
+        self.seen = _SortedMap()  # key hash -> first source row in this delivery
+        self.previous = _SortedMap()  # key hash -> fid in the current version
         if self.key and current_table:
-            cols = sql.SQL(", ").join(map(sql.Identifier, self.key))
-            cur = conn.execute(sql.SQL("SELECT fid, {} FROM {}").format(
-                cols, sql.Identifier("data", current_table)))
-            self.previous = {tuple(_norm(r[k]) for k in self.key): r["fid"] for r in cur}
+            self._read_previous(current_table)
+
+    def _read_previous(self, table: str) -> None:
+        cols = sql.SQL(", ").join(map(sql.Identifier, self.key))
+        with self.conn.transaction(), self.conn.cursor(name="previous_keys") as cur:
+            cur.execute(sql.SQL("SELECT fid, {} FROM {}").format(
+                cols, sql.Identifier("data", table)))
+            while rows := cur.fetchmany(FETCH):
+                frame = pd.DataFrame(rows)
+                self.previous.add(key_hashes(frame, self.key),
+                                  frame["fid"].to_numpy(dtype=np.int64))
 
     def _new_ids(self, n: int) -> np.ndarray:
         # Allocated here, written back by finish(): the connection is busy with the COPY
@@ -48,40 +84,45 @@ class FeatureIds:
                                                                        list[tuple[int, str]]]:
         """(fids, keep mask, rejects) for a batch's rows."""
         n = len(typed)
-        keep = np.ones(n, dtype=bool)
-        fids = np.zeros(n, dtype=np.int64)
-        rejects: list[tuple[int, str]] = []
         if not self.key:
-            fids[:] = self._new_ids(n)
-            return fids, keep, rejects
+            return self._new_ids(n), np.ones(n, dtype=bool), []
         label = " + ".join(self.key)
-        keys = list(zip(*(typed[k].map(_norm).tolist() for k in self.key), strict=True))
-        fresh = []
-        for i, k in enumerate(keys):
-            first = self.seen.get(k)
-            if first is not None:
-                rejects.append((int(rows[i]), f"duplicate {label} (same as row {first}); "
-                                              "kept the first"))
-                keep[i] = False
-                continue
-            self.seen[k] = int(rows[i])
-            fid = self.previous.get(k)
-            if fid is not None and self.mode == "append":
+        hashes = key_hashes(typed, self.key)
+        rows = np.asarray(rows, dtype=np.int64)
+        # duplicates: against earlier batches, then within this batch
+        dup_before, first_row = self.seen.lookup(hashes)
+        _, first_idx = np.unique(hashes, return_index=True)
+        dup_within = np.ones(n, dtype=bool)
+        dup_within[first_idx] = False
+        within_first = dict(zip(hashes[first_idx].tolist(), rows[first_idx].tolist(),
+                                strict=True)) if dup_within.any() else {}
+        keep = ~(dup_before | dup_within)
+        rejects = []
+        for i in np.flatnonzero(~keep):
+            first = first_row[i] if dup_before[i] else within_first[int(hashes[i])]
+            rejects.append((int(rows[i]), f"duplicate {label} (same as row {first}); kept the "
+                                          "first"))
+        self.seen.add(hashes[keep], rows[keep])
+
+        found, old_fid = self.previous.lookup(hashes)
+        fids = np.zeros(n, dtype=np.int64)
+        if self.mode == "append":
+            clash = keep & found
+            for i in np.flatnonzero(clash):
                 rejects.append((int(rows[i]), f"{label} already in the layer; use --mode "
                                               "upsert to replace it"))
-                keep[i] = False
-            elif fid is not None:
-                fids[i] = fid
-            else:
-                fresh.append(i)
-        fids[fresh] = self._new_ids(len(fresh))
+            keep &= ~found
+        else:
+            fids[keep & found] = old_fid[keep & found]
+        fresh = keep & (fids == 0)
+        fids[fresh] = self._new_ids(int(fresh.sum()))
         return fids, keep, rejects
 
 
 def _norm(value):
     """Key values compare as the database stores them (ints as ints, text stripped)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
-    if isinstance(value, np.integer):
+    if isinstance(value, np.integer | float) and float(value).is_integer():
         return int(value)
     return value.strip() if isinstance(value, str) else value
