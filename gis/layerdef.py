@@ -174,6 +174,33 @@ def _line_for(loc: tuple, lines: dict) -> int:
     return lines.get(loc, 1)
 
 
+def _cross_field_problems(data: dict) -> list[tuple[tuple, str]]:
+    """Checks across keys, located at the offending key (LayerDef repeats them without
+    locations for definitions built in code)."""
+    fields = data.get("fields")
+    if not isinstance(fields, list):
+        return []
+    names = [f.get("name") if isinstance(f, dict) else None for f in fields]
+    problems: list[tuple[tuple, str]] = []
+    for i, name in enumerate(names):
+        if name is not None and name in names[:i]:
+            problems.append((("fields", i, "name"), f"duplicate field names: {name}"))
+    known = {n for n in names if n}
+    for j, key in enumerate(data.get("natural_key") or []):
+        if key not in known:
+            problems.append((("natural_key", j), f"natural_key field {key!r} is not among the "
+                                                 "fields"))
+    time_field = data.get("time_field")
+    if time_field and time_field not in known:
+        problems.append((("time_field",), f"time_field {time_field!r} is not among the fields"))
+    source = data.get("source") if isinstance(data.get("source"), dict) else {}
+    for src, target in (source.get("field_map") or {}).items():
+        if target not in known:
+            problems.append((("source", "field_map", src),
+                             f"source.field_map maps to unknown field {target!r}"))
+    return problems
+
+
 def parse_layer_file(path: Path) -> LayerDef:
     path = Path(path)
     try:
@@ -194,6 +221,11 @@ def parse_layer_file(path: Path) -> LayerDef:
     if not isinstance(data, dict):
         raise LayerDefinitionError(f"{path}:1: a layer definition must be a YAML mapping")
     lines = _line_index(node)
+    located = _cross_field_problems(data)
+    if located:
+        raise LayerDefinitionError("\n".join(
+            f"{path}:{_line_for(loc, lines)}: {'.'.join(map(str, loc))}: {msg}"
+            for loc, msg in located))
     try:
         layer = LayerDef.model_validate(data)
     except ValidationError as exc:

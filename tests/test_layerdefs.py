@@ -298,7 +298,6 @@ def test_malformed_definition_names_file_line_and_problem(tmp_path, case):
 # Cross-field checks (LayerDef._consistent, a model validator) are reported with the file and
 # the problem, but pydantic gives model-level errors no location, so gis/layerdef.py reports
 # them at line 1 "(top level)". The line tests below say what should be reported; they are
-# strict xfails until layerdef.py locates these errors (see the report of this change).
 CROSS = {
     "duplicate_field": (lambda t: t.replace("  - name: note", "  - name: code"),
                         ["duplicate field names: code"], "- name: code"),
@@ -322,8 +321,6 @@ def test_cross_field_errors_name_file_and_problem(tmp_path, case):
         assert word in message, f"{case}: {word!r} not in {message!r}"
 
 
-@pytest.mark.xfail(strict=True, reason="gis/layerdef.py reports LayerDef._consistent errors at "
-                   "line 1; they should point to the offending key")
 @pytest.mark.parametrize("case", sorted(CROSS))
 def test_cross_field_errors_point_to_offending_line(tmp_path, case):
     transform, _, marker = CROSS[case]
