@@ -56,6 +56,7 @@ class Translator:
         self.crs = filter_crs
         self.params = params
         self.prefix = prefix
+        self.current = "?"  # the property a literal is compared with, for messages
 
     # -- helpers ------------------------------------------------------------------------
     def param(self, value, cast: str | None = None) -> sql.Composable:
@@ -135,6 +136,7 @@ class Translator:
         """(SQL, type) of a property, literal or CASEI(); literals take the type expected."""
         if isinstance(node, dict) and "property" in node:
             col = self.column(str(node["property"]))
+            self.current = col.name
             return sql.Identifier(col.name), col.type
         if isinstance(node, dict) and str(node.get("op", "")).lower() == "casei":
             inner, t = self.scalar(node["args"][0], "string")
@@ -153,13 +155,13 @@ class Translator:
     def literal(self, value, expect: str | None) -> tuple[sql.Composable, str | None]:
         if isinstance(value, bool):
             if expect not in (None, "boolean"):
-                raise self.fail(f"{value!r} is a boolean, the property is {expect}")
+                raise self.fail(f"{value!r} is a boolean, property {self.current!r} is {expect}")
             return self.param(value, "boolean"), "boolean"
         if isinstance(value, int | float):
             if not math.isfinite(value):
                 raise self.fail("numbers must be finite")
             if expect not in (None, "integer", "number"):
-                raise self.fail(f"{value!r} is a number, the property is {expect}")
+                raise self.fail(f"{value!r} is a number, property {self.current!r} is {expect}")
             if expect == "integer" and float(value).is_integer():
                 return self.param(int(value), "bigint"), "integer"
             return self.param(float(value), "double precision"), "number"
@@ -168,7 +170,7 @@ class Translator:
                 v = parse_instant(value, "filter")
                 return self.param(v, SQL_TYPES[expect]), expect
             if expect not in (None, "string"):
-                raise self.fail(f"{value!r} is text, the property is {expect}")
+                raise self.fail(f"{value!r} is text, property {self.current!r} is {expect}")
             return self.param(value, "text"), "string"
         raise self.fail(f"unsupported value {json.dumps(value)[:80]}")
 

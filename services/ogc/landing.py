@@ -33,6 +33,7 @@ CONFORMANCE = [
 
 
 @router.get("", summary="Landing page", response_class=JSONResponse)
+@router.get("/", include_in_schema=False)
 async def landing(request: Request, f: str | None = None, c: Ctx = Depends(ctx)):
     fmt = negotiate(request, {"geojson", "html"})
     doc = {
