@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import wraps
 from pathlib import Path
@@ -39,6 +40,16 @@ def user_errors(func):
         except KeyboardInterrupt:
             err_console.print("[red]Interrupted / Đã dừng.[/] Nothing was changed by this run.")
             raise typer.Exit(130) from None
+        except (typer.Exit, SystemExit):
+            raise
+        except Exception as exc:  # a bug, not bad input: still no traceback unless asked
+            if os.environ.get("SPP_DEBUG"):
+                raise
+            err_console.print(f"[bold red]Internal error / Lỗi hệ thống:[/] "
+                              f"{type(exc).__name__}: {exc}\nNothing was changed by this run. "
+                              "Run again with SPP_DEBUG=1 for the details and report them.",
+                              markup=True, highlight=False)
+            raise typer.Exit(70) from None
 
     return wrapper
 

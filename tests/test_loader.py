@@ -412,3 +412,70 @@ def test_pyogrio_reads_back_what_we_wrote(tmp_path):
     """Guard for the builders: the files really are in the declared CRS."""
     path = write(parcel_frame(3, crs="vn2000-soctrang", epsg=9209), tmp_path / "st.shp")
     assert pyogrio.read_info(path)["crs"] == "EPSG:9209"
+
+
+def test_dgn_drawing_loads_with_source_crs_and_mapping(conn, tmp_path):
+    """MicroStation DGN (v7) shapes: no CRS in the file, attributes are element properties
+    (here the level carries the flood depth class, as CAD teams draw it)."""
+    import geopandas as gpd
+
+    _reset(conn, "flood_risk_zones")
+    wgs = [shapely.box(105.78, 10.03, 105.79, 10.04), shapely.box(105.80, 10.05, 105.81, 10.06)]
+    planar = transform_geometries(np.array(wgs), from_wgs84("vn2000-cantho"))
+    path = tmp_path / "ngap.dgn"
+    gpd.GeoDataFrame(geometry=list(planar)).to_file(path, driver="DGN")
+    refused = run_gis("load", str(path), "--layer", "flood_risk_zones")
+    assert refused.returncode == 2 and "--source-crs" in refused.stderr
+    run_gis("load", str(path), "--layer", "flood_risk_zones", "--source-crs", "vn2000-cantho",
+            "--map", "Level=depth_class", check=True)
+    rows = conn.execute("SELECT depth_class, ST_XMin(geom) AS x0, ST_YMin(geom) AS y0 "
+                        "FROM data.flood_risk_zones ORDER BY fid").fetchall()
+    assert [r["depth_class"] for r in rows] == ["0", "0"]
+    # DGN v7 stores integer master units: within 1 m of where the drawing put it
+    assert abs(rows[1]["x0"] - 105.80) < 1e-5 and abs(rows[1]["y0"] - 10.05) < 1e-5
+    _reset(conn, "flood_risk_zones")
+
+
+def test_cp1258_text_in_a_shapefile_with_no_cpg(fresh_layer, conn, tmp_path):
+    from gis.text import cp1258
+
+    gdf = parcel_frame(6)
+    names = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"] * 2
+    gdf["TenChu"] = [cp1258.encode(n).decode("latin1") for n in names]
+    path = write(gdf, tmp_path / "cp.shp", encoding="latin1")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    load(path)
+    got = [r["owner_name"] for r in conn.execute(
+        f'SELECT owner_name FROM data."{LAYER}" ORDER BY source_row')]
+    assert got == names
+    assert current(conn)["encodings"]["TenChu"]["encoding"] == "cp1258"
+
+
+def test_ctrl_c_leaves_the_previous_version_and_says_so(fresh_layer, conn, tmp_path):
+    load(write(parcel_frame(20), tmp_path / "v1.shp"))
+    n = 150_000
+    big = write(parcel_frame(n, geoms=parcel_boxes(n, cols=400, size_deg=(0.00005, 0.00004))),
+                tmp_path / "big.shp")
+    proc = subprocess.Popen([*GIS, "load", str(big), "--layer", LAYER], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT status FROM spp.layer_versions WHERE layer_id = %s "
+                               "AND version = 2", (LAYER,)).fetchone()
+            if row and row["status"] == "loading":
+                break
+            time.sleep(0.05)
+        time.sleep(1.0)
+        assert proc.poll() is None, "the load finished before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "Interrupted" in err and "Traceback" not in err
+    assert current(conn)["version"] == 1
+    assert conn.execute(f'SELECT count(*) AS n FROM data."{LAYER}"').fetchone()["n"] == 20
+    failed = conn.execute("SELECT status, message FROM spp.layer_versions WHERE layer_id = %s "
+                          "AND version = 2", (LAYER,)).fetchone()
+    assert failed["status"] == "failed" and "interrupted" in failed["message"]

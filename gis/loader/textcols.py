@@ -21,6 +21,11 @@ def _is_text(series: pd.Series) -> bool:
     return series.dtype == object or pd.api.types.is_string_dtype(series)
 
 
+def _holds_text(series: pd.Series) -> bool:
+    """Object columns may also hold dates or lists (DGN links): only text is decoded."""
+    return all(isinstance(v, str) for v in series.dropna().head(1000))
+
+
 class TextDecoder:
     def __init__(self, override: str | None, raw_text: bool):
         self.override = canonical_encoding(override) if override else None
@@ -30,7 +35,7 @@ class TextDecoder:
     def decode(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy()
         for col in frame.columns:
-            if _is_text(frame[col]):
+            if _is_text(frame[col]) and _holds_text(frame[col]):
                 out[col] = self._column(str(col), frame[col])
         return out
 
