@@ -67,7 +67,11 @@ def ogc_data(database_url, session_dir):
                   shapely.LineString([(105.77, 10.02), (105.78, 10.03)])], crs="OGC:CRS84")
     run_gis("load", str(write(pipes, folder / "ong_nuoc.geojson")), "--layer", "water_pipes",
             "--force", check=True)
-    return {"parcels": N_PARCELS, "hydrants": names}
+    from gis import db
+
+    with db.connect() as conn:  # ids depend on what other tests loaded before
+        fid = conn.execute("SELECT min(fid) AS f FROM data.cadastral_parcels").fetchone()["f"]
+    return {"parcels": N_PARCELS, "hydrants": names, "fid": fid}
 
 
 @pytest.fixture(scope="session")

@@ -174,9 +174,11 @@ def test_feature_by_id(client, conn):
         assert r.status_code == 404 and r.json()["code"] == "NotFound"
 
 
-def test_html_for_browsers(client):
+def test_html_for_browsers(client, ogc_data):
+    fid = ogc_data["fid"]
     for path in ("", "/conformance", "/collections", "/collections/cadastral_parcels",
-                 "/collections/cadastral_parcels/items", "/collections/cadastral_parcels/items/1",
+                 "/collections/cadastral_parcels/items",
+                 f"/collections/cadastral_parcels/items/{fid}",
                  "/collections/cadastral_parcels/queryables"):
         r = client.get(path, headers={"Accept": "text/html,application/xhtml+xml"})
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), path
