@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from services.catalog import Catalog
 from services.ogc import collections, errors, items, landing, openapi
 from services.pool import make_pool
+from services.tiles import router as tiles_router
 
 
 def create_app(catalog_ttl: float = 1.0) -> FastAPI:
@@ -35,6 +36,7 @@ def create_app(catalog_ttl: float = 1.0) -> FastAPI:
     errors.install(app)
     for module in (landing, collections, items, openapi):
         app.include_router(module.router)
+    app.include_router(tiles_router)  # OGC API - Tiles and Styles
     assets = openapi.swagger_dir()
     if assets is not None:
         app.mount("/ogc/docs/assets", StaticFiles(directory=str(assets)), name="swagger")

@@ -1,0 +1,163 @@
+"""Mapbox Vector Tiles made by PostGIS, one SQL round trip a tile, and the on-disk tile cache.
+
+A tile of one or more layers is one statement: the tile envelope is computed once (CTE), each
+layer's rows are found through the GiST index on the WGS 84 geometry (``geom && envelope`` in
+4326, widened by the MVT buffer), projected to Web Mercator, clipped and snapped by
+``ST_AsMVTGeom`` and encoded by ``ST_AsMVT``; the layers' MVT blobs are concatenated (a vector
+tile is a sequence of layer messages). Python only passes bytes on.
+
+Which attributes a tile carries is ``tiles.fields`` of the layer definition (all fields when
+unset) intersected with what the caller may see (``services.access.visible_columns``): personal
+fields are never in a tile for the public. ``fid`` is the feature id, never an attribute.
+
+Each layer is read from its *version table* (``data."<id>__v<N>"``) named by the catalog, not
+from the view, so a tile's bytes always belong to the versions its ETag and cache key name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from psycopg import sql
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gis.loader.store import version_table
+from gis.settings import get_settings
+from services.access import Principal, visible_columns
+from services.catalog import LayerInfo
+
+EXTENT = 4096  # MVT grid units per tile side
+BUFFER = 64  # grid units drawn beyond the tile edge (strokes and circles across edges)
+MVT = "application/vnd.mapbox-vector-tile"
+WORLD_M = 40075016.685578488  # Web Mercator world width, metres
+SIMPLIFY_BELOW = 14  # zooms below this pre-simplify lines and polygons to one grid unit
+
+
+class TileSettings(BaseSettings):
+    """Tile settings (environment variables, documented in the README)."""
+
+    model_config = SettingsConfigDict(env_prefix="SPP_", extra="ignore")
+
+    tile_cache: bool = False  # SPP_TILE_CACHE: keep public tiles in $SPP_DATA_DIR/tiles
+    tile_max_age: int = 60  # SPP_TILE_MAX_AGE: Cache-Control max-age of tiles, seconds
+    # SPP_GLYPHS_URL: font glyphs of the MapLibre styles (labels)
+    glyphs_url: str = "https://demotiles.maplibre.org/font/{fontstack}/{range}.pbf"
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    """One layer of a tile as this caller may see it."""
+
+    layer: LayerInfo
+    fields: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple:
+        lyr = self.layer
+        return (lyr.id, lyr.current_version, lyr.definition_sha, self.fields)
+
+
+def tile_fields(who: Principal, layer: LayerInfo) -> tuple[str, ...]:
+    """Attributes of the layer's tiles for this caller, in schema order."""
+    visible = visible_columns(who, layer)
+    wanted = layer.definition.tiles.fields
+    if wanted is None:
+        return tuple(n for n, c in visible.items() if not n.endswith("_codelist"))
+    return tuple(n for n in wanted if n in visible)
+
+
+def tile_layer(who: Principal, layer: LayerInfo) -> TileLayer:
+    return TileLayer(layer, tile_fields(who, layer))
+
+
+def in_zoom(layer: LayerInfo, z: int) -> bool:
+    t = layer.definition.tiles
+    return t.min_zoom <= z <= t.max_zoom
+
+
+def _layer_sql(t: TileLayer, z: int) -> sql.Composable:
+    lyr = t.layer
+    cols = []
+    for name in t.fields:
+        ident = sql.Identifier(name)
+        if lyr.columns[name].type in ("date", "datetime"):
+            cols.append(sql.SQL("d.{0}::text AS {0}").format(ident))
+        else:
+            cols.append(sql.SQL("d.{}").format(ident))
+    geom = sql.SQL("ST_Transform(d.geom, 3857)")
+    if z < SIMPLIFY_BELOW and lyr.geometry_type not in ("Point", "MultiPoint"):
+        tolerance = WORLD_M / (1 << z) / EXTENT
+        geom = sql.SQL("ST_SimplifyPreserveTopology({}, {})").format(
+            geom, sql.Literal(tolerance))
+    select = sql.SQL(", ").join([sql.SQL("d.fid"), *cols, sql.SQL(
+        "ST_AsMVTGeom({}, (SELECT e FROM env), {}, {}, true) AS geom").format(
+        geom, sql.Literal(EXTENT), sql.Literal(BUFFER))])
+    table = sql.Identifier("data", version_table(lyr.id, lyr.current_version))
+    return sql.SQL(
+        "(SELECT coalesce(ST_AsMVT(t, {name}, {extent}, 'geom', 'fid'), ''::bytea) FROM "
+        "(SELECT {select} FROM {table} d WHERE d.geom && (SELECT e4326 FROM env)) t "
+        "WHERE t.geom IS NOT NULL)").format(
+        name=sql.Literal(lyr.id), extent=sql.Literal(EXTENT), select=select, table=table)
+
+
+def tile_query(layers: list[TileLayer], z: int) -> sql.Composed:
+    """One statement for the tile z/x/y (parameters ``z``, ``x``, ``y``) of these layers."""
+    margin = BUFFER / EXTENT
+    parts = sql.SQL(" || ").join(_layer_sql(t, z) for t in layers)
+    return sql.SQL(
+        "WITH env AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e, "
+        "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {}), 4326) AS e4326) "
+        "SELECT {} AS mvt").format(sql.Literal(margin), parts)
+
+
+async def render(conn, layers: list[TileLayer], z: int, x: int, y: int) -> bytes:
+    cur = await conn.execute(tile_query(layers, z), {"z": z, "x": x, "y": y})
+    row = await cur.fetchone()
+    value = row["mvt"] if isinstance(row, dict) else row[0]
+    return bytes(value or b"")
+
+
+def scope_key(layers: list[TileLayer]) -> str:
+    """What a tile's bytes depend on besides z/x/y: layers, versions, definitions, fields."""
+    text = "\x1f".join(repr(t.key) for t in layers)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class DiskCache:
+    """Public tiles under ``$SPP_DATA_DIR/tiles/<scope>/<z>/<x>/<y>.mvt``.
+
+    The scope key names every layer's version and definition and the fields served, so a new
+    load or a changed definition writes under a new folder and old tiles are never served.
+    Only tiles of the public's scope are kept (shared by everybody who may see more).
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def path(self, scope: str, z: int, x: int, y: int) -> Path:
+        return self.root / scope / str(z) / str(x) / f"{y}.mvt"
+
+    def get(self, scope: str, z: int, x: int, y: int) -> bytes | None:
+        try:
+            return self.path(scope, z, x, y).read_bytes()
+        except OSError:
+            return None
+
+    def put(self, scope: str, z: int, x: int, y: int, data: bytes) -> None:
+        path = self.path(scope, z, x, y)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)  # atomic: readers see the whole tile or none
+        except OSError:
+            pass  # a full or read-only disk only costs the cache
+
+
+def disk_cache() -> DiskCache | None:
+    if not TileSettings().tile_cache:
+        return None
+    return DiskCache(get_settings().data_dir / "tiles")
