@@ -371,26 +371,32 @@ def test_duplicate_natural_keys_are_rejected_with_rows(fresh_layer, conn, tmp_pa
     assert row["rejects"][0]["row"] == 101 and "row 1" in row["rejects"][0]["reason"]
 
 
-def test_killed_load_leaves_previous_version_serving(fresh_layer, conn, tmp_path):
+def _big_load_in_progress(conn, tmp_path):
+    """A second version (150 000 parcels) being loaded in a subprocess, caught mid-load."""
     load(write(parcel_frame(20), tmp_path / "v1.shp"))
     n = 150_000
-    geoms = parcel_boxes(n, cols=400, size_deg=(0.00005, 0.00004))
-    big = write(parcel_frame(n, geoms=geoms), tmp_path / "big.shp")
+    big = write(parcel_frame(n, geoms=parcel_boxes(n, cols=400, size_deg=(0.00005, 0.00004))),
+                tmp_path / "big.shp")
     proc = subprocess.Popen([*GIS, "load", str(big), "--layer", LAYER], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        row = conn.execute("SELECT status FROM spp.layer_versions WHERE layer_id = %s "
+                           "AND version = 2", (LAYER,)).fetchone()
+        if row and row["status"] == "loading":
+            break
+        time.sleep(0.05)
+    time.sleep(1.0)
+    if proc.poll() is not None:
+        raise AssertionError("the load finished before it could be interrupted")
+    return proc
+
+
+def test_killed_load_leaves_previous_version_serving(fresh_layer, conn, tmp_path):
+    proc = _big_load_in_progress(conn, tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            row = conn.execute("SELECT status FROM spp.layer_versions WHERE layer_id = %s "
-                               "AND version = 2", (LAYER,)).fetchone()
-            if row and row["status"] == "loading":
-                break
-            assert proc.poll() is None, "the load finished before it could be killed"
-            time.sleep(0.05)
-        time.sleep(1.0)
         # readers meanwhile see the previous version, whole
         assert conn.execute(f'SELECT count(*) AS n FROM data."{LAYER}"').fetchone()["n"] == 20
-        assert proc.poll() is None, "the load finished before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
     finally:
@@ -452,22 +458,8 @@ def test_cp1258_text_in_a_shapefile_with_no_cpg(fresh_layer, conn, tmp_path):
 
 
 def test_ctrl_c_leaves_the_previous_version_and_says_so(fresh_layer, conn, tmp_path):
-    load(write(parcel_frame(20), tmp_path / "v1.shp"))
-    n = 150_000
-    big = write(parcel_frame(n, geoms=parcel_boxes(n, cols=400, size_deg=(0.00005, 0.00004))),
-                tmp_path / "big.shp")
-    proc = subprocess.Popen([*GIS, "load", str(big), "--layer", LAYER], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _big_load_in_progress(conn, tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            row = conn.execute("SELECT status FROM spp.layer_versions WHERE layer_id = %s "
-                               "AND version = 2", (LAYER,)).fetchone()
-            if row and row["status"] == "loading":
-                break
-            time.sleep(0.05)
-        time.sleep(1.0)
-        assert proc.poll() is None, "the load finished before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
