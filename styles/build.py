@@ -88,8 +88,8 @@ SPECS: dict[str, dict] = {
             rule("Đường đô thị chính", "Urban arterial", "#F5B041",
                  ["Đường chính đô thị", "Đường đô thị chính", "Đường chính"], width=3.5),
             rule("Đường khu vực", "District road", "#F7DC6F", ["Đường khu vực"], width=2.5),
-            rule("Đường phân khu vực", "Local road", "#FFFFFF", ["Đường phân khu vực"],
-                 width=2, casing="#9E9E9E"),
+            rule("Đường phân khu vực", "Local road", "#FAF3C0", ["Đường phân khu vực"],
+                 width=2),
             rule("Đường xã", "Commune road", "#E0E0E0", ["Đường xã", "Đường huyện"],
                  width=1.5),
             rule("Hẻm", "Alley", "#EEEEEE", ["Hẻm", "Kiệt"], width=1),
@@ -199,15 +199,6 @@ def build(layer: LayerDef) -> dict:
                                  "line-dasharray": [4, 2]}})
     elif kind == "line":
         width = _match(prop, rules, "width", spec["width"]) if prop else spec["width"]
-        casings = [r for r in rules if r.get("casing")]
-        if casings:
-            layers.append({"id": f"{lid}-casing", "type": "line", **base,
-                           "filter": ["match", ["get", prop],
-                                      sorted({v for r in casings for v in r["values"]}),
-                                      True, False],
-                           "layout": {"line-cap": "round", "line-join": "round"},
-                           "paint": {"line-color": casings[0]["casing"].upper(),
-                                     "line-width": ["+", width, 1.5]}})
         layers.append({"id": f"{lid}-line", "type": "line", **base,
                        "layout": {"line-cap": "round", "line-join": "round"},
                        "paint": {"line-color": color, "line-width": width}})
