@@ -5,12 +5,12 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from services.catalog import Catalog
 from services.ogc import collections, errors, items, landing, openapi
+from services.planning import router as planning_router
 from services.pool import make_pool
 from services.tiles import router as tiles_router
 
@@ -37,12 +37,9 @@ def create_app(catalog_ttl: float = 1.0) -> FastAPI:
     for module in (landing, collections, items, openapi):
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
+    app.include_router(planning_router)  # /api/... planning information, / the web map
     assets = openapi.swagger_dir()
     if assets is not None:
         app.mount("/ogc/docs/assets", StaticFiles(directory=str(assets)), name="swagger")
-
-    @app.get("/", include_in_schema=False)
-    async def root():  # the web map will live here; until then the API's landing page
-        return RedirectResponse("/ogc?f=html")
 
     return app

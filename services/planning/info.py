@@ -1,0 +1,175 @@
+"""A parcel's planning information: its attributes with vi/en labels, the plan zones it lies in
+(intersection area in the VN-2000 plane and share), investment projects touching it, the
+nearest water pipe and drainage line, and the flood-risk zones it lies in.
+
+Areas: PostGIS cuts each zone with the parcel (``ST_Intersection`` in WGS 84); the pieces are
+measured in Python in the VN-2000 TM-3 105°00' plane through the exact inverse of EPSG:6960
+(``gis.crs``), the way cadastral areas are defined in Vietnam. The share is the piece's plane
+area over the parcel's plane area computed the same way. Distances are geodesic (PostGIS
+``geography``, WGS 84 ellipsoid). Only layers and fields the caller may see are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+import shapely
+from psycopg import sql
+
+from services.catalog import LayerInfo
+from services.ogc.errors import NotFound
+from services.ogc.http import Ctx
+from services.planning.common import (
+    DISTANCE_LABEL,
+    PLANE_LABEL,
+    labelled,
+    meaning,
+    optional_layer,
+    plane_areas,
+    props_sql,
+    round_or_none,
+    table,
+)
+
+PARCELS = "cadastral_parcels"
+MIN_PIECE_M2 = 0.01  # pieces smaller than this are shared edges or slivers, not overlaps
+
+
+@dataclass(frozen=True)
+class Related:
+    key: str
+    layer_id: str
+    touching: bool  # list features that only touch the parcel too (investment projects)
+    code_field: str | None  # the field summarising a zone (its meaning is shown)
+    title: dict
+
+
+RELATED = (
+    Related("land_use_plan", "land_use_plan_zones", False, "plan_land_use_code",
+            {"vi": "Quy hoạch sử dụng đất", "en": "Land-use plan"}),
+    Related("construction_plan", "construction_plan_zones", False, "function_code",
+            {"vi": "Quy hoạch xây dựng (phân khu, chi tiết)",
+             "en": "Construction plan (zoning, detailed)"}),
+    Related("investment_projects", "investment_projects", True, "planned_land_use",
+            {"vi": "Dự án kêu gọi đầu tư", "en": "Investment projects"}),
+    Related("flood_risk", "flood_risk_zones", False, "depth_class",
+            {"vi": "Vùng nguy cơ ngập", "en": "Flood-risk zones"}),
+)
+NEAREST = (
+    ("water_pipe", "water_pipes", {"vi": "Ống cấp nước gần nhất", "en": "Nearest water pipe"}),
+    ("drainage_line", "drainage_lines",
+     {"vi": "Tuyến thoát nước gần nhất", "en": "Nearest drainage line"}),
+)
+SUMMARY_FIELDS = {  # parcel fields shown first, in this order, in the panel and printout
+    "ward_name", "commune_code", "sheet_no", "parcel_no", "land_use_code", "address",
+    "legal_area", "area_plane_m2", "area_geodesic_m2"}
+
+
+async def parcel_planning(c: Ctx, fid: int) -> dict:
+    parcels = c.layer(PARCELS)
+    props, cols = props_sql(c, parcels, "p")
+    stmt = sql.SQL(
+        "SELECT p.fid, {props} AS props, ST_AsBinary(p.geom) AS wkb, "
+        "ST_XMin(p.geom) AS x0, ST_YMin(p.geom) AS y0, ST_XMax(p.geom) AS x1, "
+        "ST_YMax(p.geom) AS y1, ST_X(ST_PointOnSurface(p.geom)) AS cx, "
+        "ST_Y(ST_PointOnSurface(p.geom)) AS cy, ST_AsGeoJSON(p.geom, 7) AS geojson "
+        "FROM {t} p WHERE p.fid = %(fid)s").format(props=props, t=table(parcels))
+    row = await (await c.conn.execute(stmt, {"fid": fid})).fetchone()
+    if row is None:
+        raise NotFound(f"no parcel {fid} in {PARCELS}")
+    p = orjson.loads(row["props"])
+    geom = shapely.from_wkb(row["wkb"])
+    parcel_plane = float(plane_areas([geom])[0])
+    out: dict = {
+        "fid": fid, "layer": PARCELS,
+        "title": {"vi": parcels.title_vi, "en": parcels.title_en},
+        "label": parcel_label(p),
+        "properties": labelled(parcels, cols, p),
+        "land_use": meaning(parcels, "land_use_code", p.get("land_use_code")),
+        "area": {"plane_m2": round_or_none(parcel_plane),
+                 "stored_plane_m2": round_or_none(p.get("area_plane_m2")),
+                 "geodesic_m2": round_or_none(p.get("area_geodesic_m2")),
+                 "plane": PLANE_LABEL},
+        "bbox": [row["x0"], row["y0"], row["x1"], row["y1"]],
+        "point": [row["cx"], row["cy"]],
+        "geometry": orjson.loads(row["geojson"]),
+        "method": {"area": PLANE_LABEL, "distance": DISTANCE_LABEL,
+                   "share": {"vi": "Tỷ lệ = diện tích phần giao / diện tích thửa, cùng mặt "
+                                   "phẳng VN-2000", "en": "Share = intersection area / parcel "
+                                   "area, both in the same VN-2000 plane"}},
+        "sections": [],
+    }
+    for rel in RELATED:
+        layer = optional_layer(c, rel.layer_id)
+        if layer is None:
+            continue
+        out["sections"].append(await _overlaps(c, parcels, fid, layer, rel, parcel_plane))
+    for key, layer_id, title in NEAREST:
+        layer = optional_layer(c, layer_id)
+        if layer is None:
+            continue
+        out["sections"].append(await _nearest(c, parcels, fid, layer, key, title))
+    return out
+
+
+def parcel_label(p: dict) -> dict:
+    ward = p.get("ward_name") or p.get("commune_code") or ""
+    sheet, no = p.get("sheet_no"), p.get("parcel_no")
+    return {"vi": f"Thửa {no}, tờ {sheet}, {ward}".strip(", "),
+            "en": f"Parcel {no}, sheet {sheet}, {ward}".strip(", ")}
+
+
+async def _overlaps(c: Ctx, parcels: LayerInfo, fid: int, layer: LayerInfo, rel: Related,
+                    parcel_plane: float) -> dict:
+    props, cols = props_sql(c, layer, "z")
+    stmt = sql.SQL(
+        "SELECT z.fid, {props} AS props, "
+        "ST_AsBinary(ST_CollectionExtract(ST_Intersection(z.geom, p.geom), 3)) AS wkb "
+        "FROM {pt} p JOIN {zt} z ON ST_Intersects(z.geom, p.geom) "
+        "WHERE p.fid = %(fid)s ORDER BY z.fid").format(
+        props=props, pt=table(parcels), zt=table(layer))
+    rows = await (await c.conn.execute(stmt, {"fid": fid})).fetchall()
+    pieces = [shapely.from_wkb(r["wkb"]) for r in rows]
+    areas = plane_areas(pieces) if pieces else []
+    features = []
+    for r, area in zip(rows, areas, strict=True):
+        if area < MIN_PIECE_M2 and not rel.touching:
+            continue
+        p = orjson.loads(r["props"])
+        code = p.get(rel.code_field) if rel.code_field else None
+        features.append({
+            "fid": r["fid"],
+            "intersection_m2": round(float(area), 2),
+            "share_pct": round(100.0 * float(area) / parcel_plane, 3) if parcel_plane else None,
+            "code": code, "meaning": meaning(layer, rel.code_field, code)
+            if rel.code_field else None,
+            "properties": labelled(layer, cols, p)})
+    features.sort(key=lambda f: -f["intersection_m2"])
+    return {"key": rel.key, "layer": layer.id, "kind": "overlap",
+            "title": rel.title, "layer_title": {"vi": layer.title_vi, "en": layer.title_en},
+            "features": features,
+            "covered_pct": round(sum(f["share_pct"] or 0 for f in features), 3)}
+
+
+async def _nearest(c: Ctx, parcels: LayerInfo, fid: int, layer: LayerInfo, key: str,
+                   title: dict) -> dict:
+    """The nearest feature: 16 candidates from the GiST index (KNN in degrees), then the
+    geodesic distance decides."""
+    props, cols = props_sql(c, layer, "l")
+    stmt = sql.SQL(
+        "WITH p AS (SELECT geom FROM {pt} WHERE fid = %(fid)s), "
+        "cand AS (SELECT l.* FROM {lt} l ORDER BY l.geom <-> (SELECT geom FROM p) LIMIT 16) "
+        "SELECT l.fid, {props} AS props, "
+        "ST_Distance(l.geom::geography, p.geom::geography) AS d FROM cand l, p "
+        "ORDER BY d, l.fid LIMIT 1").format(pt=table(parcels), lt=table(layer), props=props)
+    row = await (await c.conn.execute(stmt, {"fid": fid})).fetchone()
+    feature = None
+    if row is not None:
+        feature = {"fid": row["fid"], "distance_m": round(float(row["d"]), 2),
+                   "properties": labelled(layer, cols, orjson.loads(row["props"]))}
+    return {"key": key, "layer": layer.id, "kind": "nearest", "title": title,
+            "layer_title": {"vi": layer.title_vi, "en": layer.title_en},
+            "features": [feature] if feature else []}
+
+

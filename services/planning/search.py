@@ -1,0 +1,396 @@
+"""One search box: parcels by ward + sheet + parcel number, addresses with or without
+diacritics (new 2025 ward names and the old ones), ward names, and coordinates in WGS 84 or
+VN-2000 (TM-3 105°00', northing-first or easting-first).
+
+How each kind stays fast on 200 000+ rows:
+- parcels: ``commune_code, sheet_no, parcel_no`` is the layer's natural key, so every version
+  table has a unique B-tree index on it; the ward text resolves to commune codes through
+  ``admin_units`` (its 103 names and old names are matched in Python);
+- addresses: the search key ``spp.search_key(...)`` (migration 0003, the SQL twin of
+  ``gis.text.fold_diacritics``) of the address text gets a trigram GIN index on each version
+  table; every query word must appear in the key (``LIKE '%word%'``, answered by the index);
+- coordinates: a point-in-polygon through the GiST index of the geometry.
+
+Version tables are made by loads, after the migrations ran, so the expression indexes are made
+here: the first search on a new layer version starts ``CREATE INDEX CONCURRENTLY`` in a thread
+on a separate (writing) connection; until it is there the same query runs as a scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from psycopg import sql
+
+from gis.crs import AxisOrder, detect_axis_order, to_wgs84
+from gis.text import fold_diacritics
+from services.access import visible_columns
+from services.catalog import LayerInfo
+from services.ogc.http import Ctx
+from services.planning.common import optional_layer, table
+from services.planning.info import PARCELS, parcel_label
+
+log = logging.getLogger("services.planning")
+VN2000_ZONE = "vn2000-cantho"  # TM-3 105°00'
+MAX_RESULTS = 20
+
+# Text searched for each layer: (layer, fields joined into the key). Only fields the caller may
+# see take part; the index matches the expression made of all of them (the public case).
+ADDRESS_FIELDS = {
+    "address_points": ("full_address", "old_ward_name", "old_district"),
+    "cadastral_parcels": ("address",),
+}
+
+_NUM = r"[-+]?\d+(?:[.,]\d+)?"
+_COORD = re.compile(
+    rf"^\s*(?:(?P<l1>[a-z]{{1,3}})\s*[=:]?\s*)?(?P<a>{_NUM})\s*[,;\s]\s*"
+    rf"(?:(?P<l2>[a-z]{{1,3}})\s*[=:]?\s*)?(?P<b>{_NUM})\s*$", re.IGNORECASE)
+_SHEET = re.compile(r"\b(?:to(?:\s+ban\s+do)?|sheet|t)\s*(?:so\s*)?[:.#]?\s*(\d+)\b")
+_PARCEL = re.compile(r"\b(?:thua(?:\s+dat)?|parcel|th)\s*(?:so\s*)?[:.#]?\s*(\d+)\b")
+_THREE = re.compile(r"^\s*(\d{5})\s*[-/,.\s]\s*(\d+)\s*[-/,.\s]\s*(\d+)\s*$")
+_WARD_WORDS = re.compile(r"\b(?:phuong|xa|thi tran|dac khu|p\.|x\.|ward|commune)\s*")
+
+
+@dataclass
+class ParsedParcel:
+    sheet: int
+    parcel: int
+    ward: str  # folded ward text, may be empty
+    code: str | None = None  # a 5-digit commune code given as such
+
+
+def parse_parcel(q: str) -> ParsedParcel | None:
+    m = _THREE.match(q)
+    if m:
+        return ParsedParcel(int(m.group(2)), int(m.group(3)), "", m.group(1))
+    key = fold_diacritics(q)
+    s, p = _SHEET.search(key), _PARCEL.search(key)
+    if not (s and p):
+        return None
+    rest = _SHEET.sub(" ", _PARCEL.sub(" ", key))
+    code = re.search(r"\b(\d{5})\b", rest)
+    rest = re.sub(r"\b\d{5}\b", " ", rest)
+    ward = " ".join(_WARD_WORDS.sub(" ", re.sub(r"[,;/()-]", " ", rest)).split())
+    return ParsedParcel(int(s.group(1)), int(p.group(1)), ward,
+                        code.group(1) if code else None)
+
+
+def _num(s: str) -> float:
+    return float(s.replace(",", "."))
+
+
+def parse_coordinates(q: str) -> dict | None:
+    """{"lon", "lat", "crs", "order", "input"} for "10.03, 105.78" (either order) or a VN-2000
+    TM-3 105°00' pair (X=N Y=E as surveyors write it, or E N: detected by where it lands)."""
+    text = q.strip()
+    m = _COORD.match(text.replace(", ", " ") if text.count(",") > 1 else text)
+    if not m:
+        return None
+    a, b = _num(m.group("a")), _num(m.group("b"))
+    if abs(a) <= 180 and abs(b) <= 180:
+        if abs(a) <= 90 and (abs(b) > 90 or a < b):  # lat first: Vietnam lat 8-24, lon 102-110
+            lat, lon, order = a, b, "lat, lon"
+        else:
+            lon, lat, order = a, b, "lon, lat"
+        if not (100 <= lon <= 112 and 5 <= lat <= 25):  # "12 153" is not a place in Vietnam
+            return None
+        return {"lon": lon, "lat": lat, "crs": "WGS 84", "order": order}
+    if min(abs(a), abs(b)) < 1000:
+        return None
+    op = to_wgs84(VN2000_ZONE)
+    guess = detect_axis_order(np.array([a]), np.array([b]), op)
+    east, north = (a, b) if guess.order is AxisOrder.EASTING_FIRST else (b, a)
+    lon, lat = op.transform(np.array([east]), np.array([north]))
+    return {"lon": float(lon[0]), "lat": float(lat[0]),
+            "crs": "VN-2000 / TM-3 105°00' (EPSG:5897, EPSG:6960)",
+            "order": "easting, northing" if guess.order is AxisOrder.EASTING_FIRST
+            else "northing, easting", "easting": east, "northing": north}
+
+
+def words(q: str) -> list[str]:
+    """Folded query words, punctuation dropped ("Số 42, Lý Thường Kiệt" -> 42 so ly ...)."""
+    return [w for w in re.split(r"[^0-9a-z]+", fold_diacritics(q)) if w]
+
+
+# -- wards ------------------------------------------------------------------------------------
+_WARDS_CACHE: dict[tuple, list[dict]] = {}
+
+
+async def _wards(c: Ctx) -> list[dict]:
+    layer = optional_layer(c, "admin_units")
+    if layer is None:
+        return []
+    vis = visible_columns(c.who, layer)
+    if "name" not in vis or "code" not in vis:
+        return []
+    key = (layer.current_version, layer.definition_sha, "old_names" in vis)
+    if key not in _WARDS_CACHE:
+        old = sql.SQL("old_names") if "old_names" in vis else sql.SQL("NULL::text")
+        stmt = sql.SQL("SELECT fid, code, name, {old} AS old_names, ST_XMin(geom) AS x0, "
+                       "ST_YMin(geom) AS y0, ST_XMax(geom) AS x1, ST_YMax(geom) AS y1, "
+                       "ST_X(ST_PointOnSurface(geom)) AS cx, ST_Y(ST_PointOnSurface(geom)) AS cy "
+                       "FROM {t}").format(old=old, t=table(layer))
+        rows = await (await c.conn.execute(stmt)).fetchall()
+        for r in rows:
+            r["key"] = _strip_type(fold_diacritics(r["name"] or ""))
+            r["old_keys"] = [_strip_type(fold_diacritics(n)) for n in
+                             re.split(r"[;|]", r["old_names"] or "") if n.strip()]
+        _WARDS_CACHE.clear()
+        _WARDS_CACHE[key] = rows
+    return _WARDS_CACHE[key]
+
+
+def _strip_type(k: str) -> str:
+    return " ".join(_WARD_WORDS.sub(" ", k).split())
+
+
+def match_wards(wards: list[dict], ward: str) -> list[tuple[dict, bool]]:
+    """Wards whose current name (True) or one of whose old names (False) is ``ward``."""
+    if not ward:
+        return []
+    out = [(w, True) for w in wards if w["key"] == ward]
+    out += [(w, False) for w in wards if ward in w["old_keys"] and w["key"] != ward]
+    return out
+
+
+# -- search indexes ---------------------------------------------------------------------------
+_ENSURED: set[str] = set()
+_LOCK = threading.Lock()
+
+
+def key_expression(fields: list[str], alias: str | None) -> sql.Composable:
+    parts = [sql.SQL("coalesce({}, '')").format(
+        sql.Identifier(alias, f) if alias else sql.Identifier(f)) for f in fields]
+    return sql.SQL("spp.search_key({})").format(sql.SQL(" || ' ' || ").join(parts))
+
+
+# The table a layer's view shows, from the system catalogs (readable by the read-only web role,
+# unlike spp.layer_versions).
+VIEW_TABLE_SQL = (
+    "SELECT DISTINCT c.relname FROM pg_rewrite r JOIN pg_depend d ON d.objid = r.oid "
+    "JOIN pg_class c ON c.oid = d.refobjid WHERE r.ev_class = to_regclass(%s) "
+    "AND d.refobjid <> r.ev_class AND c.relkind = 'r'")
+
+
+async def _ensure_index(c: Ctx, layer: LayerInfo, fields: list[str]) -> None:
+    rows = await (await c.conn.execute(VIEW_TABLE_SQL, (f"data.{layer.id}",))).fetchall()
+    if len(rows) != 1:
+        return
+    name = rows[0]["relname"]
+    if name in _ENSURED:
+        return
+    with _LOCK:
+        if name in _ENSURED:
+            return
+        _ENSURED.add(name)
+    stmt = sql.SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING gin (({}) "
+                   "gin_trgm_ops)").format(sql.Identifier(f"{name}_skey"),
+                                           sql.Identifier("data", name),
+                                           key_expression(fields, None))
+    threading.Thread(target=_create_index, args=(stmt, name), daemon=True,
+                     name=f"search-index-{name}").start()
+
+
+def _create_index(stmt: sql.Composable, name: str) -> None:
+    from gis import db
+
+    try:
+        with db.connect(autocommit=True) as conn:
+            conn.execute("SET statement_timeout = 0")
+            conn.execute(stmt)
+        log.info("search index on data.%s ready", name)
+    except Exception as exc:  # a dropped version table, no privilege: searches still work
+        log.warning("search index on data.%s not made: %s", name, exc)
+
+
+def ensure_search_indexes_sync(conn) -> list[str]:
+    """Make the address search indexes of every current layer version now (tests, admin)."""
+    made = []
+    for layer_id, fields in ADDRESS_FIELDS.items():
+        rows = conn.execute(VIEW_TABLE_SQL, (f"data.{layer_id}",)).fetchall()
+        if len(rows) != 1:
+            continue
+        name = rows[0]["relname"]
+        conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gin (({}) "
+                             "gin_trgm_ops)").format(sql.Identifier(f"{name}_skey"),
+                                                     sql.Identifier("data", name),
+                                                     key_expression(list(fields), None)))
+        _ENSURED.add(name)
+        made.append(name)
+    return made
+
+
+# -- the search -------------------------------------------------------------------------------
+async def search(c: Ctx, q: str, limit: int = 10) -> dict:
+    q = (q or "").strip()
+    out: dict = {"query": q, "results": []}
+    if not q:
+        return out
+    coords = parse_coordinates(q)
+    if coords is not None:
+        out["interpretation"] = "coordinates"
+        out["results"] = await _at_point(c, coords)
+        return out
+    parsed = parse_parcel(q)
+    if parsed is not None:
+        out["interpretation"] = "parcel"
+        out["results"] = await _parcels(c, parsed, limit)
+        return out
+    out["interpretation"] = "text"
+    results = await _ward_results(c, q)
+    results += await _addresses(c, q, limit)
+    out["results"] = results[:limit]
+    return out
+
+
+def _feature_result(kind: str, layer: str, fid: int, label: dict, r: dict) -> dict:
+    return {"kind": kind, "layer": layer, "fid": fid, "label": label,
+            "point": [r["cx"], r["cy"]], "bbox": [r["x0"], r["y0"], r["x1"], r["y1"]]}
+
+
+_GEOM_COLS = sql.SQL("ST_XMin({g}) AS x0, ST_YMin({g}) AS y0, ST_XMax({g}) AS x1, "
+                     "ST_YMax({g}) AS y1, ST_X(ST_PointOnSurface({g})) AS cx, "
+                     "ST_Y(ST_PointOnSurface({g})) AS cy")
+
+
+def _geom_cols(alias: str) -> sql.Composable:
+    return _GEOM_COLS.format(g=sql.Identifier(alias, "geom"))
+
+
+async def _parcels(c: Ctx, p: ParsedParcel, limit: int) -> list[dict]:
+    layer = optional_layer(c, PARCELS)
+    if layer is None:
+        return []
+    vis = visible_columns(c.who, layer)
+    if not {"commune_code", "sheet_no", "parcel_no"} <= set(vis):
+        return []
+    where = [sql.SQL("p.sheet_no = %(sheet)s AND p.parcel_no = %(parcel)s")]
+    params: dict = {"sheet": p.sheet, "parcel": p.parcel}
+    rank: list[sql.Composable] = []
+    if p.code:
+        where.append(sql.SQL("p.commune_code = %(code)s"))
+        params["code"] = p.code
+    elif p.ward:
+        matches = match_wards(await _wards(c), p.ward)
+        if matches:
+            params["codes"] = [w["code"] for w, _ in matches]
+            params["current"] = [w["code"] for w, cur in matches if cur]
+            where.append(sql.SQL("p.commune_code = ANY(%(codes)s)"))
+            rank = [sql.SQL("(p.commune_code = ANY(%(current)s)) DESC")]
+        elif "ward_name" in vis:  # no admin_units: the parcel's own ward name
+            params["ward"] = f"%{p.ward}%"
+            where.append(sql.SQL("spp.search_key(p.ward_name) LIKE %(ward)s"))
+        else:
+            return []
+    ward = sql.SQL("p.ward_name") if "ward_name" in vis else sql.SQL("NULL::text")
+    stmt = sql.SQL(
+        "SELECT p.fid, p.commune_code, p.sheet_no, p.parcel_no, {ward} AS ward_name, {g} "
+        "FROM {t} p WHERE {w} ORDER BY {order} LIMIT {n}").format(
+        ward=ward, g=_geom_cols("p"), t=table(layer), w=sql.SQL(" AND ").join(where),
+        order=sql.SQL(", ").join([*rank, sql.SQL("p.commune_code, p.fid")]),
+        n=sql.Literal(min(limit, MAX_RESULTS)))
+    rows = await (await c.conn.execute(stmt, params)).fetchall()
+    return [_feature_result("parcel", PARCELS, r["fid"], parcel_label(r), r) for r in rows]
+
+
+async def _ward_results(c: Ctx, q: str) -> list[dict]:
+    key = _strip_type(fold_diacritics(q))
+    out = []
+    for w, current in match_wards(await _wards(c), key):
+        label = {"vi": w["name"], "en": w["name"]}
+        if not current:
+            label = {"vi": f"{w['name']} (gồm {q})", "en": f"{w['name']} (includes {q})"}
+        out.append(_feature_result("ward", "admin_units", w["fid"], label, w) | {
+            "code": w["code"]})
+    return out
+
+
+async def _addresses(c: Ctx, q: str, limit: int) -> list[dict]:
+    ws = words(q)
+    if not ws:
+        return []
+    results: list[dict] = []
+    number = next((w for w in ws if w.isdigit()), None)
+    parcels = optional_layer(c, PARCELS)
+    for layer_id, fields in ADDRESS_FIELDS.items():
+        if len(results) >= limit:
+            break
+        layer = optional_layer(c, layer_id)
+        if layer is None:
+            continue
+        vis = visible_columns(c.who, layer)
+        present = [f for f in fields if f in vis]
+        if not present:
+            continue
+        if present == list(fields):
+            await _ensure_index(c, layer, present)
+        expr = key_expression(present, "a")
+        params: dict = {f"w{i}": f"%{w}%" for i, w in enumerate(ws)}
+        params["q"] = " ".join(ws)
+        cond = sql.SQL(" AND ").join(sql.SQL("{} LIKE {}").format(expr, sql.Placeholder(
+            f"w{i}")) for i in range(len(ws)))
+        first = sql.Identifier("a", present[0])
+        if layer_id == "address_points":
+            hn = sql.SQL("(a.house_number = %(num)s) DESC, ") if number and \
+                "house_number" in vis else sql.SQL("")
+            params["num"] = number
+            inside = sql.SQL("NULL::bigint")
+            if parcels is not None:
+                inside = sql.SQL("(SELECT p.fid FROM {} p WHERE ST_Intersects(p.geom, a.geom) "
+                                 "ORDER BY p.fid LIMIT 1)").format(table(parcels))
+            stmt = sql.SQL(
+                "SELECT a.fid, {first} AS text, {inside} AS parcel_fid, {g} FROM {t} a "
+                "WHERE {cond} ORDER BY {hn}similarity({expr}, %(q)s) DESC, a.fid "
+                "LIMIT {n}").format(first=first, inside=inside, g=_geom_cols("a"),
+                                    t=table(layer), cond=cond, hn=hn, expr=expr,
+                                    n=sql.Literal(limit - len(results)))
+        else:
+            stmt = sql.SQL(
+                "SELECT a.fid, {first} AS text, a.fid AS parcel_fid, {g} FROM {t} a "
+                "WHERE {cond} ORDER BY similarity({expr}, %(q)s) DESC, a.fid "
+                "LIMIT {n}").format(first=first, g=_geom_cols("a"), t=table(layer),
+                                    cond=cond, expr=expr, n=sql.Literal(limit - len(results)))
+        rows = await (await c.conn.execute(stmt, params)).fetchall()
+        for r in rows:
+            kind = "address" if layer_id == "address_points" else "parcel"
+            res = _feature_result(kind, layer_id, r["fid"],
+                                  {"vi": r["text"], "en": r["text"]}, r)
+            if r["parcel_fid"] is not None:
+                res["parcel_fid"] = r["parcel_fid"]
+            results.append(res)
+    return results
+
+
+async def _at_point(c: Ctx, coords: dict) -> list[dict]:
+    lon, lat = coords["lon"], coords["lat"]
+    label = {"vi": f"Điểm {lat:.6f}, {lon:.6f} ({coords['crs']}, thứ tự {coords['order']})",
+             "en": f"Point {lat:.6f}, {lon:.6f} ({coords['crs']}, order {coords['order']})"}
+    point = {"kind": "coordinate", "label": label, "point": [lon, lat],
+             "bbox": [lon, lat, lon, lat], "input": coords}
+    out = [point]
+    parcels = optional_layer(c, PARCELS)
+    if parcels is not None:
+        vis = visible_columns(c.who, parcels)
+        cols = [sql.SQL("{} AS {}").format(sql.Identifier("p", n), sql.Identifier(n))
+                if n in vis else sql.SQL("NULL AS {}").format(sql.Identifier(n))
+                for n in ("commune_code", "sheet_no", "parcel_no", "ward_name")]
+        stmt = sql.SQL(
+            "SELECT p.fid, {cols}, {g} FROM {t} p WHERE ST_Intersects(p.geom, "
+            "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) ORDER BY p.fid LIMIT 3").format(
+            cols=sql.SQL(", ").join(cols), g=_geom_cols("p"), t=table(parcels))
+        for r in await (await c.conn.execute(stmt, {"lon": lon, "lat": lat})).fetchall():
+            out.append(_feature_result("parcel", PARCELS, r["fid"], parcel_label(r), r))
+            point["parcel_fid"] = r["fid"]
+    wards = optional_layer(c, "admin_units")
+    if wards is not None and "name" in visible_columns(c.who, wards):
+        stmt = sql.SQL("SELECT a.name FROM {t} a WHERE ST_Intersects(a.geom, "
+                       "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) LIMIT 1").format(
+            t=table(wards))
+        r = await (await c.conn.execute(stmt, {"lon": lon, "lat": lat})).fetchone()
+        if r:
+            point["ward"] = r["name"]
+    return out
