@@ -297,3 +297,140 @@ def demo_cmd(parcels: int = typer.Option(3000, help="Parcels in the sample Ninh 
     load_sample(outdir, report)
     if serve:
         serve_cmd(host=host, port=port, workers=1)
+
+
+# -- gis keys ---------------------------------------------------------------------------
+keys_app = typer.Typer(help="API keys of departments and applications.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _parse_date(value: str | None, option: str):
+    from datetime import UTC, date, datetime
+
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        t = datetime.fromisoformat(value)
+        return t if t.tzinfo else t.replace(tzinfo=UTC)
+    except ValueError:
+        from gis.keys import KeyRequestError
+
+        raise KeyRequestError(f"{option} {value!r}: write a date as YYYY-MM-DD (or an ISO "
+                              "date and time)") from None
+
+
+@keys_app.command("create")
+@user_errors
+def keys_create(
+    name: str = typer.Option(..., "--name", help="Who holds the key, e.g. 'SXD planning GIS'"),
+    department: str = typer.Option(..., "--department", help="Department code, e.g. sxd"),
+    role: str = typer.Option("staff", "--role", help="staff | admin"),
+    personal: list[str] = typer.Option([], "--personal", help="Personal field granted, "
+                                       "LAYER.FIELD (repeatable)"),
+    expires: str = typer.Option(None, "--expires", help="Last day of validity, YYYY-MM-DD"),
+):
+    """Make an API key; it is printed once and stored only as its SHA-256."""
+    import getpass
+
+    from gis import keys
+
+    when = _parse_date(expires, "--expires")
+    extra = [p for item in personal for p in item.split(",") if p]  # also LAYER.F1,LAYER.F2
+    actor = get_settings().operator or getpass.getuser()
+    with db.ready_connection() as conn:
+        key, row = keys.create(conn, name, department, role, extra, when, actor)
+    err_console.print(f"API key {row['id']} for {row['name']} ({row['department']}, "
+                      f"{row['role']}"
+                      + (f", personal: {', '.join(row['personal_fields'])}"
+                         if row["personal_fields"] else "")
+                      + (f", expires {row['expires_at']:%Y-%m-%d}" if row["expires_at"] else "")
+                      + "). Keep it now; it is not shown again. Send it as "
+                        "'Authorization: Bearer <key>' or 'X-API-Key: <key>'.", highlight=False)
+    print(key)
+
+
+@keys_app.command("list")
+@user_errors
+def keys_list():
+    """Every API key (never the key itself): holder, department, role, grants, state."""
+    from datetime import UTC, datetime
+
+    from gis import keys
+
+    with db.ready_connection() as conn:
+        rows = keys.list_keys(conn)
+    table = Table(title=f"{len(rows)} API keys")
+    for col in ("id", "name", "key", "department", "role", "personal fields", "created",
+                "expires", "state"):
+        table.add_column(col)
+    now = datetime.now(UTC)
+    for r in rows:
+        state = ("[red]revoked[/]" if r["revoked_at"] else "[yellow]expired[/]"
+                 if r["expires_at"] and r["expires_at"] <= now else "[green]active[/]")
+        table.add_row(str(r["id"]), r["name"], r["key"], r["department"], r["role"],
+                      ", ".join(r["personal_fields"]) or "-",
+                      f"{r['created_at']:%Y-%m-%d} {r['created_by'] or ''}".strip(),
+                      f"{r['expires_at']:%Y-%m-%d}" if r["expires_at"] else "-", state)
+    console.print(table)
+
+
+@keys_app.command("revoke")
+@user_errors
+def keys_revoke(key_id: int = typer.Argument(..., help="Key id (see gis keys list)")):
+    """Revoke an API key: refused (401) from now on (after SPP_AUTH_CACHE_S at most)."""
+    from gis import keys
+
+    with db.ready_connection() as conn:
+        row = keys.revoke(conn, key_id)
+    console.print(f"API key {row['id']} ({row['name']}) revoked at "
+                  f"{row['revoked_at']:%Y-%m-%d %H:%M:%S %Z}.")
+
+
+# -- gis audit --------------------------------------------------------------------------
+@app.command("audit")
+@user_errors
+def audit_cmd(layer: str = typer.Option(None, "--layer", help="Layer id"),
+              actor: str = typer.Option(None, "--actor", help="Principal (substring), e.g. "
+                                        "key:3 or oidc:an.nguyen"),
+              since: str = typer.Option(None, "--since", help="From this date, YYYY-MM-DD"),
+              action: str = typer.Option(None, "--action", help="read | export | load | "
+                                         "rollback | ..."),
+              limit: int = typer.Option(200, "--limit", help="Newest rows shown")):
+    """Who read or exported which internal/restricted layer or personal field, and loads and
+    rollbacks: newest first."""
+    from gis.keys import KeyRequestError
+
+    when = _parse_date(since, "--since")
+    where, params = [], []
+    if layer:
+        where.append("layer_id = %s")
+        params.append(layer)
+    if actor:
+        where.append("actor ILIKE %s")
+        params.append(f"%{actor}%")
+    if when is not None:
+        where.append("at >= %s")
+        params.append(when)
+    if action:
+        where.append("action = %s")
+        params.append(action)
+    if limit < 1:
+        raise KeyRequestError("--limit must be at least 1")
+    sql = ("SELECT id, at, actor, role, action, layer_id, fields, detail, client_addr "
+           "FROM spp.audit_log" + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY at DESC, id DESC LIMIT %s")
+    with db.ready_connection() as conn:
+        rows = conn.execute(sql, (*params, limit)).fetchall()
+    table = Table(title=f"Audit log: {len(rows)} rows (newest first)")
+    for col in ("at", "actor", "role", "action", "layer", "fields", "client", "detail"):
+        table.add_column(col)
+    import json
+
+    for r in rows:
+        detail = r["detail"] or {}
+        table.add_row(f"{r['at']:%Y-%m-%d %H:%M:%S}", r["actor"], r["role"] or "-",
+                      r["action"], r["layer_id"] or "-", ", ".join(r["fields"] or []) or "-",
+                      r["client_addr"] or "-", json.dumps(detail, ensure_ascii=False))
+    console.print(table)

@@ -33,6 +33,42 @@ class Settings(BaseSettings):
     # PostgreSQL statement timeout for web requests, milliseconds.
     statement_timeout_ms: int = 15000
 
+    # -- access control, audit and abuse limits (services/auth.py, services/guard.py) --
+    # Database URL of the web services' read-only role (spp_web). Unset: the embedded
+    # cluster's URL with user spp_web; with DATABASE_URL set, DATABASE_URL itself (a warning).
+    web_database_url: str | None = None
+    # OIDC bearer JWTs of people: expected issuer and audience, and the issuer's public keys
+    # as a JWKS file and/or a PEM file (one or more public keys); no network fetch.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_file: Path | None = None
+    oidc_public_keys_file: Path | None = None
+    oidc_algorithms: str = "RS256,RS384,RS512,PS256,ES256,ES384,EdDSA"
+    oidc_leeway_s: int = 30
+    # Claims mapped to the principal: department code(s), roles (admin or staff), personal
+    # fields granted ("layer.field"), display name.
+    oidc_department_claim: str = "department"
+    oidc_roles_claim: str = "roles"
+    oidc_personal_claim: str = "spp_personal"
+    oidc_name_claim: str = "preferred_username"
+    # Seconds a resolved API key (or a rejected credential) is remembered; a revoked key is
+    # refused at the latest this long after `gis keys revoke`.
+    auth_cache_s: float = 5.0
+    # Token buckets: anonymous requests per client address, requests with a credential per
+    # credential; rate in requests per second, burst = bucket size. 0 disables a limit.
+    rate_ip_per_s: float = 50.0
+    rate_ip_burst: int = 300
+    rate_key_per_s: float = 100.0
+    rate_key_burst: int = 600
+    # Request limits: URL (path + query) length, body size, and the time to the first byte of
+    # the response (streamed downloads continue after it, each query bounded by the statement
+    # timeout).
+    max_url_length: int = 8192
+    max_body_bytes: int = 1_000_000
+    request_timeout_s: float = 30.0
+    # Audit rows are written in batches by a background task at most this often, seconds.
+    audit_flush_s: float = 1.0
+
     @property
     def embedded_dir(self) -> Path:
         return self.data_dir / "pg"

@@ -1,8 +1,8 @@
 """Who may see what: the one place every service path asks.
 
-A request is made by a ``Principal`` (resolved per request by the ``principal`` dependency).
-Today every request is anonymous, i.e. the public: it sees layers of access level ``public``
-and no personal field. API keys or OIDC later only change ``principal()``; the endpoints ask
+A request is made by a ``Principal`` (resolved per request by the ``principal`` dependency
+from an API key or an OIDC token, see ``services.auth``; no credential = the public, which
+sees layers of access level ``public`` and no personal field). The endpoints ask
 ``visible_layers`` / ``layer_for`` / ``visible_columns`` and never look at access levels or the
 ``personal`` flag themselves. A layer the principal may not see is answered exactly like a
 missing one, a field it may not see exactly like an unknown one (no side channel).
@@ -10,6 +10,8 @@ missing one, a field it may not see exactly like an unknown one (no side channel
 
 from __future__ import annotations
 
+import hashlib
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -32,6 +34,16 @@ class Principal:
     def cache_scope(self) -> str:
         """Cache-Control scope: shared caches may keep only what everybody may see."""
         return "public" if self.is_public else "private"
+
+    @property
+    def scope_key(self) -> str:
+        """Everything that decides what this principal sees: responses (and ETags) are equal
+        exactly for principals with equal keys."""
+        if self.is_public:
+            return "public"
+        text = "\x1f".join([self.role, ",".join(sorted(self.departments)),
+                            ",".join(sorted(self.personal_fields))])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def can_see_layer(self, layer: LayerInfo) -> bool:
         if self.role == "admin":
@@ -57,8 +69,17 @@ PUBLIC = Principal()
 
 
 async def principal(request: Request) -> Principal:
-    """The caller of this request. No authentication exists yet: everybody is the public."""
-    return PUBLIC
+    """The caller of this request: the public without a credential, else the holder of the
+    API key or OIDC token (``services.auth``); a bad credential is a 401, never the public.
+    The result is kept on the request for the rate limiter and the audit log."""
+    state = request.scope.setdefault("state", {})
+    who = state.get("spp_principal")
+    if who is None:
+        from services.auth import resolve
+
+        who = await resolve(request)
+        state["spp_principal"] = who
+    return who
 
 
 def visible_layers(who: Principal, layers: dict[str, LayerInfo]) -> list[LayerInfo]:
@@ -77,5 +98,21 @@ def layer_for(who: Principal, layers: dict[str, LayerInfo], layer_id: str) -> La
 
 
 def visible_columns(who: Principal, layer: LayerInfo) -> dict[str, Column]:
-    """The properties this principal may read, filter, sort and download, in schema order."""
-    return {n: c for n, c in layer.columns.items() if who.can_see_column(layer, c)}
+    """The properties this principal may read, filter, sort and download, in schema order.
+
+    Every data path asks this, so it also notes, for the audit log, a read of a layer that
+    is not public or of personal fields (``services.guard`` writes the rows after the
+    response; nothing is noted for the public).
+    """
+    cols = {n: c for n, c in layer.columns.items() if who.can_see_column(layer, c)}
+    sink = audit_reads.get()
+    if sink is not None and not who.is_public:
+        personal = sorted({n.removesuffix("_codelist") for n, c in cols.items() if c.personal})
+        if personal or layer.access_level != "public":
+            sink.append((layer.id, layer.access_level, personal))
+    return cols
+
+
+# (layer id, access level, personal fields) read during the current request; set per request
+# by the guard middleware
+audit_reads: ContextVar[list | None] = ContextVar("spp_audit_reads", default=None)

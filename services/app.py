@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
+from services import guard
 from services.catalog import Catalog
 from services.ogc import collections, errors, items, landing, openapi
 from services.planning import router as planning_router
@@ -34,6 +35,7 @@ def create_app(catalog_ttl: float = 1.0) -> FastAPI:
     app.state.openapi30 = None
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     errors.install(app)
+    guard.install(app)  # credentials (401), rate/size/time limits, audit log
     for module in (landing, collections, items, openapi):
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles

@@ -78,9 +78,18 @@ def not_modified(request: Request, etag: str) -> bool:
     return "*" in tags or etag.removeprefix("W/") in tags
 
 
+def scoped_etag(who: Principal, etag: str | None) -> str | None:
+    """The ETag as sent: public responses keep theirs, others carry the principal's scope,
+    so two principals who see different bytes never share a validator."""
+    if etag is None or who.is_public:
+        return etag
+    return f'{etag[:-1]}.{who.scope_key}"'
+
+
 def cache_headers(who: Principal, etag: str | None, max_age: int = 0) -> dict[str, str]:
     headers = {"Cache-Control": f"{who.cache_scope}, max-age={max_age}, must-revalidate",
-               "Vary": "Accept, Accept-Encoding"}
+               "Vary": "Accept, Accept-Encoding, Authorization, X-API-Key"}
+    etag = scoped_etag(who, etag)
     if etag:
         headers["ETag"] = etag
     return headers
@@ -89,6 +98,6 @@ def cache_headers(who: Principal, etag: str | None, max_age: int = 0) -> dict[st
 def conditional(request: Request, who: Principal, etag: str, max_age: int = 0
                 ) -> Response | None:
     """A 304 response when the client's copy is current, else None."""
-    if not_modified(request, etag):
+    if not_modified(request, scoped_etag(who, etag)):
         return Response(status_code=304, headers=cache_headers(who, etag, max_age))
     return None
