@@ -2,7 +2,8 @@
 
 Flow (one direction): read in batches -> decode text -> repair/unify geometry (source plane)
 -> exact CRS transformation to WGS 84 -> plausibility -> map to the layer's schema -> COPY into
-a staging table -> checks -> new version table and view swap in one transaction.
+the new version's table (not yet visible) -> checks -> indexes and the view swap, all in one
+transaction.
 """
 
 from __future__ import annotations
