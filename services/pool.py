@@ -48,8 +48,10 @@ def web_database_url() -> str:
 
 def make_pool(min_size: int = 2, max_size: int = 10) -> AsyncConnectionPool:
     timeout = int(get_settings().statement_timeout_ms)
+    # search_path: extensions made by migrations as the owner role "spp" land in its "$user"
+    # schema spp (pg_trgm's similarity); spp_web has no schema of its own
     options = (f"-c statement_timeout={timeout} -c default_transaction_read_only=on "
-               "-c application_name=spp-services")
+               "-c application_name=spp-services -c search_path=public,spp")
     return AsyncConnectionPool(
         web_database_url(), min_size=min_size, max_size=max_size, open=False,
         kwargs={"autocommit": True, "row_factory": dict_row, "options": options},
