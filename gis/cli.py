@@ -434,3 +434,84 @@ def audit_cmd(layer: str = typer.Option(None, "--layer", help="Layer id"),
                       r["action"], r["layer_id"] or "-", ", ".join(r["fields"] or []) or "-",
                       r["client_addr"] or "-", json.dumps(detail, ensure_ascii=False))
     console.print(table)
+
+
+# -- gis load-raster, gis raster history | rollback ---------------------------------------
+raster_app = typer.Typer(help="One raster layer: history and rollback.", no_args_is_help=True)
+app.add_typer(raster_app, name="raster")
+
+
+@app.command("load-raster")
+@user_errors
+def load_raster_cmd(
+    source: Path = typer.Argument(..., help="Grid: GeoTIFF, ASCII grid (.asc + .prj), "
+                                  "JPEG2000..."),
+    layer: str = typer.Option(..., "--layer", "-l", help="Raster layer id (kind: raster)"),
+    source_crs: str = typer.Option(None, help="EPSG code, preset (vn2000-cantho, "
+                                   "vn2000-soctrang, vn2000-utm48, ...) or .prj/WKT; default: "
+                                   "the file's own CRS"),
+    force: bool = typer.Option(False, "--force", help="Load even if identical to current"),
+):
+    """Load a grid into a raster layer: warped to WGS 84 (VN-2000 through EPSG:6960), stored
+    as a Cloud-Optimised GeoTIFF, as a new version (atomic)."""
+    from gis.raster.load import load_raster
+
+    r = load_raster(source, layer, source_crs=source_crs, force=force)
+    if r.status == "unchanged":
+        console.print(f"{r.layer_id}: unchanged, v{r.version} is current. {r.message}")
+        return
+    i = r.raster
+    console.print(f"{r.layer_id}: v{r.version} is current — {r.path}\n"
+                  f"  source {r.source_name} sha256 {r.source_sha256[:16]}… "
+                  f"{i['source_size'][0]}×{i['source_size'][1]} cells, {r.source_crs[:60]}\n"
+                  f"  operation {r.operation}\n"
+                  f"  COG {i['width']}×{i['height']} cells of {i['res_deg'][0]:.3e}° "
+                  f"({i['dtype']}, nodata {i['nodata']}), {i['resampling']}, overviews "
+                  f"{i['overviews']}, valid COG: {i['cog_valid']}, {r.seconds:.1f} s")
+
+
+@raster_app.command("history")
+@user_errors
+def raster_history(layer_id: str = typer.Argument(..., help="Raster layer id")):
+    """Every load of a raster layer: version, status, source SHA-256, CRS operation, grid."""
+    from gis.loader import store
+    from gis.raster.load import _raster_layer
+
+    _raster_layer(layer_id)
+    with db.ready_connection() as conn:
+        rows = store.history(conn, layer_id)
+    t = Table(title=f"{layer_id}: {len(rows)} versions / phiên bản")
+    for col in ("v", "status", "source", "sha256", "CRS → operation", "grid", "file",
+                "finished", "operator"):
+        t.add_column(col)
+    for r in rows:
+        g = r["raster"] or {}
+        t.add_row(str(r["version"]), r["status"], r["source_name"] or "",
+                  (r["source_sha256"] or "")[:12],
+                  f"{r['source_crs'] or ''} → {r['operation'] or ''}"[:70],
+                  f"{g.get('width', '-')}×{g.get('height', '-')}",
+                  r["raster_path"] or ("(pruned)" if r["status"] != "failed" else "-"),
+                  r["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if r["finished_at"] else "-",
+                  r["operator"] or "")
+        if r["status"] == "failed" and r["message"]:
+            t.add_row("", f"[red]{r['message'][:200]}[/]", *[""] * 7)
+    console.print(t)
+
+
+@raster_app.command("rollback")
+@user_errors
+def raster_rollback(layer_id: str = typer.Argument(..., help="Raster layer id"),
+                    to: int = typer.Option(None, "--to", help="Version to restore "
+                                           "(default: the one before the current)")):
+    """Make an earlier kept version of a raster layer current again, atomically."""
+    import getpass
+
+    from gis.raster import store as rstore
+    from gis.raster.load import _raster_layer
+
+    _raster_layer(layer_id)
+    actor = get_settings().operator or getpass.getuser()
+    with db.ready_connection() as conn:
+        row = rstore.rollback(conn, layer_id, to, actor)
+    console.print(f"Raster layer {layer_id}: v{row['version']} is current again "
+                  f"(source {row['source_name']}, file {row['raster_path']}).")

@@ -32,6 +32,14 @@ SAMPLE_LOADS: list[tuple[str, str, dict]] = [
 ]
 
 
+# Raster layers of the sample set (gis load-raster), loaded after the vector layers.
+SAMPLE_RASTERS: list[tuple[str, str]] = [
+    ("ngap_lut/do_sau_ngap_100nam.tif", "flood_depth_100y"),
+    ("ngap_lut/do_sau_ngap_10nam.tif", "flood_depth_10y"),
+    ("dia_hinh/dem_50m.asc", "elevation_dem"),
+]
+
+
 def ensure_sample(outdir: Path, parcels: int) -> Path:
     from gis.sample import write_sample
 
@@ -68,7 +76,21 @@ def load_sample(outdir: Path, report=None) -> list[LoadResult]:
         results.append(result)
         if report:
             report(rel, result)
+    from gis.raster.load import load_raster
+    from gis.sample.rasters import write_rasters
+
+    if not all((outdir / rel).exists() for rel, _ in SAMPLE_RASTERS):
+        write_rasters(outdir, {})  # a sample set written before the rasters existed
+    for rel, layer in SAMPLE_RASTERS:  # unchanged files (same SHA-256) are not loaded again
+        raster = load_raster(outdir / rel, layer)
+        if report:
+            report(rel, _raster_result(raster))
     return results
+
+
+def _raster_result(r) -> LoadResult:
+    return LoadResult(r.layer_id, r.version, r.status, r.source_name, r.source_sha256, {}, None,
+                      {})
 
 
 def _unchanged(conn_layer: str, rel: str, outdir: Path) -> LoadResult:

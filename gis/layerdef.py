@@ -1,7 +1,9 @@
 """Layer definitions: one YAML file a layer in ``layers/``, validated into pydantic models.
 
 The format is documented in ``layers/README.md``. A malformed file is rejected with the file,
-the line and what is wrong (``LayerDefinitionError``).
+the line and what is wrong (``LayerDefinitionError``). ``kind: raster`` files are raster layers
+(``gis.rasterdef.RasterLayerDef``); without ``kind`` (or ``kind: vector``) a file is a vector
+layer (``LayerDef``).
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class TileOptions(Strict):
 
 
 class LayerDef(Strict):
+    kind: Literal["vector"] = "vector"
     id: str
     title: Text
     description: Text | None = None
@@ -201,7 +204,7 @@ def _cross_field_problems(data: dict) -> list[tuple[tuple, str]]:
     return problems
 
 
-def parse_layer_file(path: Path) -> LayerDef:
+def parse_layer_file(path: Path) -> LayerDef:  # or a RasterLayerDef for kind: raster
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -221,13 +224,18 @@ def parse_layer_file(path: Path) -> LayerDef:
     if not isinstance(data, dict):
         raise LayerDefinitionError(f"{path}:1: a layer definition must be a YAML mapping")
     lines = _line_index(node)
-    located = _cross_field_problems(data)
+    model: type[BaseModel] = LayerDef
+    if data.get("kind") == "raster":
+        from gis.rasterdef import RasterLayerDef
+
+        model = RasterLayerDef
+    located = _cross_field_problems(data) if model is LayerDef else []
     if located:
         raise LayerDefinitionError("\n".join(
             f"{path}:{_line_for(loc, lines)}: {'.'.join(map(str, loc))}: {msg}"
             for loc, msg in located))
     try:
-        layer = LayerDef.model_validate(data)
+        layer = model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

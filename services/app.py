@@ -13,6 +13,7 @@ from services.catalog import Catalog
 from services.ogc import collections, errors, items, landing, openapi
 from services.planning import router as planning_router
 from services.pool import make_pool
+from services.raster import router as raster_router
 from services.tiles import router as tiles_router
 
 
@@ -40,6 +41,7 @@ def create_app(catalog_ttl: float = 1.0) -> FastAPI:
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
     app.include_router(planning_router)  # /api/... planning information, / the web map
+    app.include_router(raster_router)  # raster tiles, coverages, values, zonal statistics
     assets = openapi.swagger_dir()
     if assets is not None:
         app.mount("/ogc/docs/assets", StaticFiles(directory=str(assets)), name="swagger")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gis.errors import SPPError
-from gis.sample import addresses, admin, cadastre, layout, planning, streets, utilities
+from gis.sample import addresses, admin, cadastre, layout, planning, rasters, streets, utilities
 from gis.sample.readme import Entry, write_readme
 from gis.sample.wards import BY_CODE
 from gis.text import tcvn3, vni
@@ -171,5 +171,6 @@ def write_sample(outdir: Path, parcels: int = 3000, seed: int = 20250701) -> dic
         "Voronoi cells of the real ward centroids; former names and codes are plausible "
         "sample values, not the resolution's"))
 
+    entries += rasters.write_rasters(outdir, out, seed)  # 7. flood depth grids and the DEM
     out["readme"] = write_readme(outdir / "README.txt", entries, seed, parcels)
     return out
