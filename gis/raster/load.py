@@ -121,6 +121,17 @@ def _check_bands(src, path: Path, layer: RasterLayerDef) -> int:
     return 3
 
 
+def _check_readable(src, path: Path) -> None:
+    """Read every block once: GDAL's warper logs a read error and carries on with a hole, so a
+    truncated file must be caught before the warp (bounded memory: one block row at a time)."""
+    try:
+        for _, window in src.block_windows(1):
+            src.read(window=window)
+    except RasterioError as exc:
+        raise RasterLoadError(f"{path} is truncated or corrupt: reading its cells failed ({exc})."
+                              " Nothing was changed.") from exc
+
+
 def _check_location(grid, path: Path, op) -> None:
     w, s, e, n = grid.bounds
     lon = np.array([w, e, (w + e) / 2])
@@ -141,6 +152,7 @@ def load_raster(source: Path | str, layer_id: str, source_crs: str | None = None
     operator = operator or get_settings().operator or getpass.getuser()
     with _open(path) as src:
         bands = _check_bands(src, path, layer)
+        _check_readable(src, path)
         op, origin = _operation(src, path, layer, source_crs)
         files = [Path(f) for f in (src.files or [path])]
         sha, size = sha256_of(sorted(set(files)))
