@@ -233,7 +233,10 @@ def layer_defs() -> list[LayerDef]:
 
     out = []
     for path in sorted((ROOT / "layers").glob("*.yaml")):
-        out.append(LayerDef.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))))
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if doc.get("kind", "vector") != "vector":  # raster layers are not vector tiles
+            continue
+        out.append(LayerDef.model_validate(doc))
     return out
 
 

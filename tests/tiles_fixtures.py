@@ -52,7 +52,8 @@ def tile_server(tiles_data, database_url, session_dir):
     port = _free_port()
     data_dir = session_dir / "tiles_serve_data"
     env = {**os.environ, "DATABASE_URL": database_url, "SPP_TILE_CACHE": "1",
-           "SPP_DATA_DIR": str(data_dir)}
+           "SPP_DATA_DIR": str(data_dir),
+           "SPP_RATE_IP_PER_S": "0"}  # hundreds of tiles from one address; not a rate test
     log_path = session_dir / "tiles_serve.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed at the end
     proc = subprocess.Popen([*GIS, "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -202,7 +202,7 @@ def _format(request: Request, allowed: set[str]) -> str:
 
 @router.get("/ogc/collections/{collectionId}/tiles", summary="Tilesets of a collection")
 async def collection_tilesets(collectionId: str, c: Ctx = Depends(ctx)):  # noqa: N803
-    layer = c.layer(collectionId)
+    layer = _vector_layer(c, collectionId)
     base = f"/ogc/collections/{layer.id}/tiles"
     doc = {"links": [{"rel": "self", "type": JSON, "title": "Tilesets",
                       "href": c.url(base)}],
@@ -223,7 +223,7 @@ async def collection_tilesets(collectionId: str, c: Ctx = Depends(ctx)):  # noqa
 async def collection_tileset(request: Request, collectionId: str,  # noqa: N803
                              tileMatrixSetId: str, f: str | None = None,  # noqa: N803
                              c: Ctx = Depends(ctx)):
-    layer = c.layer(collectionId)
+    layer = _vector_layer(c, collectionId)
     _check_tms(tileMatrixSetId)
     fmt = _format(request, {"json", "tilejson"})
     tls = [mvt.tile_layer(c.who, layer)]
@@ -238,14 +238,22 @@ async def collection_tileset(request: Request, collectionId: str,  # noqa: N803
     return JSONResponse(doc, headers=cache_headers(c.who, etag, 60))
 
 
+def _vector_layer(c: Ctx, layer_id: str) -> LayerInfo:
+    layer = c.layer(layer_id)
+    if not mvt.is_vector(layer):
+        raise NotFound(f"collection {layer_id!r} is a raster layer: it has no vector tiles")
+    return layer
+
+
 def _selected(c: Ctx, request: Request) -> tuple[list[LayerInfo], dict | None]:
     raw = request.query_params.get("collections")
     if raw is None or not raw.strip():
-        return sorted(visible_layers(c.who, c.layers), key=lambda lyr: lyr.id), None
+        return sorted((lyr for lyr in visible_layers(c.who, c.layers) if mvt.is_vector(lyr)),
+                      key=lambda lyr: lyr.id), None
     ids = [p.strip() for p in raw.split(",") if p.strip()]
     seen: dict[str, LayerInfo] = {}
     for i in ids:
-        seen.setdefault(i, c.layer(i))
+        seen.setdefault(i, _vector_layer(c, i))
     return list(seen.values()), {"collections": ",".join(seen)}
 
 
@@ -313,7 +321,6 @@ async def tile_response(request: Request, c: Ctx, tls: list[mvt.TileLayer],
     if (resp := conditional(request, c.who, etag, settings.tile_max_age)) is not None:
         return resp
     headers = cache_headers(c.who, etag, settings.tile_max_age)
-    headers["Vary"] = "Accept-Encoding"
     if not drawn:
         return Response(status_code=204, headers=headers)
     cache = mvt.disk_cache() if c.who.is_public else None
@@ -339,7 +346,7 @@ async def tile_response(request: Request, c: Ctx, tls: list[mvt.TileLayer],
 async def collection_tile(request: Request, collectionId: str,  # noqa: N803
                           tileMatrixSetId: str, z: str, y: str, x: str,  # noqa: N803
                           c: Ctx = Depends(ctx)):
-    layer = c.layer(collectionId)
+    layer = _vector_layer(c, collectionId)
     _check_tms(tileMatrixSetId)
     zi, yi, xi = parse_tile(z, y, x)
     return await tile_response(request, c, [mvt.tile_layer(c.who, layer)], zi, yi, xi)

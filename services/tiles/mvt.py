@@ -73,6 +73,11 @@ def tile_layer(who: Principal, layer: LayerInfo) -> TileLayer:
     return TileLayer(layer, tile_fields(who, layer))
 
 
+def is_vector(layer: LayerInfo) -> bool:
+    """Vector layers make vector tiles; raster layers (``kind: raster``) do not."""
+    return getattr(layer.definition, "kind", "vector") == "vector"
+
+
 def in_zoom(layer: LayerInfo, z: int) -> bool:
     t = layer.definition.tiles
     return t.min_zoom <= z <= t.max_zoom

@@ -59,6 +59,8 @@ def style_file(layer: LayerInfo) -> dict:
 def _styled(c: Ctx) -> list[LayerInfo]:
     out = []
     for layer in sorted(visible_layers(c.who, c.layers), key=lambda lyr: lyr.id):
+        if not mvt.is_vector(layer):
+            continue
         path = get_settings().styles_dir / f"{layer.definition.style or layer.id}.json"
         if path.exists():
             out.append(layer)
