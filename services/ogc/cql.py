@@ -162,7 +162,8 @@ class Translator:
                 raise self.fail("numbers must be finite")
             if expect not in (None, "integer", "number"):
                 raise self.fail(f"{value!r} is a number, property {self.current!r} is {expect}")
-            if expect == "integer" and float(value).is_integer():
+            if (expect == "integer" and float(value).is_integer()
+                    and -(2**63) <= int(value) < 2**63):  # else compared as a double
                 return self.param(int(value), "bigint"), "integer"
             return self.param(float(value), "double precision"), "number"
         if isinstance(value, str):

@@ -79,6 +79,9 @@ def parse_bbox(value: str, crs: ServedCRS) -> tuple[float, float, float, float]:
     if len(nums) == 6:
         nums = [nums[0], nums[1], nums[3], nums[4]]
     x0, y0, x1, y1 = nums
+    if crs.geographic and not crs.lat_first and x0 > x1 and y0 <= y1:
+        raise InvalidParameter(f"bbox={value!r}: minx > maxx, a box crossing the antimeridian; "
+                               "not supported (Cần Thơ is far from it): send minx <= maxx")
     if x0 > x1 or y0 > y1:
         raise InvalidParameter(f"bbox={value!r}: the lower corner must come first "
                                "(min <= max on both axes)")
@@ -153,7 +156,8 @@ def decode_cursor(value: str, n_keys: int) -> list:
     except (ValueError, UnicodeDecodeError):
         raise InvalidParameter("cursor: not a token from a 'next' link of this service") from None
     if (not isinstance(key, list) or len(key) != n_keys + 1 or not isinstance(key[-1], int)
-            or any(isinstance(k, dict | list) for k in key)):
+            or any(isinstance(k, dict | list) for k in key)
+            or any(isinstance(k, int) and not -(2**63) <= k < 2**63 for k in key)):
         raise InvalidParameter("cursor: not a token for this query (were sortby or the "
                                "filters changed? start again from the first page)")
     return key

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 from services.ogc.errors import InvalidParameter
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 SQL_TYPES = {"string": "text", "integer": "bigint", "number": "double precision",
              "boolean": "boolean", "date": "date", "datetime": "timestamptz"}
 
@@ -30,9 +31,12 @@ def parse_value(text: str, type_: str, what: str):
         return text
     if type_ == "integer":
         try:
-            return int(text)
+            n = int(text)
         except ValueError:
             raise InvalidParameter(f"{what}: {text!r} is not an integer") from None
+        if not INT64_MIN <= n <= INT64_MAX:
+            raise InvalidParameter(f"{what}: {text!r} is outside the 64-bit integer range")
+        return n
     if type_ == "number":
         try:
             v = float(text)
