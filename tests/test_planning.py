@@ -258,6 +258,11 @@ def test_no_personal_data_in_planning_search_or_export(web, pdb):
             secrets.add(r["owner_id_no"])
         if r["owner_name"] and len(r["owner_name"].split()) >= 3:
             secrets.add(r["owner_name"])
+    # owners named after a street (Nguyễn Văn Linh is a Cần Thơ street too) are public text
+    public = " ".join(r["t"] for r in pdb.execute(
+        "SELECT coalesce(full_address, '') AS t FROM data.address_points UNION ALL "
+        "SELECT coalesce(address, '') FROM data.cadastral_parcels"))
+    secrets = {s for s in secrets if s not in public}
     assert len(secrets) > 100
     fids = [r["fid"] for r in pdb.execute(
         "SELECT fid FROM data.cadastral_parcels WHERE owner_id_no IS NOT NULL "
