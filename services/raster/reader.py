@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.enums import Resampling
 from rasterio.io import MemoryFile
 from rasterio.windows import Window
 
@@ -29,17 +28,18 @@ _ENV = {"GDAL_CACHEMAX": 256, "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
         "GDAL_NUM_THREADS": "1"}
 
 
-def dataset(path: Path):
-    """An open dataset for this thread (LRU of 32 files)."""
+def dataset(path: Path, level: int | None = None):
+    """An open dataset for this thread (LRU of 32 files); ``level``: an overview of it."""
     cache: OrderedDict | None = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = OrderedDict()
         _local.env = rasterio.Env(**_ENV)
         _local.env.__enter__()
-    key = str(path)
+    key = (str(path), level)
     ds = cache.get(key)
     if ds is None:
-        ds = rasterio.open(key)
+        ds = rasterio.open(key[0]) if level is None else rasterio.open(key[0],
+                                                                       overview_level=level)
         cache[key] = ds
         while len(cache) > 32:
             cache.popitem(last=False)[1].close()
@@ -75,31 +75,35 @@ def tile_lonlat(z: int, x: int, y: int, size: int = TILE) -> tuple[np.ndarray, n
 
 def read_tile(path: Path, z: int, x: int, y: int, size: int = TILE):
     """(data (bands, size, size), valid (size, size)) of a WebMercatorQuad tile, or None when
-    the tile holds no cell of the raster."""
-    ds = dataset(path)
-    t = ds.transform
+    the tile holds no cell of the raster. Reads the coarsest overview still at least as fine
+    as the tile's pixels, at its own resolution (no GDAL resampling), then gathers."""
+    base = dataset(path)
     lon, lat = tile_lonlat(z, x, y, size)
+    t = base.transform
     colf = (lon - t.c) / t.a
     rowf = (lat - t.f) / t.e
-    cin = (colf >= 0) & (colf < ds.width)
-    rin = (rowf >= 0) & (rowf < ds.height)
+    cin = (colf >= 0) & (colf < base.width)
+    rin = (rowf >= 0) & (rowf < base.height)
     if not cin.any() or not rin.any():
         return None
+    step = min((colf[-1] - colf[0]), (rowf[-1] - rowf[0])) / max(size - 1, 1)
+    level, ds = None, base
+    for k, factor in enumerate(base.overviews(1)):
+        if factor <= step:
+            level = k
+    if level is not None:
+        ds = dataset(path, level)
+        colf = colf * ds.width / base.width
+        rowf = rowf * ds.height / base.height
     c0 = int(math.floor(colf[cin].min()))
-    c1 = int(math.floor(colf[cin].max())) + 1
+    c1 = min(int(math.floor(colf[cin].max())) + 1, ds.width)
     r0 = int(math.floor(rowf[rin].min()))
-    r1 = int(math.floor(rowf[rin].max())) + 1
-    # source cells per output pixel: read decimated (GDAL takes the matching overview)
-    step = max(min((colf[-1] - colf[0]) / max(size - 1, 1),
-                   (rowf[-1] - rowf[0]) / max(size - 1, 1)), 1.0)
-    w, h = c1 - c0, r1 - r0
-    ow, oh = max(1, math.ceil(w / step)), max(1, math.ceil(h / step))
-    data = ds.read(window=Window(c0, r0, w, h), out_shape=(ds.count, oh, ow),
-                   resampling=Resampling.nearest)
-    ci = np.clip(((colf - c0) * ow / w).astype(np.int64), 0, ow - 1)
-    ri = np.clip(((rowf - r0) * oh / h).astype(np.int64), 0, oh - 1)
+    r1 = min(int(math.floor(rowf[rin].max())) + 1, ds.height)
+    data = ds.read(window=Window(c0, r0, c1 - c0, r1 - r0))
+    ci = np.clip(colf.astype(np.int64) - c0, 0, c1 - c0 - 1)
+    ri = np.clip(rowf.astype(np.int64) - r0, 0, r1 - r0 - 1)
     tile = data[:, ri[:, None], ci[None, :]]
-    valid = valid_mask(ds, tile) & rin[:, None] & cin[None, :]
+    valid = valid_mask(base, tile) & rin[:, None] & cin[None, :]
     if not valid.any():
         return None
     return tile, valid

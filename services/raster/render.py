@@ -54,7 +54,7 @@ def encode(rgba: np.ndarray, fmt: str) -> bytes:
     if fmt == "webp":
         img.save(buf, "WEBP", quality=85, method=2)
     else:
-        img.save(buf, "PNG", compress_level=3)
+        img.save(buf, "PNG", compress_level=6)
     return buf.getvalue()
 
 
