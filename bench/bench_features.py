@@ -1,0 +1,490 @@
+"""OGC API - Features benchmark: our server against TiPg, pygeoapi and plain PostgreSQL
+(pgbench) on the same 300 000-parcel table, in one run.
+
+    .venv/bin/python bench/bench_features.py [--seconds 20] [--concurrency 16] [--runs 2]
+
+Data: the sample Ninh Kiều parcel Shapefile loaded with `gis load` into an embedded cluster of
+its own (SPP_DATA_DIR, default /tmp/bench-features; written and loaded on the first run).
+Servers, one at a time, each one uvicorn worker on 127.0.0.1:
+- ours: `python -m gis serve` (rate limit off: SPP_RATE_IP_PER_S=0, the others have none);
+- TiPg from its own venv (--tipg-venv, `pip install tipg`), `uvicorn tipg.main:app`, on the
+  `data` schema (collection `data.cadastral_parcels`, id column fid);
+- pygeoapi from its own venv (--pygeoapi-venv, `pip install pygeoapi psycopg2-binary`),
+  PostgreSQL provider on data.cadastral_parcels (id_field fid, geom), `uvicorn
+  pygeoapi.starlette_app:APP`;
+and `pgbench -M prepared` running the same page query (100 features of the same bbox, the
+same GeoJSON text made by ST_AsGeoJSON/json_build_object) with the same concurrency.
+
+Load: `wrk` (one thread, --concurrency connections, no Accept-Encoding so no gzip anywhere)
+with a Lua script cycling through the same fixed list of ~300x300 m bboxes (centred on parcels
+spread over the table) for --seconds (so at most that long, and as many requests as the server
+answers in that time); --warmup seconds of the same load first. pgbench: -T --seconds.
+Every server is asked for the same 14 public properties (TiPg:
+`properties=`, pygeoapi: the provider's `properties`); feature ids are compared first.
+Deep paging: page 1 and page 500 (limit=100, no filter), median of --page-repeats requests each;
+ours follows the `next` links to page 500, TiPg and pygeoapi jump with offset=49900.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SPP_DATA_DIR", "/tmp/bench-features")
+for _v in ("DATABASE_URL", "SPP_DATABASE_URL", "SPP_WEB_DATABASE_URL"):
+    os.environ.pop(_v, None)  # always the benchmark's own embedded cluster
+
+import httpx  # noqa: E402
+
+from gis import db  # noqa: E402
+from gis.settings import get_settings  # noqa: E402
+
+LAYER = "cadastral_parcels"
+PROPS = ["commune_code", "sheet_no", "parcel_no", "legal_area", "land_use_code", "address",
+         "ward_name", "old_sheet_no", "old_parcel_no", "valid_from", "valid_to",
+         "land_use_code_codelist", "area_plane_m2", "area_geodesic_m2"]
+HALF_M = 150.0  # half side of a bbox, metres
+LIMIT = 100
+DEEP_PAGE = 500
+
+LUA = r"""
+local paths, n = {}, 0
+init = function(args)
+  for line in io.lines(args[1]) do n = n + 1; paths[n] = line end
+end
+local i = 0
+request = function()
+  i = i % n + 1
+  return wrk.format("GET", paths[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format(
+    "RESULT {\"requests\": %d, \"duration_us\": %d, \"status_errors\": %d, " ..
+    "\"socket_errors\": %d, \"p50_us\": %d, \"p95_us\": %d, \"p99_us\": %d}\n",
+    summary.requests, summary.duration, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write +
+    summary.errors.timeout, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99)))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_data() -> str:
+    """The loaded table (loaded here on the first run); returns the database URL."""
+    url = db.database_url()
+    db.migrate()
+    with db.connect() as conn:
+        row = conn.execute("SELECT to_regclass('data.cadastral_parcels') IS NOT NULL AS ok"
+                           ).fetchone()
+        n = conn.execute("SELECT count(*) AS n FROM data.cadastral_parcels").fetchone()["n"] \
+            if row["ok"] else 0
+    if n < 250_000:
+        from gis.sample import write_sample
+
+        sample = get_settings().data_dir / "sample-300000"
+        shp = sample / "thua_dat_ninhkieu" / "thua_dat.shp"
+        if not shp.exists():
+            print(f"writing 300,000 sample parcels to {sample} ...", flush=True)
+            write_sample(sample, parcels=300_000)
+        print("loading with gis load ...", flush=True)
+        subprocess.run([sys.executable, "-m", "gis", "load", str(shp), "--layer", LAYER,
+                        "--force"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return url
+
+
+def make_bboxes(count: int) -> list[tuple[float, float, float, float]]:
+    """~300x300 m boxes centred on parcels spread evenly over the table (fid order)."""
+    with db.connect() as conn:
+        total = conn.execute("SELECT count(*) AS n FROM data.cadastral_parcels").fetchone()["n"]
+        step = max(1, total // count)
+        rows = conn.execute(
+            "SELECT ST_X(c) AS x, ST_Y(c) AS y FROM (SELECT ST_PointOnSurface(geom) AS c, "
+            "row_number() OVER (ORDER BY fid) AS r FROM data.cadastral_parcels) t "
+            "WHERE r %% %s = 1 ORDER BY r LIMIT %s", (step, count)).fetchall()
+    out = []
+    for r in rows:
+        dy = HALF_M / 111_320.0
+        dx = HALF_M / (111_320.0 * math.cos(math.radians(r["y"])))
+        out.append(tuple(round(v, 6) for v in (r["x"] - dx, r["y"] - dy, r["x"] + dx,
+                                                r["y"] + dy)))
+    return out
+
+
+def bbox_text(b) -> str:
+    return ",".join(f"{v:.6f}" for v in b)
+
+
+# -- servers ------------------------------------------------------------------------------
+class Server:
+    def __init__(self, name: str, cmd: list[str], env: dict, items: str, deep: str | None,
+                 ready: str, extra: str = ""):
+        self.name, self.cmd, self.env = name, cmd, env
+        self.items = items  # path of the items endpoint
+        self.deep = deep  # offset parameter name, or None: follow next links
+        self.ready = ready  # path answering 200 once started
+        self.extra = extra  # query string added to every items request
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log",
+                                               delete=False)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def items_path(self, query: str) -> str:
+        return f"{self.items}?{query}{self.extra}"
+
+    def start(self) -> None:
+        cmd = [c.replace("{port}", str(self.port)) for c in self.cmd]
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                if httpx.get(self.base + self.ready, timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        sys.exit(f"{self.name} did not start:\n{Path(self.log.name).read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def servers(url: str, tipg_venv: Path, pygeoapi_venv: Path, work: Path) -> list[Server]:
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("TIPG_", "PYGEOAPI"))}
+    ours_env = {**base_env, "SPP_RATE_IP_PER_S": "0", "SPP_RATE_KEY_PER_S": "0"}
+    out = [Server("ours", [sys.executable, "-m", "gis", "serve", "--host", "127.0.0.1",
+                           "--port", "{port}"], ours_env, f"/ogc/collections/{LAYER}/items",
+                  None, "/ogc")]
+    if (tipg_venv / "bin" / "uvicorn").exists():
+        tipg_env = {**base_env, "DATABASE_URL": url, "TIPG_DB_SCHEMAS": '["data"]',
+                    "TIPG_DB_TABLES": f'["data.{LAYER}"]',
+                    "TIPG_FALLBACK_KEY_NAMES": '["fid"]', "TIPG_DB_MAX_CONN_SIZE": "10"}
+        out.append(Server("tipg", [str(tipg_venv / "bin" / "uvicorn"), "tipg.main:app",
+                                   "--host", "127.0.0.1", "--port", "{port}", "--workers", "1",
+                                   "--log-level", "warning", "--no-access-log"], tipg_env,
+                          f"/collections/data.{LAYER}/items", "offset", "/collections",
+                          extra="&properties=" + ",".join(PROPS)))
+    else:
+        print(f"TiPg skipped: no {tipg_venv}/bin/uvicorn", flush=True)
+    if (pygeoapi_venv / "bin" / "pygeoapi").exists():
+        cfg, oapi = pygeoapi_config(url, work)
+        subprocess.run([str(pygeoapi_venv / "bin" / "pygeoapi"), "openapi", "generate",
+                        str(cfg), "--output-file", str(oapi)], check=True,
+                       env={**base_env, "PYGEOAPI_CONFIG": str(cfg)},
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        py_env = {**base_env, "PYGEOAPI_CONFIG": str(cfg), "PYGEOAPI_OPENAPI": str(oapi)}
+        out.append(Server("pygeoapi", [str(pygeoapi_venv / "bin" / "uvicorn"),
+                                       "pygeoapi.starlette_app:APP", "--host", "127.0.0.1",
+                                       "--port", "{port}", "--workers", "1", "--log-level",
+                                       "warning", "--no-access-log"], py_env,
+                          f"/collections/{LAYER}/items", "offset", "/collections",
+                          extra="&f=json"))
+    else:
+        print(f"pygeoapi skipped: no {pygeoapi_venv}/bin/pygeoapi", flush=True)
+    return out
+
+
+def pygeoapi_config(url: str, work: Path) -> tuple[Path, Path]:
+    m = re.match(r"postgresql://([^@:]+)(?::([^@]*))?@([^:/]+):(\d+)/(.+)", url)
+    user, password, host, port, dbname = m.groups()
+    props = "".join(f"\n              - {p}" for p in PROPS)
+    text = f"""server:
+  bind: {{host: 127.0.0.1, port: 5000}}
+  url: http://127.0.0.1:5000
+  mimetype: application/json; charset=UTF-8
+  encoding: utf-8
+  language: en-US
+  limits: {{default_items: 10, max_items: 10000}}
+  map: {{url: 'https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', attribution: OSM}}
+logging:
+  level: ERROR
+metadata:
+  identification:
+    title: bench
+    description: bench
+    keywords: [bench]
+    keywords_type: theme
+    terms_of_service: https://creativecommons.org/licenses/by/4.0/
+    url: https://example.org
+  license: {{name: CC-BY 4.0, url: https://creativecommons.org/licenses/by/4.0/}}
+  provider: {{name: bench, url: https://example.org}}
+  contact: {{name: bench, position: bench, address: x, city: x, stateorprovince: x,
+            postalcode: x, country: x, phone: x, fax: x, email: x@example.org,
+            url: https://example.org, hours: x, instructions: x, role: pointOfContact}}
+resources:
+  {LAYER}:
+    type: collection
+    title: Cadastral parcels
+    description: Cadastral parcels
+    keywords: [parcels]
+    extents:
+      spatial: {{bbox: [105.4, 9.9, 105.9, 10.4], crs: 'http://www.opengis.net/def/crs/OGC/1.3/CRS84'}}
+    providers:
+      - type: feature
+        name: PostgreSQL
+        data:
+          host: {host}
+          port: {port}
+          dbname: {dbname}
+          user: {user}
+          password: '{password or ""}'
+          search_path: [data, public]
+        id_field: fid
+        table: {LAYER}
+        geom_field: geom
+        properties:{props}
+"""
+    cfg = work / "pygeoapi.yml"
+    cfg.write_text(text)
+    return cfg, work / "pygeoapi-openapi.yml"
+
+
+# -- load ---------------------------------------------------------------------------------
+def wrk(server: Server, paths: list[str], seconds: int, concurrency: int, work: Path) -> dict:
+    plist = work / f"paths-{server.name}.txt"
+    plist.write_text("\n".join(paths) + "\n")
+    script = work / "bench.lua"
+    script.write_text(LUA)
+    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "30s",
+                          "-s", str(script), server.base, "--", str(plist)],
+                         capture_output=True, text=True, timeout=seconds + 60)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        sys.exit(f"wrk failed:\n{out.stdout}\n{out.stderr}")
+    r = json.loads(line[7:])
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    if r["status_errors"] or r["socket_errors"]:
+        print(f"  WARNING {server.name}: {r['status_errors']} non-2xx, {r['socket_errors']} "
+              "socket errors", flush=True)
+    return r
+
+
+PGBENCH_SQL = """WITH page AS (
+  SELECT fid, {cols}, geom FROM data.cadastral_parcels
+  WHERE ST_Intersects(geom, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))
+  ORDER BY fid LIMIT {limit})
+SELECT count(*) AS n, '{{"type":"FeatureCollection","features":[' || coalesce(string_agg(
+  '{{"type":"Feature","id":' || fid || ',"geometry":' || ST_AsGeoJSON(geom, 9)
+  || ',"properties":' || json_build_object({pairs})::text || '}}', ',' ORDER BY fid), '')
+  || ']}}' AS body FROM page"""
+
+
+def pgbench_query() -> str:
+    return PGBENCH_SQL.format(cols=", ".join(PROPS), limit=LIMIT,
+                              pairs=", ".join(f"'{p}', {p}" for p in PROPS))
+
+
+def pgbench(url: str, bboxes: list, seconds: int, concurrency: int, work: Path) -> dict:
+    """Transactions/s and latency of the page query, a random bbox of the list each time."""
+    lines = [f"\\set i random(0, {len(bboxes) - 1})"]
+    for k, b in enumerate(bboxes):
+        kw = "\\if" if k == 0 else "\\elif"
+        lines.append(f"{kw} :i = {k}")
+        lines += [f"\\set {n} {v:.6f}" for n, v in zip(("x0", "y0", "x1", "y1"), b,
+                                                        strict=True)]
+    lines.append("\\endif")
+    lines.append(" ".join(pgbench_query().split()) + ";")
+    script = work / "pgbench.sql"
+    script.write_text("\n".join(lines) + "\n")
+    logdir = work / "pglog"
+    shutil.rmtree(logdir, ignore_errors=True)
+    logdir.mkdir()
+    m = re.match(r"postgresql://([^@:]+)(?::[^@]*)?@([^:/]+):(\d+)/(.+)", url)
+    user, host, port, dbname = m.groups()
+    out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(concurrency), "-j", "1",
+                          "-T", str(seconds), "-f", str(script), "-l", "--log-prefix",
+                          str(logdir / "tx"), "-h", host, "-p", port, "-U", user, dbname],
+                         capture_output=True, text=True, cwd=logdir)
+    if out.returncode != 0:
+        sys.exit(f"pgbench failed:\n{out.stdout}\n{out.stderr}")
+    tps = float(re.search(r"tps = ([\d.]+) \(without initial", out.stdout).group(1))
+    lat = sorted(int(ln.split()[2]) for f in logdir.iterdir() for ln in f.read_text()
+                 .splitlines())
+    return {"rps": tps, "requests": len(lat), "p50_us": pct(lat, 50), "p95_us": pct(lat, 95)}
+
+
+def pct(values: list, p: float):
+    return values[min(len(values) - 1, int(len(values) * p / 100))]
+
+
+# -- correctness and deep paging ----------------------------------------------------------
+def ids_of(server: Server, bbox) -> list[int]:
+    r = httpx.get(server.base + server.items_path(f"bbox={bbox_text(bbox)}&limit={LIMIT}"),
+                  timeout=60)
+    r.raise_for_status()
+    return [int(f["id"]) for f in r.json()["features"]]
+
+
+def sql_ids(bbox) -> list[int]:
+    q = pgbench_query()
+    for n, v in zip(("x0", "y0", "x1", "y1"), bbox, strict=True):
+        q = q.replace(f":{n}", repr(v))
+    with db.connect() as conn:
+        body = conn.execute(q).fetchone()["body"]
+    return [f["id"] for f in json.loads(body)["features"]]
+
+
+def timed_get(client: httpx.Client, url: str) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    r = client.get(url)
+    dt = time.perf_counter() - t0
+    r.raise_for_status()
+    return dt, r.json()
+
+
+def deep_paging(server: Server, repeats: int) -> dict:
+    """Median seconds of page 1 and of page DEEP_PAGE (limit 100, no filter)."""
+    with httpx.Client(base_url=server.base, timeout=120) as c:
+        first = server.items_path(f"limit={LIMIT}")
+        if server.deep is None:  # ours: follow the next links
+            url, t_walk0 = first, time.perf_counter()
+            for _ in range(DEEP_PAGE - 1):
+                _, doc = timed_get(c, url)
+                url = next(lk["href"] for lk in doc["links"] if lk["rel"] == "next")
+            walk = time.perf_counter() - t_walk0
+        else:
+            url = server.items_path(f"limit={LIMIT}&{server.deep}={(DEEP_PAGE - 1) * LIMIT}")
+            walk = None
+        t1 = [timed_get(c, first)[0] for _ in range(repeats)]
+        tn, docs = [], []
+        for _ in range(repeats):
+            dt, doc = timed_get(c, url)
+            tn.append(dt)
+            docs.append(doc)
+    ids = [f["id"] for f in docs[0]["features"]]
+    return {"page1": statistics.median(t1), "pageN": statistics.median(tn), "walk": walk,
+            "first_id": ids[0] if ids else None, "n": len(ids)}
+
+
+# -- main ---------------------------------------------------------------------------------
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=20, help="length of a measured run")
+    ap.add_argument("--warmup", type=int, default=5, help="seconds of warm-up load")
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--bboxes", type=int, default=200)
+    ap.add_argument("--page-repeats", type=int, default=15)
+    ap.add_argument("--tipg-venv", type=Path, default=Path("/tmp/tipg-venv"))
+    ap.add_argument("--pygeoapi-venv", type=Path, default=Path("/tmp/pygeoapi-venv"))
+    ap.add_argument("--only", help="comma-separated subset: ours,tipg,pygeoapi,pgbench")
+    args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+
+    url = prepare_data()
+    work = get_settings().data_dir / "bench-features-work"
+    work.mkdir(parents=True, exist_ok=True)
+    bboxes = make_bboxes(args.bboxes)
+    with db.connect() as conn:
+        pg_version = conn.execute("SHOW server_version").fetchone()["server_version"]
+        postgis = conn.execute("SELECT postgis_lib_version() AS v").fetchone()["v"]
+    counts = [len(sql_ids(b)) for b in bboxes[:20]]
+    print(f"{len(bboxes)} bboxes of {2 * HALF_M:.0f} m; features in the first 20 (limit "
+          f"{LIMIT}): min {min(counts)}, median {statistics.median(counts)}, max {max(counts)}",
+          flush=True)
+    srv = [s for s in servers(url, args.tipg_venv, args.pygeoapi_venv, work)
+           if only is None or s.name in only]
+
+    results: dict[str, list[dict]] = {}
+    paging: dict[str, dict] = {}
+    check = [bboxes[k] for k in range(0, len(bboxes), max(1, len(bboxes) // 5))][:5]
+    expected = [sql_ids(b) for b in check]
+    for s in srv:
+        print(f"\n== {s.name}", flush=True)
+        s.start()
+        try:
+            for b, exp in zip(check, expected, strict=True):
+                got = ids_of(s, b)
+                if got != exp:
+                    sys.exit(f"{s.name}: bbox {bbox_text(b)} gives ids {got[:5]}... "
+                             f"({len(got)}) but SQL gives {exp[:5]}... ({len(exp)})")
+            print(f"  same feature ids as SQL for {len(check)} bboxes "
+                  f"({sum(map(len, expected))} features)", flush=True)
+            paths = [s.items_path(f"bbox={bbox_text(b)}&limit={LIMIT}") for b in bboxes]
+            wrk(s, paths, args.warmup, args.concurrency, work)  # warm-up
+            results[s.name] = []
+            for run in range(args.runs):
+                r = wrk(s, paths, args.seconds, args.concurrency, work)
+                results[s.name].append(r)
+                print(f"  run {run + 1}: {r['rps']:.1f} req/s, p50 {r['p50_us'] / 1000:.1f} ms,"
+                      f" p95 {r['p95_us'] / 1000:.1f} ms ({r['requests']} requests)", flush=True)
+            paging[s.name] = p = deep_paging(s, args.page_repeats)
+            print(f"  page 1 {p['page1'] * 1000:.1f} ms, page {DEEP_PAGE} "
+                  f"{p['pageN'] * 1000:.1f} ms (first id {p['first_id']})"
+                  + (f", walk of {DEEP_PAGE - 1} next links {p['walk']:.1f} s"
+                     if p["walk"] else ""), flush=True)
+        finally:
+            s.stop()
+    if only is None or "pgbench" in only:
+        print("\n== pgbench", flush=True)
+        pgbench(url, bboxes, args.warmup, args.concurrency, work)  # warm-up
+        results["pgbench"] = []
+        for run in range(args.runs):
+            r = pgbench(url, bboxes, args.seconds, args.concurrency, work)
+            results["pgbench"].append(r)
+            print(f"  run {run + 1}: {r['rps']:.1f} tx/s, p50 {r['p50_us'] / 1000:.1f} ms, "
+                  f"p95 {r['p95_us'] / 1000:.1f} ms ({r['requests']} transactions)", flush=True)
+
+    best = {k: max(v, key=lambda r: r["rps"]) for k, v in results.items()}
+    print(f"\nmachine: {os.cpu_count()} CPU, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}, PostgreSQL {pg_version}, PostGIS {postgis}")
+    print(f"items?bbox=...&limit={LIMIT}: {len(bboxes)} bboxes, concurrency "
+          f"{args.concurrency}, runs of {args.seconds} s, best of {args.runs}")
+    print(f"{'server':10} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'page 1 ms':>10} "
+          f"{'page 500 ms':>12} {'500/1':>6}")
+    for k, r in best.items():
+        p = paging.get(k)
+        deep = (f"{p['page1'] * 1000:10.1f} {p['pageN'] * 1000:12.1f} "
+                f"{p['pageN'] / p['page1']:6.2f}") if p else ""
+        print(f"{k:10} {r['rps']:8.1f} {r['p50_us'] / 1000:8.1f} {r['p95_us'] / 1000:8.1f} "
+              f"{deep}")
+    if "ours" in best:
+        o = best["ours"]["rps"]
+        for k, target in (("tipg", 2.0), ("pygeoapi", 4.0), ("pgbench", 0.6)):
+            if k in best:
+                ratio = o / best[k]["rps"]
+                print(f"ours / {k}: {ratio:.2f} (target >= {target}) "
+                      f"{'met' if ratio >= target else 'MISSED'}")
+        if "ours" in paging:
+            p = paging["ours"]
+            ratio = p["pageN"] / p["page1"]
+            print(f"ours page {DEEP_PAGE} / page 1: {ratio:.2f} (target <= 1.5) "
+                  f"{'met' if ratio <= 1.5 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
