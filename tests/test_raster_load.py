@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import rasterio.shutil
 from pyproj import Transformer
 from rasterio.transform import from_origin
 from rio_cogeo.cogeo import cog_validate
@@ -330,3 +331,19 @@ def test_sample_rasters_are_deterministic(tmp_path):
     wet = d100 != sample.NODATA
     assert np.all(d100[wet] >= d10[wet])  # the rarer flood is deeper everywhere
     assert 0.3 < d100[wet].mean() < 1.0 and d100[wet].max() > 1.0
+
+
+def test_jpeg2000_rgb_orthophoto_gets_an_alpha_band(raster_data, conn, session_dir, open_tmp):
+    jp2 = open_tmp / "ortho.jp2"
+    rasterio.shutil.copy(raster_data["orthophoto"], jp2, driver="JP2OpenJPEG",
+                         QUALITY="100", REVERSIBLE="YES")
+    run_gis("load-raster", str(jp2), "--layer", "orthophoto", check=True)
+    row = conn.execute("SELECT v.source_format, v.raster FROM spp.layers l JOIN "
+                       "spp.layer_versions v ON v.layer_id = l.id AND v.version = "
+                       "l.current_version WHERE l.id = 'orthophoto'").fetchone()
+    assert row["source_format"] == "JP2OpenJPEG" and row["raster"]["bands"] == 4
+    with rasterio.open(current_cog(conn, "orthophoto", _data_dir(session_dir))) as ds:
+        assert ds.count == 4 and ds.dtypes[0] == "uint8"
+        alpha = ds.read(4)
+        assert alpha.max() == 255 and alpha.min() == 0  # outside the photo: transparent
+        assert cog_validate(str(ds.name), quiet=True)[0]
