@@ -50,6 +50,7 @@ def test_openapi_fuzz_finds_no_server_error(fuzz_server, session_dir, access_dat
            "--phases", "examples,coverage,fuzzing", "--workers", "4",
            "--request-timeout", "30", "--max-time", "60", "--no-color"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          cwd=session_dir,  # its cache folder stays out of the repository
                           env={**os.environ, "NO_COLOR": "1"})
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-8000:]
