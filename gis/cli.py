@@ -200,7 +200,8 @@ def layer_history(layer_id: str = typer.Argument(..., help="Layer id")):
     from gis.loader import store
     from gis.loader.report import print_history
 
-    get_layer_def(layer_id)
+    if get_layer_def(layer_id).kind == "raster":
+        return raster_history(layer_id)
     with db.ready_connection() as conn:
         rows = store.history(conn, layer_id)
     print_history(console, layer_id, rows)
@@ -217,7 +218,8 @@ def layer_rollback(layer_id: str = typer.Argument(..., help="Layer id"),
     from gis.layerdef import get_layer_def
     from gis.loader import store
 
-    get_layer_def(layer_id)
+    if get_layer_def(layer_id).kind == "raster":
+        return raster_rollback(layer_id, to)
     actor = get_settings().operator or getpass.getuser()
     with db.ready_connection() as conn:
         row = store.rollback(conn, layer_id, to, actor)
