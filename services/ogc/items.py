@@ -80,7 +80,7 @@ async def items(request: Request, collection_id: str = CollectionId,
         return await download(c, layer, s, q, fmt, etag)
     if fmt == "html":
         return await _items_html(c, layer, s, q, etag)
-    cur = await c.conn.execute(geojson.page_sql(s, q.limit, q.cursor, q.crs), s.params)
+    cur = await c.conn.execute(_page_statement(c, s, q), s.params)
     row = await cur.fetchone()
     links = _links(c, layer, q, row["n"], row["last"], "json")
     head = {"type": "FeatureCollection", "numberReturned": row["n"]}
@@ -93,6 +93,37 @@ async def items(request: Request, collection_id: str = CollectionId,
     headers = cache_headers(c.who, etag)
     headers["Content-Crs"] = content_crs_header(q.crs)
     return Response(body, media_type=GEOJSON, headers=headers)
+
+
+_PAGE_SQL: dict[tuple, tuple[bytes, tuple[str, ...]]] = {}
+
+
+def _page_statement(c: Ctx, s: query.SQLQuery, q) -> sql.Composable | bytes:
+    """The GeoJSON page statement, its text composed once per query shape: composing and
+    serialising the psycopg ``sql`` tree (every property, the Feature template) cost more
+    Python time than the rest of a bbox request. Values stay bound parameters; on a hit only
+    the cursor's and the limit's parameters are added, in the order ``page_cte`` adds them."""
+    if q.filter is not None:  # CQL2: shapes vary too much to be worth keeping
+        return geojson.page_sql(s, q.limit, q.cursor, q.crs)
+    key = (s.layer.id, s.layer.current_version, s.layer.definition_sha, tuple(s.columns),
+           tuple(s.order), repr(s.where), q.crs.uri if q.crs else None, bool(q.limit),
+           None if q.cursor is None else tuple(v is None for v in q.cursor))
+    hit = _PAGE_SQL.get(key)
+    if hit is not None:
+        before = set(s.params)
+        if q.cursor is not None:
+            query.keyset_condition(s, q.cursor)
+        if q.limit:
+            s.param(q.limit, "bigint")
+        if tuple(s.params) == hit[1]:
+            return hit[0]
+        for name in set(s.params) - before:  # pragma: no cover - compose it afresh
+            del s.params[name]
+    text = geojson.page_sql(s, q.limit, q.cursor, q.crs).as_bytes(c.conn)
+    if len(_PAGE_SQL) >= 512:
+        _PAGE_SQL.clear()
+    _PAGE_SQL[key] = (text, tuple(s.params))
+    return text
 
 
 def _links(c: Ctx, layer, q, n: int, last: str | None, fmt: str) -> list[dict]:
