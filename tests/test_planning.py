@@ -281,3 +281,55 @@ def test_no_personal_data_in_planning_search_or_export(web, pdb):
         assert "Tên chủ sử dụng" not in body
         leaked = [s for s in secrets if s in body]
         assert not leaked, leaked[:3]
+
+
+# -- flood depth (raster) ---------------------------------------------------------------------
+def _flood_rows(doc_rows: list[dict]) -> dict[str, list[float]]:
+    return {r["layer"]: [c["share"] for c in r["classes"]] for r in doc_rows}
+
+
+def test_planning_flood_depth_equals_the_parcel_flood_service(web, pdb):
+    """The sample flood grids (100- and 10-year, 5 m cells) cover Ninh Kiều and Cái Răng: the
+    known parcel and a deeply flooded one get the same class shares as /api/parcels/{fid}/flood."""
+    box = web.get("/api/rasters/flood_depth_100y").json()["bbox"]
+    inside = [r["fid"] for r in pdb.execute(
+        "SELECT fid FROM data.cadastral_parcels WHERE ST_Within(geom, ST_MakeEnvelope("
+        "%s, %s, %s, %s, 4326)) ORDER BY fid", box)]
+    assert len(inside) >= 10, "the sample parcels should lie in the flood grid"
+    inside = inside[::max(1, len(inside) // 40)]  # 40 spread over the grid, low ground too
+    deep = next((fid for fid in inside if any(  # a parcel on low ground: deeper classes too
+        (r["max"] or 0) > 0.5 for r in web.get(f"/api/parcels/{fid}/flood").json()["flood"])),
+        None)
+    assert deep is not None, "no sample parcel with more than 0.5 m of 100-year flood depth"
+    fids = [_fid(pdb), deep]
+    for fid in fids:
+        doc = web.get(f"/api/parcels/{fid}/planning").json()
+        flood = web.get(f"/api/parcels/{fid}/flood").json()["flood"]
+        got = _flood_rows(doc["flood_depth"])
+        assert set(got) == {"flood_depth_100y", "flood_depth_10y"}, fid
+        assert got == _flood_rows(flood), fid
+        for row in doc["flood_depth"]:
+            assert row["count"] > 0 and sum(c["share"] for c in row["classes"]) == \
+                pytest.approx(1.0), (fid, row["layer"])
+            assert row["summary"]["vi"].startswith(row["title"]["vi"])
+            assert " of the area" in row["summary"]["en"]
+            assert all(c["color"].startswith("#") for c in row["classes"])
+        want = {r["layer"]: r["summary"] for r in flood}
+        assert {r["layer"]: r["summary"] for r in doc["flood_depth"]} == want
+    html = web.get(f"/api/parcels/{fids[0]}/planning", params={"f": "html"}).text
+    assert "Độ sâu ngập (mô hình thủy lực)" in html
+    assert doc["flood_depth"][0]["summary"]["vi"] in web.get(
+        f"/api/parcels/{fids[-1]}/planning", params={"f": "html"}).text
+    en = web.get(f"/api/parcels/{fids[-1]}/planning", params={"f": "html", "lang": "en"}).text
+    assert doc["flood_depth"][0]["summary"]["en"] in en
+
+
+def test_planning_flood_depth_outside_the_grid_has_no_shares(web, pdb):
+    """Sóc Trăng parcels lie far outside the sample flood grids: entries without classes."""
+    row = pdb.execute("SELECT fid FROM data.cadastral_parcels WHERE ST_X(ST_Centroid(geom)) "
+                      "> 105.9 ORDER BY fid LIMIT 1").fetchone()
+    if row is None:
+        pytest.skip("no parcel east of the flood grid in the sample set")
+    doc = web.get(f"/api/parcels/{row['fid']}/planning").json()
+    assert doc["flood_depth"] and all(r["classes"] == [] and r["count"] == 0
+                                      for r in doc["flood_depth"])

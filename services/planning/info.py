@@ -1,6 +1,7 @@
 """A parcel's planning information: its attributes with vi/en labels, the plan zones it lies in
 (intersection area in the VN-2000 plane and share), investment projects touching it, the
-nearest water pipe and drainage line, and the flood-risk zones it lies in.
+nearest water pipe and drainage line, the flood-risk zones it lies in, and the modelled flood
+depth in it from every visible flood raster (``flood_depth``, ``services.raster.zonal``).
 
 Areas: PostGIS cuts each zone with the parcel (``ST_Intersection`` in WGS 84); the pieces are
 measured in Python in the VN-2000 TM-3 105°00' plane through the exact inverse of EPSG:6960
@@ -11,6 +12,7 @@ area over the parcel's plane area computed the same way. Distances are geodesic 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import orjson
@@ -31,6 +33,10 @@ from services.planning.common import (
     round_or_none,
     table,
 )
+from services.raster.catalog import CATALOG
+from services.raster.zonal import ZonalError, flood_summary
+
+log = logging.getLogger(__name__)
 
 PARCELS = "cadastral_parcels"
 MIN_PIECE_M2 = 0.01  # pieces smaller than this are shared edges or slivers, not overlaps
@@ -110,6 +116,40 @@ async def parcel_planning(c: Ctx, fid: int) -> dict:
         if layer is None:
             continue
         out["sections"].append(await _nearest(c, parcels, fid, layer, key, title))
+    out["flood_depth"] = await flood_depth(c, geom)
+    return out
+
+
+FLOOD_DEPTH_TITLE = {"vi": "Độ sâu ngập (mô hình thủy lực)",
+                     "en": "Flood depth (hydraulic model)"}
+
+
+async def flood_depth(c: Ctx, geom) -> list[dict]:
+    """The parcel's flood-depth statistics, one entry a flood raster layer the caller may see
+    (``services.raster.zonal.flood_summary``): shares of the cells with data in each depth
+    class (the same numbers as ``/api/parcels/{fid}/flood``), with the class colours."""
+    try:
+        rows = await flood_summary(c.conn, geom, c.who)
+        rasters = await CATALOG.rasters(c.conn)
+    except (ZonalError, OSError) as exc:  # a broken raster file must not hide the rest
+        log.warning("flood depth of a parcel not computed: %s", exc)
+        return []
+    out = []
+    for r in rows:
+        info = rasters.get(r["layer"])
+        colours = [cl.color for cl in info.definition.classes] if info else []
+        classes = [{"label": cl["label"], "min": cl["min"], "max": cl["max"],
+                    "count": cl["count"], "share": cl["share"],
+                    "share_pct": round(100.0 * cl["share"], 1),
+                    "color": colours[k] if k < len(colours) else None}
+                   for k, cl in enumerate(r.get("classes") or [])]
+        out.append({
+            "layer": r["layer"], "title": r["title"], "version": r.get("version"),
+            "unit": r.get("unit"), "summary": r.get("summary"), "classes": classes,
+            "above": r.get("above") or [], "coverage": r.get("coverage"),
+            "min": r.get("min"), "max": r.get("max"), "mean": r.get("mean"),
+            "cell_count": r.get("cell_count"), "count": r.get("count"),
+            "method": r.get("method")})
     return out
 
 
