@@ -35,5 +35,7 @@ def test_web_map_in_chromium(planning_server, web):
     seen = result["seen"]
     assert seen["rendered"]["parcels"] > 10
     assert "water_pipes" not in seen["rendered"]["layersInTree"]
-    for name in ("01-map-parcels", "02-parcel-panel", "06-english", "08-phone-shared-link"):
+    assert seen["rasterTiles"]["png"] >= 1 and seen["floodLinesVi"] and seen["floodLinesEn"]
+    for name in ("01-map-parcels", "02-parcel-panel", "06-english", "08-phone-shared-link",
+                 "09-flood-raster"):
         assert (ROOT / "tests" / "artifacts" / f"{name}.png").stat().st_size > 10_000

@@ -1,7 +1,8 @@
 /* SPP Cần Thơ web map: MapLibre GL JS on our own vector tiles (no external tiles, fonts or CDN).
  * Data: /ogc/collections (what this user may see), /ogc/styles/... (styles, legends; when the
  * styles service is missing, simple layers are built from the TileJSON's vector_layers),
- * /api/parcels/{fid}/planning, /api/search, /api/export. State lives in the URL hash:
+ * /api/rasters (raster layers: map tiles, legend), /api/parcels/{fid}/planning (with the
+ * flood depth from the flood rasters), /api/search, /api/export. State lives in the URL hash:
  * #map=zoom/lat/lon&parcel=fid&layers=a,b&lang=en (shareable). */
 (function () {
   "use strict";
@@ -25,6 +26,8 @@
         address: "Địa chỉ", social: "Xã hội", other: "Khác" },
       methods: "Diện tích tính trên mặt phẳng VN-2000; khoảng cách trắc địa.",
       feature: "Đối tượng", shiftHint: "Giữ Shift khi nhấp để chọn nhiều thửa",
+      floodDepth: "Độ sâu ngập (mô hình thủy lực)", raster: "Lưới raster", units: "Đơn vị",
+      floodCoverage: "ô có dữ liệu",
     },
     en: {
       title: "Planning map", search: "Search", layers: "Layers",
@@ -43,6 +46,8 @@
         address: "Addresses", social: "Social", other: "Other" },
       methods: "Areas in the VN-2000 plane; geodesic distances.",
       feature: "Feature", shiftHint: "Shift-click to select several parcels",
+      floodDepth: "Flood depth (hydraulic model)", raster: "Raster grid", units: "Units",
+      floodCoverage: "cells with data",
     },
   };
   // domain of each layer (layers/*.yaml); a layer not listed goes to "other"
@@ -61,7 +66,7 @@
   const HOME = { center: [105.7775, 10.0332], zoom: 16 };
 
   const state = {
-    lang: "vi", collections: [], visible: new Set(), opacity: {}, styleLayers: {}, legends: {},
+    lang: "vi", collections: [], rasters: [], visible: new Set(), opacity: {}, styleLayers: {}, legends: {},
     selected: new Set(), current: null, planning: null, measure: null, styleSource: "none",
   };
   window.spp = state;
@@ -164,13 +169,55 @@
   function indexStyleLayers() {
     state.styleLayers = {};
     for (const l of state.map.getStyle().layers) {
-      const id = l["source-layer"];
-      if (!id || l.source !== "spp" || l.id.startsWith("spp-sel")) continue;
+      const id = l.type === "raster" && l.metadata && l.metadata["spp:raster"] || l["source-layer"];
+      if (!id || (l.source !== "spp" && l.type !== "raster") || l.id.startsWith("spp-sel")) continue;
       (state.styleLayers[id] = state.styleLayers[id] || []).push(l);
     }
   }
 
-  const OPACITY_PROPS = { fill: ["fill-opacity"], line: ["line-opacity"], circle: ["circle-opacity", "circle-stroke-opacity"], symbol: ["icon-opacity"], "fill-extrusion": ["fill-extrusion-opacity"] };
+  // -- raster layers (/api/rasters): one raster source and layer each, below the vector layers --
+  const RASTER_PREFIX = "spp-raster-";
+  const absolute = (u) => (u.startsWith("/") ? location.origin + u : u); // keeps {z}/{y}/{x} as is
+
+  function addRasterLayers() {
+    const map = state.map;
+    const firstVector = map.getStyle().layers.find((l) => l.type !== "background" && l.type !== "raster");
+    for (const r of state.rasters) {
+      const id = RASTER_PREFIX + r.id;
+      if (map.getSource(id)) continue;
+      const source = { type: "raster", tiles: r.tiles.map(absolute), tileSize: 256,
+        minzoom: r.minzoom ?? 0, maxzoom: r.maxzoom ?? 22, attribution: (r.owner && r.owner[state.lang]) || "" };
+      if (Array.isArray(r.bbox) && r.bbox.length === 4) source.bounds = r.bbox;
+      map.addSource(id, source);
+      map.addLayer({ id, type: "raster", source: id, minzoom: r.minzoom ?? 0, metadata: { "spp:raster": r.id },
+        layout: { visibility: state.visible.has(r.id) ? "visible" : "none" },
+        paint: { "raster-opacity": r.opacity ?? 1, "raster-fade-duration": 0,
+          "raster-resampling": r.render === "ramp" ? "linear" : "nearest" } }, // classes stay crisp
+      firstVector ? firstVector.id : undefined);
+    }
+  }
+
+  function rasterLegendHtml(r) {
+    const L = state.lang;
+    const lg = r.legend || [];
+    const units = r.units ? ` <span class="minzoom">(${esc(t("units"))}: ${esc(r.units)})</span>` : "";
+    if (!lg.length) return "";
+    let body;
+    if (lg[0].value !== undefined) { // ramp stops: a gradient with the labelled stops under it
+      const v0 = lg[0].value, v1 = lg[lg.length - 1].value, span = (v1 - v0) || 1;
+      const stops = lg.map((s) => `${esc(s.color)} ${((s.value - v0) / span * 100).toFixed(1)}%`).join(", ");
+      body = `<div class="ramp" style="background:linear-gradient(to right, ${stops})"></div>
+        <div class="ramp-labels">${lg.filter((s) => s.label).map((s) => {
+            const x = (s.value - v0) / span * 100; // end labels stay inside the bar
+            return `<span style="left:${x.toFixed(1)}%;transform:translateX(${x < 1 ? 0 : x > 99 ? -100 : -50}%)">${esc(s.label[L] || s.label.vi)}</span>`;
+          }).join("")}</div>`;
+    } else { // classes
+      body = `<ul class="legend">${lg.map((c) => `<li>${swatchFor({ color: c.color })}<span>${esc((c.label && (c.label[L] || c.label.vi)) || `${c.min ?? ""}–${c.max ?? ""}`)}</span></li>`).join("")}</ul>`;
+    }
+    return `<details data-legend="${esc(r.id)}"><summary>${esc(t("legend"))}${units}</summary>${body}</details>`;
+  }
+
+  const OPACITY_PROPS = { raster: ["raster-opacity"], fill: ["fill-opacity"], line: ["line-opacity"], circle: ["circle-opacity", "circle-stroke-opacity"], symbol: ["icon-opacity"], "fill-extrusion": ["fill-extrusion-opacity"] };
 
   function applyLayerState(id) {
     const on = state.visible.has(id);
@@ -213,11 +260,26 @@
       if (!state.styleLayers[c.id]) continue; // not in the tiles: nothing to draw
       (groups[DOMAIN[c.id] || "other"] = groups[DOMAIN[c.id] || "other"] || []).push(c);
     }
+    for (const r of state.rasters) {
+      if (!state.styleLayers[r.id]) continue;
+      const d = DOMAIN_ORDER.includes(r.domain) ? r.domain : (DOMAIN[r.id] || "other");
+      (groups[d] = groups[d] || []).push({ ...r, raster: r });
+    }
     let html = "";
     for (const d of DOMAIN_ORDER) {
       if (!groups[d]) continue;
       html += `<div class="group" data-domain="${d}"><h3>${esc(t("domains")[d])}</h3>`;
       for (const c of groups[d]) {
+        if (c.raster) {
+          const r = c.raster;
+          html += `<div class="layer raster" data-layer="${esc(r.id)}" data-kind="raster">
+            <label class="name"><input type="checkbox" data-toggle="${esc(r.id)}" ${state.visible.has(r.id) ? "checked" : ""}>
+              <span class="sw raster-sw"></span><span>${esc((r.title && (r.title[state.lang] || r.title.vi)) || r.id)}</span></label>
+            <input class="opacity" type="range" min="0" max="1" step="0.05" value="${state.opacity[r.id] ?? 1}" data-opacity="${esc(r.id)}" aria-label="${esc(t("opacity"))}" title="${esc(t("opacity"))}">
+            ${rasterLegendHtml(r)}
+          </div>`;
+          continue;
+        }
         const title = (c.titles && c.titles[state.lang]) || c.title || c.id;
         const entries = legendEntries(c.id);
         const minz = (state.legends[c.id] && state.legends[c.id].layers && state.legends[c.id].layers[0]?.minzoom) || null;
@@ -248,7 +310,8 @@
   }
 
   async function loadLegends() {
-    await Promise.all(Object.keys(state.styleLayers).map(async (id) => {
+    const rasterIds = new Set(state.rasters.map((r) => r.id));
+    await Promise.all(Object.keys(state.styleLayers).filter((id) => !rasterIds.has(id)).map(async (id) => {
       try { state.legends[id] = await getJSON(`/ogc/styles/${encodeURIComponent(id)}/legend`); } catch (e) { /* none */ }
     }));
     renderTree();
@@ -331,10 +394,27 @@
         }
       }
     }
+    html += floodHtml(doc.flood_depth);
     html += `<p class="muted">${esc(t("methods"))} ${esc(t("shiftHint"))}.</p>`;
     showPanel(html);
     const z = $("#zoom-parcel");
     if (z) z.onclick = () => state.map.fitBounds(doc.bbox, { padding: 80, maxZoom: 18.5 });
+  }
+
+  function floodHtml(rows) {
+    if (!rows || !rows.length) return "";
+    const L = state.lang;
+    let html = `<h3 data-section="flood_depth">${esc(t("floodDepth"))}</h3>`;
+    for (const r of rows) {
+      const classes = (r.classes || []).filter((c) => c.share > 0);
+      const cov = r.count && r.coverage != null && r.coverage < 0.999 ? ` <span class="muted">(${esc(t("floodCoverage"))}: ${esc(fmt(100 * r.coverage, 0))} %)</span>` : "";
+      html += `<div class="zone flood" data-layer="${esc(r.layer)}">
+        <div data-testid="flood-line">${esc((r.summary && (r.summary[L] || r.summary.vi)) || "")}${cov}</div>
+        ${classes.length ? `<div class="bar stack">${classes.map((c) => `<i style="width:${(100 * c.share).toFixed(2)}%;background:${esc(c.color || "#0b5394")}" title="${esc(c.label[L])}: ${esc(fmt(100 * c.share, 1))} %"></i>`).join("")}</div>
+        <div class="muted">${classes.map((c) => `${esc(c.label[L])}: ${esc(fmt(100 * c.share, 1))} %`).join(" · ")}</div>` : ""}
+      </div>`;
+    }
+    return html;
   }
 
   function showFeature(f) {
@@ -453,7 +533,8 @@
       return;
     }
     try { state.collections = (await getJSON("/ogc/collections")).collections || []; } catch (e) { state.collections = []; }
-    const ids = new Set(state.collections.map((c) => c.id));
+    try { state.rasters = (await getJSON("/api/rasters")).rasters || []; } catch (e) { state.rasters = []; }
+    const ids = new Set([...state.collections.map((c) => c.id), ...state.rasters.map((r) => r.id)]);
     (h.layers || DEFAULT_ON).filter((id) => ids.has(id)).forEach((id) => state.visible.add(id));
     const style = await buildStyle();
     const map = new maplibregl.Map({
@@ -476,6 +557,7 @@
       map.addLayer({ id: "spp-measure-fill", type: "fill", source: "spp-measure", filter: ["==", ["geometry-type"], "Polygon"], paint: { "fill-color": "#ff7f00", "fill-opacity": 0.15 } });
       map.addLayer({ id: "spp-measure-line", type: "line", source: "spp-measure", filter: ["!=", ["geometry-type"], "Point"], paint: { "line-color": "#ff7f00", "line-width": 2.5, "line-dasharray": [2, 1] } });
       map.addLayer({ id: "spp-measure-pt", type: "circle", source: "spp-measure", filter: ["==", ["geometry-type"], "Point"], paint: { "circle-radius": 4, "circle-color": "#fff", "circle-stroke-color": "#ff7f00", "circle-stroke-width": 2 } });
+      addRasterLayers();
       indexStyleLayers();
       Object.keys(state.styleLayers).forEach(applyLayerState);
       renderTree();

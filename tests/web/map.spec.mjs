@@ -84,6 +84,10 @@ try {
   check(seen.hashAfterClick.includes(`parcel=${target.fid}`) && seen.hashAfterClick.includes("layers="), "hash keeps parcel and layers");
   const printHref = await page.locator("[data-testid=print-link]").getAttribute("href");
   check(printHref.includes(`/api/parcels/${target.fid}/planning?f=html`), "link to the printable page");
+  // the sample flood grids cover Ninh Kiều: the panel has a flood-depth line per flood raster
+  seen.floodLinesVi = await page.locator("[data-testid=flood-line]").allInnerTexts();
+  check(seen.floodLinesVi.some((l) => /^Độ sâu ngập lũ chu kỳ 100 năm: .+ trên \d+ % diện tích/.test(l)),
+    `Vietnamese flood line in the panel: ${seen.floodLinesVi.join(" | ")}`);
   await page.screenshot({ path: shot("02-parcel-panel") });
 
   // 3. search by ward + sheet + parcel
@@ -143,6 +147,56 @@ try {
   check(seen.phoneTitle.startsWith("Parcel"), `shared link opens the parcel in English: ${seen.phoneTitle}`);
   await p2.screenshot({ path: shot("08-phone-shared-link") });
   await phone.close();
+
+  // 8. raster layers from /api/rasters: in the layer tree (environment), off by default; on,
+  //    their map tiles load below the vector layers; opacity; legend; English flood lines
+  const rasterTiles = [];
+  page.on("response", (r) => {
+    if (r.url().includes("/map/tiles/")) rasterTiles.push({ url: r.url(), status: r.status(), type: r.headers()["content-type"] || "" });
+  });
+  const rasters = (await api("/api/rasters")).rasters.map((r) => r.id);
+  check(rasters.includes("flood_depth_100y"), `flood_depth_100y in /api/rasters (${rasters})`);
+  const rasterRow = page.locator('#layer-tree [data-domain=environment] [data-layer="flood_depth_100y"]');
+  check(await rasterRow.count() === 1, "flood raster in the Environment group of the layer tree");
+  seen.rasterTree = (await rasterRow.innerText()).trim();
+  check(seen.rasterTree.includes("Flood depth, 100-year return period"), `raster title in English: ${seen.rasterTree}`);
+  check(rasterTiles.length === 0, `no raster tile before the layer is switched on (${rasterTiles.length})`);
+  await page.evaluate(([fid, pt]) => { window.spp.selectParcel(fid); window.sppMap.jumpTo({ center: [pt[0] - 0.004, pt[1] - 0.012], zoom: 14 }); }, [target.fid, target.point]);
+  await page.waitForFunction(() => (document.querySelector("[data-testid=parcel-title]") || {}).textContent?.includes("Parcel 49"), null, { timeout: 20000 });
+  await rasterRow.locator("input[type=checkbox]").check();
+  await page.waitForFunction(() => window.sppMap.getLayoutProperty("spp-raster-flood_depth_100y", "visibility") === "visible"
+    && window.sppMap.isSourceLoaded("spp-raster-flood_depth_100y") && window.sppMap.loaded(), null, { timeout: 30000 });
+  const t0 = Date.now();
+  while (!rasterTiles.some((r) => r.status === 200 && r.type.startsWith("image/png")) && Date.now() - t0 < 20000) await page.waitForTimeout(200);
+  seen.rasterTiles = { total: rasterTiles.length, png: rasterTiles.filter((r) => r.status === 200 && r.type.startsWith("image/png")).length,
+    first: rasterTiles[0] && rasterTiles[0].url };
+  check(seen.rasterTiles.png >= 1, `raster tiles loaded: ${JSON.stringify(seen.rasterTiles)}`);
+  check(rasterTiles.every((r) => r.url.startsWith(base + "/ogc/collections/flood_depth_100y/map/tiles/WebMercatorQuad/")), "raster tiles from our server only");
+  seen.rasterStyle = await page.evaluate(() => {
+    const layers = window.sppMap.getStyle().layers;
+    const i = layers.findIndex((l) => l.id === "spp-raster-flood_depth_100y");
+    const firstVector = layers.findIndex((l) => l.type !== "background" && l.type !== "raster");
+    const src = window.sppMap.getStyle().sources["spp-raster-flood_depth_100y"];
+    return { index: i, firstVector, tileSize: src.tileSize, minzoom: src.minzoom, maxzoom: src.maxzoom, bounds: src.bounds,
+      opacity: window.sppMap.getPaintProperty("spp-raster-flood_depth_100y", "raster-opacity"), hash: location.hash };
+  });
+  check(seen.rasterStyle.index >= 0 && seen.rasterStyle.index < seen.rasterStyle.firstVector, `raster below the vector layers: ${JSON.stringify(seen.rasterStyle)}`);
+  check(seen.rasterStyle.tileSize === 256 && seen.rasterStyle.minzoom === 8 && seen.rasterStyle.maxzoom === 19 && seen.rasterStyle.bounds.length === 4, "raster source from /api/rasters");
+  check(Math.abs(seen.rasterStyle.opacity - 0.7) < 1e-9, `raster opacity from /api/rasters (${seen.rasterStyle.opacity})`);
+  check(seen.rasterStyle.hash.includes("flood_depth_100y"), "hash keeps the raster layer");
+  await rasterRow.locator("input.opacity").fill("0.5");
+  seen.rasterOpacity = await page.evaluate(() => window.sppMap.getPaintProperty("spp-raster-flood_depth_100y", "raster-opacity"));
+  check(Math.abs(seen.rasterOpacity - 0.35) < 1e-9, `opacity slider scales the raster (${seen.rasterOpacity})`);
+  await rasterRow.locator("input.opacity").fill("1");
+  await rasterRow.locator("details summary").click();
+  seen.rasterLegend = (await rasterRow.locator("details").innerText()).replace(/\s+/g, " ");
+  check(seen.rasterLegend.includes("Above 1.0 m") && seen.rasterLegend.includes("Units: m"), `raster legend: ${seen.rasterLegend}`);
+  seen.floodLinesEn = await page.locator("[data-testid=flood-line]").allInnerTexts();
+  check(seen.floodLinesEn.some((l) => /^Flood depth, 100-year return period: .+ on \d+ % of the area/.test(l)),
+    `English flood line in the panel: ${seen.floodLinesEn.join(" | ")}`);
+  await page.locator("[data-section=flood_depth]").scrollIntoViewIfNeeded();
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: shot("09-flood-raster") });
 
   check(errors.length === 0, `page errors: ${errors.join("; ")}`);
   check(external.length === 0, `requests outside the server: ${external.join(", ")}`);
