@@ -17,6 +17,7 @@ Status codes of a tile request:
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import re
 from functools import lru_cache
@@ -336,7 +337,9 @@ async def tile_response(request: Request, c: Ctx, tls: list[mvt.TileLayer],
     if not data:
         return Response(status_code=204, headers=headers)
     if len(data) >= 1000 and "gzip" in request.headers.get("accept-encoding", ""):
-        data = gzip.compress(data, compresslevel=5, mtime=0)
+        # zlib releases the GIL: big tiles compress off the event loop
+        data = (gzip.compress(data, compresslevel=3, mtime=0) if len(data) < 32768 else
+                await asyncio.to_thread(gzip.compress, data, compresslevel=3, mtime=0))
         headers["Content-Encoding"] = "gzip"
     return Response(data, media_type=mvt.MVT, headers=headers)
 

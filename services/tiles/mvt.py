@@ -2,7 +2,7 @@
 
 A tile of one or more layers is one statement: the tile envelope is computed once (CTE), each
 layer's rows are found through the GiST index on the WGS 84 geometry (``geom && envelope`` in
-4326, widened by the MVT buffer), projected to Web Mercator, clipped and snapped by
+4326; for points widened by the MVT buffer), projected to Web Mercator, clipped and snapped by
 ``ST_AsMVTGeom`` and encoded by ``ST_AsMVT``; the layers' MVT blobs are concatenated (a vector
 tile is a sequence of layer messages). Python only passes bytes on.
 
@@ -93,7 +93,8 @@ def _layer_sql(t: TileLayer, z: int) -> sql.Composable:
         else:
             cols.append(sql.SQL("d.{}").format(ident))
     geom = sql.SQL("ST_Transform(d.geom, 3857)")
-    if z < SIMPLIFY_BELOW and lyr.geometry_type not in ("Point", "MultiPoint"):
+    point = lyr.geometry_type in ("Point", "MultiPoint")
+    if z < SIMPLIFY_BELOW and not point:
         tolerance = WORLD_M / (1 << z) / EXTENT
         geom = sql.SQL("ST_SimplifyPreserveTopology({}, {})").format(
             geom, sql.Literal(tolerance))
@@ -103,18 +104,24 @@ def _layer_sql(t: TileLayer, z: int) -> sql.Composable:
     table = sql.Identifier("data", version_table(lyr.id, lyr.current_version))
     return sql.SQL(
         "(SELECT coalesce(ST_AsMVT(t, {name}, {extent}, 'geom', 'fid'), ''::bytea) FROM "
-        "(SELECT {select} FROM {table} d WHERE d.geom && (SELECT e4326 FROM env)) t "
+        "(SELECT {select} FROM {table} d WHERE d.geom && (SELECT {env} FROM env)) t "
         "WHERE t.geom IS NOT NULL)").format(
-        name=sql.Literal(lyr.id), extent=sql.Literal(EXTENT), select=select, table=table)
+        name=sql.Literal(lyr.id), extent=sql.Literal(EXTENT), select=select, table=table,
+        env=sql.Identifier("m4326" if point else "e4326"))
 
 
 def tile_query(layers: list[TileLayer], z: int) -> sql.Composed:
-    """One statement for the tile z/x/y (parameters ``z``, ``x``, ``y``) of these layers."""
+    """One statement for the tile z/x/y (parameters ``z``, ``x``, ``y``) of these layers.
+
+    Points are looked up in the envelope widened by the MVT buffer (a circle or label near the
+    edge is drawn from both tiles); lines and polygons in the tile itself (one crossing the
+    edge is in both tiles anyway, clipped to the buffer)."""
     margin = BUFFER / EXTENT
     parts = sql.SQL(" || ").join(_layer_sql(t, z) for t in layers)
     return sql.SQL(
         "WITH env AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e, "
-        "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {}), 4326) AS e4326) "
+        "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS e4326, "
+        "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {}), 4326) AS m4326) "
         "SELECT {} AS mvt").format(sql.Literal(margin), parts)
 
 
