@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -56,6 +57,41 @@ def database_url(session_dir):
     yield url
     if cluster is not None:
         cluster.destroy()
+
+
+@pytest.fixture(scope="module")
+def own_database(database_url, request):
+    """A fresh, migrated database on the session's server for one test module, used by its
+    `gis` subprocesses (DATABASE_URL) and its `conn`: modules that replace shared layers
+    (cadastral_parcels...) must not pull data from under the server fixtures of others."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from gis.db import migrate
+
+    name = "spp_" + request.module.__name__.rsplit(".", 1)[-1]
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as c:
+        migrate(c)
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    yield url
+    if previous is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = previous
+
+
+@pytest.fixture
+def own_conn(own_database):
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(own_database, autocommit=True, row_factory=dict_row) as c:
+        yield c
 
 
 @pytest.fixture

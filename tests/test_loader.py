@@ -20,6 +20,14 @@ from tests.conftest import GIS, ROOT, SHARED_DATA, run_gis
 
 LAYER = "cadastral_parcels"
 
+pytestmark = pytest.mark.usefixtures("own_database")
+
+
+@pytest.fixture
+def conn(own_conn):
+    """This module's loads go to a database of its own (see conftest.own_database)."""
+    return own_conn
+
 
 @pytest.fixture
 def fresh_layer(conn):
@@ -171,7 +179,7 @@ def test_unknown_crs_is_a_clear_error(fresh_layer, conn, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def wards_loaded(database_url):
+def wards_loaded(own_database):
     """The real 2025 ward polygons as the admin_units layer (reference for plausibility)."""
     run_gis("load", str(SHARED_DATA / "cantho-wards-2025.geojson"), "--layer", "admin_units",
             check=True)

@@ -13,9 +13,17 @@ from gis.crs import from_wgs84, transform_geometries
 from gis.text import tcvn3
 from tests.conftest import run_gis
 
+pytestmark = pytest.mark.usefixtures("own_database")
+
+
+@pytest.fixture
+def conn(own_conn):
+    """This module's loads go to a database of its own (see conftest.own_database)."""
+    return own_conn
+
 
 @pytest.fixture(scope="module")
-def demo(database_url, session_dir):
+def demo(own_database, session_dir):
     proc = run_gis("demo", "--no-serve", env={"COLUMNS": "200"}, check=True)
     return proc, session_dir / "data" / "sample"
 
