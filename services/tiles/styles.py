@@ -127,6 +127,10 @@ def mapbox_style(c: Ctx, style_id: str, layers: list[LayerInfo], title: str) -> 
                              "paint": {"background-color": "#F8F8F5"}})
     style_layers += sorted((lyr for s in files for lyr in s["layers"]),
                            key=lambda lyr: _draw_rank(files, lyr))  # stable within a rank
+    glyphs = mvt.TileSettings().glyphs_url
+    if not glyphs:  # labels need a glyph server; without one, leave them out
+        style_layers = [lyr for lyr in style_layers
+                        if "text-field" not in lyr.get("layout", {})]
     tilejson = {"f": "tilejson"}
     if style_id != BASEMAP:
         tilejson["collections"] = style_id
@@ -138,9 +142,10 @@ def mapbox_style(c: Ctx, style_id: str, layers: list[LayerInfo], title: str) -> 
         "sources": {"spp": {"type": "vector",
                             "url": c.url("/ogc/tiles/WebMercatorQuad", tilejson),
                             "attribution": "© Thành phố Cần Thơ (SPP Cần Thơ)"}},
-        "glyphs": mvt.TileSettings().glyphs_url,
         "layers": style_layers,
     }
+    if glyphs:
+        doc["glyphs"] = glyphs
     if bounds:
         doc["center"] = [(min(b[0] for b in bounds) + max(b[2] for b in bounds)) / 2,
                          (min(b[1] for b in bounds) + max(b[3] for b in bounds)) / 2]
