@@ -23,6 +23,7 @@ Python API for the planning-information service::
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -30,11 +31,14 @@ import numpy as np
 import shapely
 from affine import Affine
 from rasterio.enums import Resampling
+from rasterio.errors import RasterioIOError
 from rasterio.features import geometry_mask
 from starlette.concurrency import run_in_threadpool
 
 from gis.rasterdef import RasterLayerDef
 from services.raster import reader
+
+log = logging.getLogger(__name__)
 
 MAX_CELLS = 16_000_000  # larger polygons are computed on an overview (reported)
 FLOOD_PREFIX = "flood_"
@@ -170,8 +174,13 @@ async def flood_summary(conn_or_pool, geometry_wgs84, who=None) -> list[dict]:
     for info in sorted(visible_layers(who, rasters), key=lambda i: i.id):
         if not info.id.startswith(FLOOD_PREFIX) or info.definition.bands != 1:
             continue
-        stats = await run_in_threadpool(zonal_stats, CATALOG.path(info), info.definition,
-                                        geom)
+        try:
+            stats = await run_in_threadpool(zonal_stats, CATALOG.path(info), info.definition,
+                                            geom)
+        except (OSError, RasterioIOError) as exc:  # catalog row without its file here
+            log.warning("flood layer %s v%s: raster file unreadable (%s); left out",
+                        info.id, info.current_version, exc)
+            continue
         out.append({**stats, "title": {"vi": info.title_vi, "en": info.title_en},
                     "version": info.current_version})
     return out
