@@ -20,7 +20,7 @@ from gis.layerdef import LayerDef
 _PG_TO_FIELD = {"text": "string", "bigint": "integer", "integer": "integer",
                 "double precision": "number", "boolean": "boolean", "date": "date",
                 "timestamp with time zone": "datetime"}
-HIDDEN_COLUMNS = {"fid", "geom", "extra", "source_row"}  # never properties
+HIDDEN_COLUMNS = {"fid", "geom", "geom_3857", "extra", "source_row"}  # never properties
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class LayerInfo:
     updated_at: datetime | None
     columns: dict[str, Column] = field(default_factory=dict)
     temporal: list[str | None] | None = None  # [min, max] of the time field, ISO strings
+    mercator: bool = False  # the version table stores geom_3857 (Web Mercator) for tiles
 
     @property
     def time_field(self) -> str | None:
@@ -123,8 +124,9 @@ class Catalog:
             "SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type "
             "FROM pg_attribute a WHERE a.attrelid = to_regclass(format('data.%%I', %s::text)) "
             "AND a.attnum > 0 AND NOT a.attisdropped", (r["id"],))
-        present = {c["name"]: c["type"] for c in await cur.fetchall()
-                   if c["name"] not in HIDDEN_COLUMNS}
+        rows = await cur.fetchall()
+        mercator = any(c["name"] == "geom_3857" for c in rows)
+        present = {c["name"]: c["type"] for c in rows if c["name"] not in HIDDEN_COLUMNS}
         columns = _columns(layer, present)
         temporal = None
         tf = layer.time_field
@@ -143,4 +145,4 @@ class Catalog:
             geometry_type=r["geometry_type"], definition=layer, bbox=r["bbox"],
             feature_count=r["feature_count"], current_version=r["current_version"],
             definition_sha=r["definition_sha"], updated_at=r["updated_at"], columns=columns,
-            temporal=temporal)
+            temporal=temporal, mercator=mercator)

@@ -48,6 +48,9 @@ def create_version_table(conn: psycopg.Connection, layer: LayerDef, table: str) 
     cols += [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t))
              for n, t in data_columns(layer)]
     cols.append(sql.SQL("geom geometry({}, 4326) NOT NULL").format(sql.SQL(layer.geometry)))
+    # Web Mercator copy for vector tiles, kept by PostgreSQL itself (never in COPY or merges)
+    cols.append(sql.SQL("geom_3857 geometry({}, 3857) GENERATED ALWAYS AS "
+                        "(ST_Transform(geom, 3857)) STORED").format(sql.SQL(layer.geometry)))
     conn.execute(sql.SQL("CREATE TABLE data.{} ({})").format(
         sql.Identifier(table), sql.SQL(", ").join(cols)))
 

@@ -93,7 +93,8 @@ def _layer_sql(t: TileLayer, z: int) -> sql.Composable:
             cols.append(sql.SQL("d.{0}::text AS {0}").format(ident))
         else:
             cols.append(sql.SQL("d.{}").format(ident))
-    geom = sql.SQL("ST_Transform(d.geom, 3857)")
+    # the loader stores the Web Mercator geometry beside the WGS 84 one: no transform a tile
+    geom = sql.SQL("d.geom_3857" if lyr.mercator else "ST_Transform(d.geom, 3857)")
     point = lyr.geometry_type in ("Point", "MultiPoint")
     if z < SIMPLIFY_BELOW and not point:
         tolerance = WORLD_M / (1 << z) / EXTENT
