@@ -5,16 +5,10 @@ of several departments (made with `gis keys create`), an OIDC issuer key pair, a
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
-import httpx
 import jwt
 import pytest
 import shapely
@@ -22,7 +16,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.builders import write
-from tests.conftest import GIS, ROOT, run_gis
+from tests.conftest import run_gis
+from tests.conftest import serve as serve_root
+from tests.conftest import web_role_url as web_url  # noqa: F401 - used by other modules
 
 pytest_plugins = ["tests.ogc_fixtures"]
 
@@ -32,47 +28,11 @@ TELECOM_SECRET = "VNPT-TUYEN-BI-MAT"  # a value of the internal layer
 PIPE_SECRET = "ONG-1"  # a value of the restricted layer
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def web_url(database_url: str) -> str:
-    parts = urlsplit(database_url)
-    return urlunsplit(parts._replace(netloc="spp_web@" + parts.netloc.rsplit("@", 1)[-1]))
-
-
 @contextmanager
 def serve(database_url: str, log_path, **settings: str):
-    """A real `gis serve` on a free loopback port; yields its /ogc base URL."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url,
-           "SPP_WEB_DATABASE_URL": web_url(database_url), **settings}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([*GIS, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}/ogc"
-        deadline = time.monotonic() + 60
-        try:
-            while True:
-                if proc.poll() is not None:
-                    raise AssertionError("gis serve exited: " + log_path.read_text())
-                try:
-                    httpx.get(base + "/conformance", timeout=2)  # any answer: it is up
-                    break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError("gis serve did not answer within 60 s")
-                time.sleep(0.2)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    """A real `gis serve` as the read-only web role; yields its /ogc base URL."""
+    with serve_root(database_url, log_path, **settings) as root:
+        yield root + "/ogc"
 
 
 def make_key(name: str, department: str, *extra: str) -> str:

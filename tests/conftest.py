@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -109,6 +112,53 @@ def conn(database_url):
 
     with db.connect(autocommit=True) as c:
         yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def web_role_url(database_url: str) -> str:
+    """The same database as the read-only web role `spp_web` (migration 0002)."""
+    parts = urlsplit(database_url)
+    return urlunsplit(parts._replace(netloc="spp_web@" + parts.netloc.rsplit("@", 1)[-1]))
+
+
+@contextmanager
+def serve(database_url: str, log_path: Path, **settings: str):
+    """A real `gis serve` on a free loopback port, its pool connected as the read-only web
+    role; yields its root URL (http://127.0.0.1:PORT) and stops it afterwards."""
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url,
+           "SPP_WEB_DATABASE_URL": web_role_url(database_url), **settings}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([*GIS, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        root = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        try:
+            while True:
+                if proc.poll() is not None:
+                    raise AssertionError("gis serve exited: " + log_path.read_text())
+                try:
+                    httpx.get(root + "/ogc/conformance", timeout=2)  # any answer: it is up
+                    break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise AssertionError("gis serve did not answer within 60 s")
+                time.sleep(0.2)
+            yield root
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def run_gis(*args: str, env: dict | None = None, check: bool = False, timeout: int = 600):

@@ -3,11 +3,6 @@ uvicorn server (`python -m gis serve`) on a free loopback port against the test 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
-
 import geopandas as gpd
 import httpx
 import numpy as np
@@ -15,7 +10,7 @@ import pytest
 import shapely
 
 from tests.builders import parcel_frame, write
-from tests.conftest import GIS, ROOT, run_gis
+from tests.conftest import run_gis, serve
 
 N_PARCELS = 2500
 WARDS = np.array(["An Hòa", "Cái Khế", "Xuân Khánh", "Tân An"])
@@ -33,12 +28,6 @@ REGRESSION = {
 }
 SECRET_IDS = [f"0921{i:08d}" for i in range(N_PARCELS)]  # CCCD numbers: must never leak
 SECRET_NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"]  # TenChu of parcel_frame
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -77,34 +66,8 @@ def ogc_data(database_url, session_dir):
 @pytest.fixture(scope="session")
 def ogc_server(ogc_data, database_url, session_dir):
     """Base URL (http://127.0.0.1:PORT/ogc) of a real `gis serve` process."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
-    log = open(session_dir / "ogc_serve.log", "wb")  # noqa: SIM115 - closed at the end
-    proc = subprocess.Popen([*GIS, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/ogc"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            log.close()
-            raise AssertionError("gis serve exited: "
-                                 + (session_dir / "ogc_serve.log").read_text())
-        try:
-            if httpx.get(base, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("gis serve did not answer within 60 s")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with serve(database_url, session_dir / "ogc_serve.log") as root:
+        yield root + "/ogc"
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,6 @@ by a real `gis serve`. Its own database keeps these loads apart from the OGC tes
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
 from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
@@ -17,8 +14,7 @@ import shapely
 from psycopg.rows import dict_row
 
 from tests.builders import write
-from tests.conftest import GIS, ROOT, run_gis
-from tests.ogc_fixtures import _free_port
+from tests.conftest import run_gis, serve
 
 DB_NAME = "spp_planning_test"
 PARCEL_KEY = ("31135", 2, 49)  # a Ninh Kiều parcel of the sample set (sheet 2, parcel 49)
@@ -68,35 +64,9 @@ def planning_db(database_url, session_dir):
 @pytest.fixture(scope="session")
 def planning_server(planning_db, session_dir):
     """Base URL (http://127.0.0.1:PORT) of `gis serve` on the planning database."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": planning_db,
-           "SPP_DATA_DIR": str(session_dir / "planning")}
-    log_path = session_dir / "planning_serve.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed at the end
-    proc = subprocess.Popen([*GIS, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            log.close()
-            raise AssertionError("gis serve exited: " + log_path.read_text())
-        try:
-            if httpx.get(base + "/ogc", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("gis serve did not answer within 60 s")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with serve(planning_db, session_dir / "planning_serve.log",
+               SPP_DATA_DIR=str(session_dir / "planning")) as root:
+        yield root
 
 
 @pytest.fixture(scope="session")

@@ -3,18 +3,13 @@ hydrants, restricted water pipes) plus roads, and a real `gis serve` with the ti
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
-
 import geopandas as gpd
 import httpx
 import pytest
 import shapely
 
 from tests.builders import write
-from tests.conftest import GIS, ROOT, run_gis
-from tests.ogc_fixtures import _free_port
+from tests.conftest import run_gis, serve
 
 pytest_plugins = ["tests.ogc_fixtures"]
 
@@ -49,37 +44,11 @@ def tiles_data(ogc_data, session_dir):
 @pytest.fixture(scope="session")
 def tile_server(tiles_data, database_url, session_dir):
     """(base URL .../ogc, tile cache folder) of a `gis serve` with SPP_TILE_CACHE=1."""
-    port = _free_port()
     data_dir = session_dir / "tiles_serve_data"
-    env = {**os.environ, "DATABASE_URL": database_url, "SPP_TILE_CACHE": "1",
-           "SPP_DATA_DIR": str(data_dir),
-           "SPP_RATE_IP_PER_S": "0"}  # hundreds of tiles from one address; not a rate test
-    log_path = session_dir / "tiles_serve.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed at the end
-    proc = subprocess.Popen([*GIS, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/ogc"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            log.close()
-            raise AssertionError("gis serve exited: " + log_path.read_text())
-        try:
-            if httpx.get(base, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("gis serve did not answer within 60 s")
-        time.sleep(0.2)
-    yield base, data_dir / "tiles"
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with serve(database_url, session_dir / "tiles_serve.log", SPP_TILE_CACHE="1",
+               SPP_DATA_DIR=str(data_dir),
+               SPP_RATE_IP_PER_S="0") as root:  # hundreds of tiles from one address
+        yield root + "/ogc", data_dir / "tiles"
 
 
 @pytest.fixture(scope="session")
