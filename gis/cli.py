@@ -269,7 +269,8 @@ def serve_cmd(host: str = typer.Option(None, help="Address to listen on (default
     host = host or s.host
     port = port or s.port
     db.ready_connection().close()  # fail early, with a clear message, if the DB is unreachable
-    console.print(f"Serving on http://{host}:{port}/ogc (Ctrl-C stops)")
+    console.print(f"Web map / bản đồ: http://{host}:{port}/   OGC API: http://{host}:{port}/ogc"
+                  "   (Ctrl-C stops / dừng)")
     uvicorn.run("services.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", proxy_headers=True)
 
