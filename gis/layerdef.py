@@ -26,6 +26,13 @@ GeometryType = Literal["Point", "MultiPoint", "LineString", "MultiLineString", "
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+def check_layer_id(v: str) -> str:
+    """Layer ids (vector and raster) are table and URL names: lower_snake_case, no dots."""
+    if not ID_RE.match(v):
+        raise ValueError(f"layer id {v!r} must be lower_snake_case (a-z, 0-9, _), no dots")
+    return v
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -114,9 +121,7 @@ class LayerDef(Strict):
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
-        if not ID_RE.match(v):
-            raise ValueError(f"layer id {v!r} must be lower_snake_case (a-z, 0-9, _), no dots")
-        return v
+        return check_layer_id(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> LayerDef:

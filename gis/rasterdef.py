@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from gis.layerdef import ID_RE, Access, Domain, Strict, Text
+from gis.layerdef import Access, Domain, Strict, Text, check_layer_id
 
 HEX = re.compile(r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")
 Resampling = Literal["nearest", "bilinear", "cubic", "average", "mode"]
@@ -108,9 +108,7 @@ class RasterLayerDef(Strict):
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
-        if not ID_RE.match(v):
-            raise ValueError(f"layer id {v!r} must be lower_snake_case (a-z, 0-9, _), no dots")
-        return v
+        return check_layer_id(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> RasterLayerDef:

@@ -86,20 +86,30 @@ def _columns(layer: LayerDef, present: dict[str, str]) -> dict[str, Column]:
     return out
 
 
-class Catalog:
+class CachedLayers:
+    """Layers read from spp.layers by ``_refresh`` at most once per ``ttl`` seconds."""
+
     def __init__(self, ttl: float = 1.0):
         self.ttl = ttl
         self._layers: dict[str, LayerInfo] = {}
-        self._read_at = 0.0
+        self._read_at = -1e9
         self._lock = asyncio.Lock()
 
-    async def layers(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
+    async def _cached(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
         if time.monotonic() - self._read_at > self.ttl:
             async with self._lock:
                 if time.monotonic() - self._read_at > self.ttl:
                     self._layers = await self._refresh(conn)
                     self._read_at = time.monotonic()
         return self._layers
+
+    async def _refresh(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
+        raise NotImplementedError
+
+
+class Catalog(CachedLayers):
+    async def layers(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
+        return await self._cached(conn)
 
     async def _refresh(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
         cur = await conn.execute(

@@ -7,31 +7,18 @@ A raster layer's current file is ``$SPP_DATA_DIR/rasters/<id>/v<current_version>
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 from psycopg import AsyncConnection
 
 from gis.raster.store import absolute, relative_path
 from gis.rasterdef import RasterLayerDef
-from services.catalog import LayerInfo
+from services.catalog import CachedLayers, LayerInfo
 
 
-class RasterCatalog:
-    def __init__(self, ttl: float = 1.0):
-        self.ttl = ttl
-        self._layers: dict[str, LayerInfo] = {}
-        self._read_at = -1e9
-        self._lock = asyncio.Lock()
-
+class RasterCatalog(CachedLayers):
     async def rasters(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
-        if time.monotonic() - self._read_at > self.ttl:
-            async with self._lock:
-                if time.monotonic() - self._read_at > self.ttl:
-                    self._layers = await self._refresh(conn)
-                    self._read_at = time.monotonic()
-        return self._layers
+        return await self._cached(conn)
 
     async def _refresh(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
         cur = await conn.execute(
