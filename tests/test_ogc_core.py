@@ -61,7 +61,7 @@ def test_collections_list_only_what_the_public_may_see(client, conn):
     ids = {c["id"] for c in doc["collections"]}
     public = {r["id"] for r in conn.execute(
         "SELECT id FROM spp.layers WHERE current_version IS NOT NULL AND "
-        "access_level = 'public'")}
+        "access_level = 'public' AND coalesce(definition->>'kind', 'vector') = 'vector'")}
     assert ids == public and {"cadastral_parcels", "fire_hydrants"} <= ids
     assert "water_pipes" not in ids  # restricted, although loaded
     hidden = client.get("/collections/water_pipes")
