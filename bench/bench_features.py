@@ -183,13 +183,16 @@ class Server:
         self.proc = None
 
 
-def servers(url: str, tipg_venv: Path, pygeoapi_venv: Path, work: Path) -> list[Server]:
+def servers(url: str, tipg_venv: Path, pygeoapi_venv: Path, work: Path,
+            only: set[str] | None = None) -> list[Server]:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("TIPG_", "PYGEOAPI"))}
     ours_env = {**base_env, "SPP_RATE_IP_PER_S": "0", "SPP_RATE_KEY_PER_S": "0"}
     out = [Server("ours", [sys.executable, "-m", "gis", "serve", "--host", "127.0.0.1",
                            "--port", "{port}"], ours_env, f"/ogc/collections/{LAYER}/items",
                   None, "/ogc")]
-    if (tipg_venv / "bin" / "uvicorn").exists():
+    if only is not None and "tipg" not in only:
+        pass
+    elif (tipg_venv / "bin" / "uvicorn").exists():
         tipg_env = {**base_env, "DATABASE_URL": url, "TIPG_DB_SCHEMAS": '["data"]',
                     "TIPG_DB_TABLES": f'["data.{LAYER}"]',
                     "TIPG_FALLBACK_KEY_NAMES": '["fid"]', "TIPG_DB_MAX_CONN_SIZE": "10"}
@@ -200,7 +203,9 @@ def servers(url: str, tipg_venv: Path, pygeoapi_venv: Path, work: Path) -> list[
                           extra="&properties=" + ",".join(PROPS)))
     else:
         print(f"TiPg skipped: no {tipg_venv}/bin/uvicorn", flush=True)
-    if (pygeoapi_venv / "bin" / "pygeoapi").exists():
+    if only is not None and "pygeoapi" not in only:
+        pass
+    elif (pygeoapi_venv / "bin" / "pygeoapi").exists():
         cfg, oapi = pygeoapi_config(url, work)
         subprocess.run([str(pygeoapi_venv / "bin" / "pygeoapi"), "openapi", "generate",
                         str(cfg), "--output-file", str(oapi)], check=True,
@@ -416,7 +421,7 @@ def main() -> None:
     print(f"{len(bboxes)} bboxes of {2 * HALF_M:.0f} m; features in the first 20 (limit "
           f"{LIMIT}): min {min(counts)}, median {statistics.median(counts)}, max {max(counts)}",
           flush=True)
-    srv = [s for s in servers(url, args.tipg_venv, args.pygeoapi_venv, work)
+    srv = [s for s in servers(url, args.tipg_venv, args.pygeoapi_venv, work, only)
            if only is None or s.name in only]
 
     results: dict[str, list[dict]] = {}

@@ -272,7 +272,7 @@ def serve_cmd(host: str = typer.Option(None, help="Address to listen on (default
     console.print(f"Web map / bản đồ: http://{host}:{port}/   OGC API: http://{host}:{port}/ogc"
                   "   (Ctrl-C stops / dừng)")
     uvicorn.run("services.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", proxy_headers=True)
+                log_level="warning", access_log=False, proxy_headers=True)
 
 
 # -- gis demo ---------------------------------------------------------------------------

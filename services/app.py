@@ -1,4 +1,5 @@
-"""The FastAPI application: OGC API - Features under /ogc, gzip, OGC-style errors."""
+"""The web service: the guard and the items hot path in front of the FastAPI application
+(OGC API - Features under /ogc, Tiles, Styles, planning, rasters, the web map)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,32 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from services import guard
 from services.catalog import Catalog
+from services.guard import Guard
 from services.ogc import collections, errors, items, landing, openapi
+from services.ogc.hotpath import GZIP_LEVEL, ItemsHotPath
+from services.pages import PagePool
 from services.planning import router as planning_router
 from services.pool import make_pool
 from services.raster import router as raster_router
 from services.tiles import router as tiles_router
 
 
-def create_app(catalog_ttl: float = 1.0) -> FastAPI:
+class Service:
+    """What uvicorn serves: the guard (credentials, limits, audit), then the GeoJSON items hot
+    path, then the FastAPI application with its own middlewares (gzip, errors) and routes.
+    The hot path sits outside FastAPI's middleware stack on purpose: it is the request every
+    client repeats, and each layer of that stack costs Python time on it."""
+
+    def __init__(self, app: FastAPI):
+        self.app = app
+        self.state = app.state
+        self._asgi = Guard(ItemsHotPath(app), writer=app.state.audit)
+
+    async def __call__(self, scope, receive, send):
+        await self._asgi(scope, receive, send)
+
+
+def create_app(catalog_ttl: float = 1.0) -> Service:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         from gis.db import ready_connection
@@ -25,18 +44,20 @@ def create_app(catalog_ttl: float = 1.0) -> FastAPI:
         ready_connection().close()  # migrations, once, before serving
         app.state.pool = make_pool()
         await app.state.pool.open(wait=True)
+        app.state.pages = PagePool()
         try:
             yield
         finally:
+            await app.state.pages.close()
             await app.state.pool.close()
 
     app = FastAPI(title="SPP Cần Thơ", lifespan=lifespan, openapi_url=None, docs_url=None,
                   redoc_url=None)
     app.state.catalog = Catalog(ttl=catalog_ttl)
     app.state.openapi30 = None
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=GZIP_LEVEL)
     errors.install(app)
-    guard.install(app)  # credentials (401), rate/size/time limits, audit log
+    guard.install(app)  # the audit writer of the guard
     for module in (landing, collections, items, openapi):
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
@@ -46,4 +67,4 @@ def create_app(catalog_ttl: float = 1.0) -> FastAPI:
     if assets is not None:
         app.mount("/ogc/docs/assets", StaticFiles(directory=str(assets)), name="swagger")
 
-    return app
+    return Service(app)

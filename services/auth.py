@@ -42,6 +42,10 @@ class Unauthenticated(OGCError):
         desc = self.description.replace('"', "'")
         return f'Bearer realm="{REALM}", error="{self.error}", error_description="{desc}"'
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": self.challenge}
+
 
 @dataclass
 class _Cached:

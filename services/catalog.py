@@ -95,6 +95,14 @@ class CachedLayers:
         self._read_at = -1e9
         self._lock = asyncio.Lock()
 
+    def last_read(self) -> dict[str, LayerInfo]:
+        """The layers of the last read, however old."""
+        return self._layers
+
+    def fresh(self) -> dict[str, LayerInfo] | None:
+        """The layers if read less than ``ttl`` seconds ago (no connection needed), else None."""
+        return self._layers if time.monotonic() - self._read_at <= self.ttl else None
+
     async def _cached(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
         if time.monotonic() - self._read_at > self.ttl:
             async with self._lock:

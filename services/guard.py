@@ -27,11 +27,10 @@ from urllib.parse import parse_qs
 
 import orjson
 import psycopg
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from gis.settings import get_settings
 from services.access import Principal, audit_reads
-from services.auth import Unauthenticated
 from services.ogc.errors import error_response
 
 log = logging.getLogger("services.guard")
@@ -266,17 +265,12 @@ class _BodyTooLarge(Exception):
 
 
 def install(app: FastAPI) -> None:
-    """Guard middleware (outermost), 401 with WWW-Authenticate, audit writer lifecycle."""
+    """The audit writer and its lifecycle; ``services.app.Service`` puts the ``Guard`` in front
+    of everything with it (``app.state.audit``)."""
     from services.pool import web_database_url
 
     writer = AuditWriter(web_database_url, get_settings().audit_flush_s)
     app.state.audit = writer
-
-    @app.exception_handler(Unauthenticated)
-    async def _unauthenticated(request: Request, exc: Unauthenticated):
-        resp = error_response(401, exc.code, exc.description)
-        resp.headers["WWW-Authenticate"] = exc.challenge
-        return resp
 
     inner = app.router.lifespan_context
 
@@ -290,4 +284,3 @@ def install(app: FastAPI) -> None:
                 await writer.stop()
 
     app.router.lifespan_context = lifespan
-    app.add_middleware(Guard, writer=writer)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
+import asyncpg
 import httpx
 import pytest
 
@@ -72,28 +73,41 @@ def test_request_timeout(access_data, database_url, session_dir):
 def test_pool_role_timeout_and_read_only(access_data, database_url, monkeypatch):
     from gis.settings import get_settings
     from services import pool
+    from services.pages import PagePool
     from tests.access_fixtures import web_url
 
     monkeypatch.setenv("SPP_WEB_DATABASE_URL", web_url(database_url))
     get_settings.cache_clear()
+
+    query = ("SELECT current_user AS u, current_setting('statement_timeout') AS t, "
+             "current_setting('default_transaction_read_only') AS ro")
 
     async def probe():
         p = pool.make_pool(min_size=1, max_size=1)
         await p.open(wait=True)
         try:
             async with p.connection() as conn:
-                cur = await conn.execute(
-                    "SELECT current_user AS u, current_setting('statement_timeout') AS t, "
-                    "current_setting('default_transaction_read_only') AS ro")
+                cur = await conn.execute(query)
                 return await cur.fetchone()
+        finally:
+            await p.close()
+
+    async def probe_pages():  # the connections of the GeoJSON page queries
+        p = PagePool(size=1)
+        try:
+            row = await p.fetchrow(query, [])
+            with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+                await p.fetchrow("CREATE TABLE data.not_allowed (i int)", [])
+            return dict(row)
         finally:
             await p.close()
 
     try:
         row = asyncio.run(probe())
+        pages_row = asyncio.run(probe_pages())
     finally:
         get_settings.cache_clear()
-    assert row == {"u": "spp_web", "t": "15s", "ro": "on"}
+    assert row == pages_row == {"u": "spp_web", "t": "15s", "ro": "on"}
 
 
 HOSTILE = [

@@ -22,6 +22,11 @@ class OGCError(Exception):
         if code is not None:
             self.code = code
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (a 401 adds its WWW-Authenticate challenge)."""
+        return {}
+
 
 class InvalidParameter(OGCError):
     pass
@@ -42,12 +47,44 @@ def error_response(status: int, code: str, description: str) -> JSONResponse:
                         headers={"Cache-Control": "no-store"})
 
 
+def ogc_error_response(exc: OGCError) -> JSONResponse:
+    resp = error_response(exc.status, exc.code, exc.description)
+    resp.headers.update(exc.headers)
+    return resp
+
+
+def unexpected_error_response(exc: Exception, path: str) -> JSONResponse:
+    """A database timeout is a 503, a value the column type refuses a 400, anything else a
+    logged 500 that shows the client no traceback."""
+    if isinstance(exc, OGCError):
+        return ogc_error_response(exc)
+    state = getattr(exc, "sqlstate", None) or ""  # psycopg's and asyncpg's errors alike
+    if state == "57014":  # query_canceled: the statement timeout
+        return error_response(503, "Timeout", "the query took longer than the service's "
+                              "statement timeout; narrow it with bbox, filter or limit")
+    if state.startswith("22") or _is_client_data_error(exc):  # data exception
+        return error_response(400, "InvalidParameterValue",
+                              f"a value does not fit the property's type: "
+                              f"{str(exc).splitlines()[0]}")
+    import logging
+
+    logging.getLogger("services").exception("unexpected error on %s", path)
+    return error_response(500, "ServerError", "internal error; it was logged")
+
+
+def _is_client_data_error(exc: Exception) -> bool:
+    """asyncpg refusing to encode a query argument (no SQLSTATE: it never reached the server)."""
+    from asyncpg.exceptions._base import DataError  # the client's, not SQLSTATE 22's
+
+    return isinstance(exc, DataError)
+
+
 def install(app: FastAPI) -> None:
     """Every error leaves the service as an OGC exception document, never a traceback."""
 
     @app.exception_handler(OGCError)
     async def _ogc(request: Request, exc: OGCError):
-        return error_response(exc.status, exc.code, exc.description)
+        return ogc_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
@@ -67,16 +104,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        import psycopg
-
-        if isinstance(exc, psycopg.errors.QueryCanceled):
-            return error_response(503, "Timeout", "the query took longer than the service's "
-                                  "statement timeout; narrow it with bbox, filter or limit")
-        if isinstance(exc, psycopg.errors.DataException):
-            return error_response(400, "InvalidParameterValue",
-                                  f"a value does not fit the property's type: "
-                                  f"{str(exc).splitlines()[0]}")
-        import logging
-
-        logging.getLogger("services").exception("unexpected error on %s", request.url.path)
-        return error_response(500, "ServerError", "internal error; it was logged")
+        return unexpected_error_response(exc, request.url.path)

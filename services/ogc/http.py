@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request, Response
@@ -15,11 +15,15 @@ from services.access import LayerHidden, Principal, layer_for, principal
 from services.catalog import LayerInfo
 from services.ogc.errors import NotFound
 from services.ogc.params import parse_format
+from services.pages import PagePool
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+# left as they are in query values (RFC 3986 allows them there): a bbox or a CRS URI stays
+# readable, and urlencode takes its fast path instead of quoting character by character
+URL_SAFE = ",:/"
 
 
 @dataclass
@@ -28,26 +32,61 @@ class Ctx:
     conn: AsyncConnection
     who: Principal
     layers: dict[str, LayerInfo]
+    pages: PagePool | None = None  # runs the GeoJSON page queries (services.pages)
+    _base: str | None = field(default=None, repr=False)
 
     def layer(self, layer_id: str) -> LayerInfo:
         """The layer if this caller may see it; a missing and a hidden layer look the same."""
         try:
             return layer_for(self.who, self.layers, layer_id)
         except LayerHidden:
-            raise NotFound(f"no collection {layer_id!r}; the list is at "
-                           f"{self.url('/ogc/collections')}") from None
+            from services.raster.catalog import CATALOG
 
-    def url(self, path: str, params: dict | None = None) -> str:
-        base = str(self.request.base_url).rstrip("/")
-        qs = f"?{urlencode(params)}" if params else ""
-        return f"{base}{path}{qs}"
+            try:  # a raster collection has a coverage and map tiles, no features
+                raster = layer_for(self.who, CATALOG.last_read(), layer_id)
+            except LayerHidden:
+                raise NotFound(f"no collection {layer_id!r}; the list is at "
+                               f"{self.url('/ogc/collections')}") from None
+            raise NotFound(f"collection {raster.id!r} is a raster layer (a coverage): it has no "
+                           f"features; see {self.url(f'/ogc/collections/{raster.id}')} for "
+                           "its coverage and map tiles") from None
+
+    def url(self, path: str, params: dict | list | None = None, encoded: str = "") -> str:
+        """Absolute URL of ``path`` with ``params`` and an already ``encoded`` query part."""
+        base = self._base
+        if base is None:
+            base = self._base = base_url(self.request.scope)
+        qs = urlencode(params, safe=URL_SAFE) if params else ""
+        if encoded:
+            qs = f"{qs}&{encoded}" if qs else encoded
+        return f"{base}{path}?{qs}" if qs else f"{base}{path}"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def base_url(scope) -> str:
+    """``scheme://host[:port][root_path]`` of the request, no trailing slash: what Starlette's
+    ``Request.base_url`` gives, without parsing a whole URL on every request."""
+    scheme = scope.get("scheme", "http")
+    root = scope.get("app_root_path", scope.get("root_path", "")).rstrip("/")
+    for key, value in scope.get("headers", ()):
+        if key == b"host":
+            return f"{scheme}://{value.decode('latin-1')}{root}"
+    server = scope.get("server")
+    if server is None:
+        return root
+    host, port = server
+    if port == _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}{root}"
+    return f"{scheme}://{host}:{port}{root}"
 
 
 async def ctx(request: Request, who: Principal = Depends(principal)) -> AsyncIterator[Ctx]:
     app = request.app
     async with app.state.pool.connection() as conn:
         layers = await app.state.catalog.layers(conn)
-        yield Ctx(request, conn, who, layers)
+        yield Ctx(request, conn, who, layers, app.state.pages)
 
 
 def negotiate(request: Request, allowed: set[str], default: str = "geojson") -> str:
@@ -67,7 +106,9 @@ def etag_for(*parts: object) -> str:
 
 
 def normalised_query(request: Request) -> str:
-    return urlencode(sorted(request.query_params.multi_items()))
+    """The query string with its parameters in a fixed order, for ETags (as sent: two
+    spellings of one value only cost a cache miss)."""
+    return "&".join(sorted(request.scope.get("query_string", b"").decode("latin-1").split("&")))
 
 
 def not_modified(request: Request, etag: str) -> bool:

@@ -26,6 +26,7 @@ from services.ogc.http import (
     normalised_query,
 )
 from services.ogc.params import encode_cursor, parse_items_query
+from services.pages import numbered
 
 router = APIRouter(prefix="/ogc/collections", tags=["Data"])
 ITEM_FORMATS = {"geojson", "html", "csv", "gpkg", "shp"}
@@ -64,8 +65,15 @@ async def items(request: Request, collection_id: str = CollectionId,
                 filter_crs: str | None = _P["filter_crs"], sortby: str | None = _P["sortby"],
                 properties: str | None = _P["properties"], cursor: str | None = _P["cursor"],
                 c: Ctx = Depends(ctx)):
+    # GeoJSON pages normally never get here: services.ogc.hotpath answers them before
+    # FastAPI's routing, with the same items_response
+    return await items_response(c, collection_id, negotiate(request, ITEM_FORMATS))
+
+
+async def items_response(c: Ctx, collection_id: str, fmt: str) -> Response:
+    """An items request in format ``fmt`` (the negotiated one) of a collection."""
+    request = c.request
     layer = c.layer(collection_id)
-    fmt = negotiate(request, ITEM_FORMATS)
     visible = visible_columns(c.who, layer)
     q = parse_items_query(request.query_params, visible, has_time=layer.time_field is not None
                           and layer.time_field in visible, formats=ITEM_FORMATS)
@@ -73,78 +81,71 @@ async def items(request: Request, collection_id: str = CollectionId,
                     c.who.cache_scope, fmt, normalised_query(request))
     if (resp := conditional(request, c.who, etag)) is not None:
         return resp
-    s = query.build(layer, visible, q)
     if fmt in ("csv", "gpkg", "shp"):
         from services.ogc.exports import download
 
-        return await download(c, layer, s, q, fmt, etag)
+        return await download(c, layer, query.build(layer, visible, q), q, fmt, etag)
     if fmt == "html":
-        return await _items_html(c, layer, s, q, etag)
-    cur = await c.conn.execute(_page_statement(c, s, q), s.params)
-    row = await cur.fetchone()
+        return await _items_html(c, layer, query.build(layer, visible, q), q, etag)
+    text, values = _page_statement(layer, visible, q)
+    row = await c.pages.fetchrow(text, values)
     links = _links(c, layer, q, row["n"], row["last"], "json")
     head = {"type": "FeatureCollection", "numberReturned": row["n"]}
     if not q.has_filter and q.cursor is None and layer.feature_count is not None:
         head["numberMatched"] = layer.feature_count
     head["timeStamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     head["links"] = links
-    body = b"".join((orjson.dumps(head)[:-1], b',"features":[', row["features"].encode(),
+    body = b"".join((orjson.dumps(head)[:-1], b',"features":[', row["features"],
                      b"]}"))
     headers = cache_headers(c.who, etag)
     headers["Content-Crs"] = content_crs_header(q.crs)
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
-_PAGE_SQL: dict[tuple, tuple[bytes, tuple[str, ...]]] = {}
+_PAGE_SQL: dict[tuple, str] = {}
 
 
-def _page_statement(c: Ctx, s: query.SQLQuery, q) -> sql.Composable | bytes:
-    """The GeoJSON page statement, its text composed once per query shape: composing and
-    serialising the psycopg ``sql`` tree (every property, the Feature template) cost more
-    Python time than the rest of a bbox request. Values stay bound parameters; on a hit only
-    the cursor's and the limit's parameters are added, in the order ``page_cte`` adds them."""
-    if q.filter is not None:  # CQL2: shapes vary too much to be worth keeping
-        return geojson.page_sql(s, q.limit, q.cursor, q.crs)
-    key = (s.layer.id, s.layer.current_version, s.layer.definition_sha, tuple(s.columns),
-           tuple(s.order), repr(s.where), q.crs.uri if q.crs else None, bool(q.limit),
-           None if q.cursor is None else tuple(v is None for v in q.cursor))
-    hit = _PAGE_SQL.get(key)
-    if hit is not None:
-        before = set(s.params)
-        if q.cursor is not None:
-            query.keyset_condition(s, q.cursor)
-        if q.limit:
-            s.param(q.limit, "bigint")
-        if tuple(s.params) == hit[1]:
-            return hit[0]
-        for name in set(s.params) - before:  # pragma: no cover - compose it afresh
-            del s.params[name]
-    text = geojson.page_sql(s, q.limit, q.cursor, q.crs).as_bytes(c.conn)
-    if len(_PAGE_SQL) >= 512:
-        _PAGE_SQL.clear()
-    _PAGE_SQL[key] = (text, tuple(s.params))
-    return text
+def _page_statement(layer, visible: dict, q) -> tuple[str, list]:
+    """The GeoJSON page statement (asyncpg's ``$n`` placeholders) and its values. Its text is
+    composed once per query shape (layer version, properties, which filters, CRS, cursor
+    shape): composing and serialising the psycopg ``sql`` tree cost more Python time than the
+    rest of a bbox request. On a hit only the values are gathered (``query.bound_values``); a
+    shape is kept only when those values equal what composing bound, so a hit binds exactly
+    what composing would have."""
+    if q.filter is None:  # CQL2: shapes vary too much to be worth keeping
+        key = query.shape_key(layer, visible, q)
+        hit = _PAGE_SQL.get(key)
+        if hit is not None:
+            return hit, query.bound_values(layer, visible, q)
+    s = query.build(layer, visible, q)
+    text = numbered(geojson.page_sql(s, q.limit, q.cursor, q.crs).as_bytes(None), list(s.params))
+    values = list(s.params.values())
+    if q.filter is None and values == query.bound_values(layer, visible, q):
+        if len(_PAGE_SQL) >= 512:
+            _PAGE_SQL.clear()
+        _PAGE_SQL[key] = text
+    return text, values
 
 
 def _links(c: Ctx, layer, q, n: int, last: str | None, fmt: str) -> list[dict]:
     path = f"/ogc/collections/{layer.id}/items"
-    params = [(k, v) for k, v in c.request.query_params.multi_items() if k not in ("f",)]
-    self_params = dict(params)
+    params = [(k, v) for k, v in c.request.query_params.multi_items() if k != "f"]
+    this = c.url(path, params)  # the query of this page, without f (encoded once)
+    sep = "&" if "?" in this else "?"
+    own, other = ("json", "html") if fmt == "json" else ("html", "json")
     links = [
         {"rel": "self", "type": GEOJSON if fmt == "json" else "text/html", "title":
-         "This page", "href": c.url(path, {**self_params, "f": "json" if fmt == "json" else
-                                            "html"})},
+         "This page", "href": f"{this}{sep}f={own}"},
         {"rel": "alternate", "type": "text/html" if fmt == "json" else GEOJSON,
-         "title": "This page in the other format",
-         "href": c.url(path, {**self_params, "f": "html" if fmt == "json" else "json"})},
+         "title": "This page in the other format", "href": f"{this}{sep}f={other}"},
         {"rel": "collection", "type": "application/json", "title": "The collection",
          "href": c.url(f"/ogc/collections/{layer.id}")},
     ]
     if n >= q.limit and last is not None:
-        nxt = {k: v for k, v in params if k != "cursor"}
-        nxt["cursor"] = encode_cursor(orjson.loads(last))
+        nxt = [(k, v) for k, v in params if k != "cursor"]
+        nxt.append(("cursor", encode_cursor(orjson.loads(last))))
         if fmt != "json":
-            nxt["f"] = fmt
+            nxt.append(("f", fmt))
         links.append({"rel": "next", "type": GEOJSON if fmt == "json" else "text/html",
                       "title": "Next page", "href": c.url(path, nxt)})
     return links

@@ -166,41 +166,45 @@ def decode_cursor(value: str, n_keys: int) -> list:
 def parse_items_query(params, columns: dict[str, Column], *, has_time: bool,
                       formats: set[str]) -> ItemsQuery:
     """Validate every parameter of an items request (``params``: Starlette QueryParams)."""
-    for key in params.keys():
+    given: dict[str, str] = {}
+    for key, value in params.multi_items():
         if key not in ITEM_PARAMS and key not in columns:
             raise InvalidParameter(
                 f"unknown parameter {key!r}; use {', '.join(sorted(ITEM_PARAMS))} or a "
                 f"property name: {', '.join(columns) or '(none)'}")
-        if len(params.getlist(key)) > 1:
+        if key in given:
             raise InvalidParameter(f"parameter {key!r} is given more than once")
+        given[key] = value
+    get = given.get
     q = ItemsQuery()
-    q.f = parse_format(params.get("f"), formats)
-    q.limit_given = "limit" in params
-    q.limit = parse_limit(params.get("limit"))
-    q.crs = parse_crs(params.get("crs"), "crs")
-    q.bbox_crs = parse_crs(params.get("bbox-crs"), "bbox-crs")
-    if params.get("bbox") is not None:
-        q.bbox = parse_bbox(params["bbox"], q.bbox_crs)
-    if params.get("datetime") is not None:
+    q.f = parse_format(get("f"), formats)
+    q.limit_given = "limit" in given
+    q.limit = parse_limit(get("limit"))
+    q.crs = parse_crs(get("crs"), "crs")
+    q.bbox_crs = parse_crs(get("bbox-crs"), "bbox-crs")
+    if get("bbox") is not None:
+        q.bbox = parse_bbox(given["bbox"], q.bbox_crs)
+    if get("datetime") is not None:
         if not has_time:
             raise InvalidParameter("datetime: this collection has no time property")
-        q.interval = parse_datetime(params["datetime"])
-    for name, col in columns.items():
-        if name in params:
-            q.equals[name] = parse_value(params[name], col.type, name)
-    q.filter_crs = parse_crs(params.get("filter-crs"), "filter-crs")
-    if params.get("filter") is not None:
+        q.interval = parse_datetime(given["datetime"])
+    for name, value in given.items():
+        col = columns.get(name)
+        if col is not None:
+            q.equals[name] = parse_value(value, col.type, name)
+    q.filter_crs = parse_crs(get("filter-crs"), "filter-crs")
+    if get("filter") is not None:
         from services.ogc.cql import parse_filter
 
-        q.filter = parse_filter(params["filter"], params.get("filter-lang"))
-    elif params.get("filter-lang") is not None:
-        parse_filter_lang(params["filter-lang"])
-    if params.get("sortby") is not None:
-        q.sortby = parse_sortby(params["sortby"], columns)
-    if params.get("properties") is not None:
-        q.properties = parse_properties(params["properties"], columns)
-    if params.get("cursor") is not None:
-        q.cursor = decode_cursor(params["cursor"], len(q.sortby))
+        q.filter = parse_filter(given["filter"], get("filter-lang"))
+    elif get("filter-lang") is not None:
+        parse_filter_lang(given["filter-lang"])
+    if get("sortby") is not None:
+        q.sortby = parse_sortby(given["sortby"], columns)
+    if get("properties") is not None:
+        q.properties = parse_properties(given["properties"], columns)
+    if get("cursor") is not None:
+        q.cursor = decode_cursor(given["cursor"], len(q.sortby))
     return q
 
 

@@ -81,6 +81,39 @@ def build(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) -> SQLQue
 SERVED_DEFAULT: ServedCRS = next(iter(SERVED.values()))
 
 
+def shape_key(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) -> tuple:
+    """Everything but the values that decides the SQL text of a page query (no CQL2)."""
+    return (layer.id, layer.current_version, layer.definition_sha,
+            tuple(q.properties) if q.properties is not None else tuple(visible),
+            tuple(q.sortby), None if q.bbox is None else (q.bbox_crs or SERVED_DEFAULT).uri,
+            None if q.interval is None else (
+                layer.time_field in visible, q.interval[0] is None, q.interval[1] is None),
+            tuple(q.equals), q.crs.uri if q.crs else None, bool(q.limit),
+            None if q.cursor is None else tuple(v is None for v in q.cursor))
+
+
+def bound_values(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) -> list:
+    """The values ``build`` and ``page_cte`` bind for ``q`` (no CQL2), in their order."""
+    out: list = []
+    if q.bbox is not None:
+        out += [float(v) for v in q.bbox]
+    if q.interval is not None:
+        col = visible.get(layer.time_field) if layer.time_field else None
+        if col is not None:
+            lo, hi = q.interval
+            if col.type == "date":
+                out += [_as_date(v) for v in (lo, hi) if v is not None]
+            else:
+                out += [_as_dt(v, end) for v, end in ((lo, False), (hi, True)) if v is not None]
+    out += q.equals.values()
+    if q.cursor is not None:
+        out.append(int(q.cursor[-1]))
+        out += [v for v in reversed(q.cursor[:-1]) if v is not None]
+    if q.limit:
+        out.append(q.limit)
+    return out
+
+
 def bbox_condition(s: SQLQuery, bbox, crs: ServedCRS) -> sql.Composable:
     x0, y0, x1, y1 = (s.param(float(v)) for v in bbox)
     if crs.is_wgs84 and not crs.lat_first:

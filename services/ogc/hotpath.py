@@ -1,0 +1,69 @@
+"""The hot path of OGC API - Features: GeoJSON pages of ``/ogc/collections/{id}/items``.
+
+Answered by this plain ASGI handler before FastAPI's routing, dependency solving and the gzip
+middleware, which together cost more Python time than the rest of such a request (see
+bench/README.md). It runs inside the guard (credentials, rate limits, audit) and calls the very
+function the FastAPI route calls (``items.items_response``), so the answer, the access checks
+and the errors are the same; every other format and path goes on to FastAPI.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.access import principal
+from services.ogc.errors import OGCError, unexpected_error_response
+from services.ogc.http import Ctx, negotiate
+from services.ogc.items import ITEM_FORMATS, items_response
+
+_ITEMS = re.compile(r"/ogc/collections/([^/]+)/items")
+GZIP_MIN_BYTES = 1000
+GZIP_LEVEL = 5  # level 9 (the middleware's default) costs twice the time for ~3 % less
+
+
+class ItemsHotPath:
+    def __init__(self, app):
+        self.app = app  # the FastAPI application: everything this does not answer
+        self.state = app.state
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return await self.app(scope, receive, send)
+        m = _ITEMS.fullmatch(scope["path"])
+        if m is None:
+            return await self.app(scope, receive, send)
+        scope["app"] = self.app  # as Starlette sets it: request.app, request.state
+        request = Request(scope, receive)
+        try:
+            if negotiate(request, ITEM_FORMATS) != "geojson":
+                return await self.app(scope, receive, send)
+        except OGCError:  # a bad f=: FastAPI's route gives the same 400
+            return await self.app(scope, receive, send)
+        try:
+            who = await principal(request)
+            layers = self.state.catalog.fresh()
+            if layers is None:  # re-read the catalog (at most once a second)
+                async with self.state.pool.connection() as conn:
+                    layers = await self.state.catalog.layers(conn)
+            # no psycopg connection: the page query runs on services.pages
+            c = Ctx(request, None, who, layers, self.state.pages)
+            response = await items_response(c, m[1], "geojson")
+        except Exception as exc:  # the same OGC exception documents as FastAPI's handlers
+            response = unexpected_error_response(exc, scope["path"])
+        await gzipped(request, response)(scope, receive, send)
+
+
+def gzipped(request: Request, response: Response) -> Response:
+    body = response.body
+    if (len(body) < GZIP_MIN_BYTES or "gzip" not in request.headers.get("accept-encoding", "")
+            or "content-encoding" in response.headers):
+        return response
+    z = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    response.body = z.compress(body) + z.flush()
+    response.headers["Content-Encoding"] = "gzip"
+    response.headers["Content-Length"] = str(len(response.body))
+    return response

@@ -1,0 +1,77 @@
+"""The connections that run GeoJSON page queries: a few asyncpg connections on a plain queue.
+
+The page query is the one every map client and OGC API client repeats. Through psycopg's async
+execute and psycopg_pool's checkout it cost about 120 µs of CPU a query on this kind of
+machine, through asyncpg on a queue about 45 µs (bench/README.md, "OGC API - Features"), and
+the server's Python time is what separates it from PostgreSQL's own speed. Everything else
+keeps using the psycopg pool (services.pool). Same role (spp_web), read-only, same statement
+timeout. A connection that breaks is dropped and a new one is opened on its next turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import asyncpg
+
+from gis.settings import get_settings
+from services.pool import web_database_url
+
+_NAMED = re.compile(rb"%\((\w+)\)s|%%")
+
+
+def numbered(text: bytes, names: list[str]) -> str:
+    """psycopg's named placeholders (``%(p0)s``, ``%%``) as asyncpg's ``$1``, ``%``."""
+    index = {n.encode(): i + 1 for i, n in enumerate(names)}
+
+    def repl(m: re.Match) -> bytes:
+        return b"%" if m[0] == b"%%" else b"$%d" % index[m[1]]
+
+    return _NAMED.sub(repl, text).decode()
+
+
+class PagePool:
+    def __init__(self, size: int = 10):
+        self.size = size
+        self._idle: asyncio.Queue[asyncpg.Connection | None] | None = None
+
+    def _queue(self) -> asyncio.Queue:
+        if self._idle is None:  # slots; None = not connected yet (opened on first use)
+            self._idle = asyncio.Queue()
+            for _ in range(self.size):
+                self._idle.put_nowait(None)
+        return self._idle
+
+    async def _connect(self) -> asyncpg.Connection:
+        timeout = int(get_settings().statement_timeout_ms)
+        return await asyncpg.connect(web_database_url(), server_settings={
+            "statement_timeout": str(timeout), "default_transaction_read_only": "on",
+            "application_name": "spp-pages", "search_path": "public,spp"})
+
+    async def fetchrow(self, text: str, values: list):
+        idle = self._queue()
+        conn = await idle.get()
+        try:
+            if conn is None or conn.is_closed():
+                conn = None
+                conn = await self._connect()
+            return await conn.fetchrow(text, *values)
+        except BaseException as exc:
+            # an error of the query (timeout, bad value) leaves the connection usable; a
+            # cancelled request or a broken link may leave it mid-protocol: drop it
+            if conn is not None and not isinstance(exc, asyncpg.PostgresError):
+                conn.terminate()
+                conn = None
+            raise
+        finally:
+            idle.put_nowait(conn if conn is not None and not conn.is_closed() else None)
+
+    async def close(self) -> None:
+        if self._idle is None:
+            return
+        while not self._idle.empty():
+            conn = self._idle.get_nowait()
+            if conn is not None:
+                await conn.close(timeout=5)
+        self._idle = None
