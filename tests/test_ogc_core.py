@@ -54,12 +54,28 @@ def test_conformance(client):
     doc = client.get("/conformance").json()
     assert CORE in doc["conformsTo"] and GEOJSON in doc["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in doc["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt" in doc["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/core" in doc["conformsTo"]
+
+
+def test_landing_and_collection_lead_to_tiles_and_styles(client):
+    landing = client.get("").json()
+    ogc = "http://www.opengis.net/def/rel/ogc/1.0/"
+    for rel in ("tilesets-vector", "tiling-schemes", "styles"):
+        r = httpx.get(link(landing, ogc + rel), timeout=30)
+        assert r.status_code == 200, rel
+    assert "tilesets" in httpx.get(link(landing, ogc + "tilesets-vector"), timeout=30).json()
+    doc = client.get("/collections/cadastral_parcels").json()
+    tilesets = httpx.get(link(doc, ogc + "tilesets-vector"), timeout=30).json()
+    assert tilesets["tilesets"][0]["dataType"] == "vector"
+    style = httpx.get(link(doc, ogc + "style"), timeout=30)
+    assert style.status_code == 200 and style.json()["version"] == 8
 
 
 def test_collections_list_only_what_the_public_may_see(client, conn):
     doc = client.get("/collections").json()
     ids = {c["id"] for c in doc["collections"]}
-    public = {r["id"] for r in conn.execute(
+    public = {r["id"] for r in conn.execute(  # feature collections: rasters are not listed
         "SELECT id FROM spp.layers WHERE current_version IS NOT NULL AND "
         "access_level = 'public' AND coalesce(definition->>'kind', 'vector') = 'vector'")}
     assert ids == public and {"cadastral_parcels", "fire_hydrants"} <= ids

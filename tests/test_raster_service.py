@@ -6,6 +6,7 @@ and access (a restricted raster is a 404 for the public, visible to its departme
 from __future__ import annotations
 
 import io
+import subprocess
 
 import httpx
 import morecantile
@@ -225,3 +226,40 @@ def test_restricted_raster_is_404_for_the_public_and_seen_by_its_departments(api
     other = run_gis("keys", "create", "--name", "raster test 2", "--department", "syt",
                     check=True).stdout.strip().splitlines()[-1]
     assert api.get(urls[0], headers={"X-API-Key": other}).status_code == 404
+
+
+def test_raster_layers_are_coverage_collections(api, conn, raster_data, ogc_server):
+    public_rasters = {r["id"] for r in conn.execute(
+        "SELECT id FROM spp.layers WHERE current_version IS NOT NULL AND "
+        "access_level = 'public' AND definition->>'kind' = 'raster'")}
+    assert {"flood_depth_100y", "elevation_dem"} <= public_rasters
+    listed = {r["id"]: r["links"]["collection"] for r in api.get("/api/rasters").json()["rasters"]}
+    assert set(listed) == public_rasters  # orthophoto is restricted
+    landing = api.get("/ogc").json()
+    assert any(lk["rel"] == "related" and lk["href"].endswith("/api/rasters")
+               for lk in landing["links"])
+    flood = httpx.get(listed["flood_depth_100y"], timeout=60).json()
+    assert flood["id"] == "flood_depth_100y" and flood["itemType"] == "coverage"
+    links = {lk["rel"].rsplit("/", 1)[-1]: lk["href"] for lk in flood["links"]}
+    assert "items" not in links
+    west, south, east, north = flood["extent"]["spatial"]["bbox"][0]
+    cov = httpx.get(links["coverage"] + f"&bbox={west},{south},{west + 0.01},{south + 0.01}",
+                    timeout=60)
+    assert cov.status_code == 200 and cov.headers["content-type"].startswith("image/tiff")
+    with rasterio.open(io.BytesIO(cov.content)) as d:
+        assert d.crs.to_epsg() == 4326 and d.width > 0
+    tiles = httpx.get(links["tilesets-map"], timeout=60)
+    assert tiles.status_code == 200 and "{z}" in tiles.text
+    items = api.get("/ogc/collections/flood_depth_100y/items")
+    assert items.status_code == 404 and "raster" in items.json()["description"]
+    assert api.get("/ogc/collections/orthophoto").status_code == 404
+    assert api.get("/ogc/collections/no_such_layer/items").json()["description"].startswith(
+        "no collection")
+    # the feature list holds no raster: GDAL's OAPIF driver would take each listed collection
+    # for a feature layer and fail on its items
+    ids = {x["id"] for x in api.get("/ogc/collections").json()["collections"]}
+    assert "cadastral_parcels" in ids and not ids & public_rasters
+    out = subprocess.run(["ogrinfo", "-ro", "-q", f"OAPIF:{ogc_server}"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and "ERROR" not in out.stderr, out.stderr
+    assert "cadastral_parcels" in out.stdout and "flood_depth_100y" not in out.stdout

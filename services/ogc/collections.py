@@ -19,6 +19,7 @@ from services.ogc.http import (
     etag_for,
     negotiate,
 )
+from services.tiles.styles import style_path
 
 router = APIRouter(prefix="/ogc/collections", tags=["Data"])
 JSON_SCHEMA_TYPES = {"string": {"type": "string"}, "integer": {"type": "integer"},
@@ -31,6 +32,7 @@ GEOMETRY_SCHEMA = {"Point": "point", "MultiPoint": "multipoint", "LineString": "
 DOWNLOADS = {"csv": ("text/csv", "CSV"), "gpkg": ("application/geopackage+sqlite3",
              "GeoPackage"), "shp": ("application/zip", "Shapefile (zip)")}
 CollectionId = Path(..., alias="collectionId", description="Layer id, e.g. cadastral_parcels")
+OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
 
 
 def collection_doc(c: Ctx, layer: LayerInfo) -> dict:
@@ -47,9 +49,14 @@ def collection_doc(c: Ctx, layer: LayerInfo) -> dict:
          "type": "application/schema+json", "title": "Queryable properties",
          "href": c.url(f"{base}/queryables")},
     ]
+    links.append({"rel": f"{OGC_REL}/tilesets-vector", "type": JSON,
+                  "title": "Vector tiles (OGC API - Tiles)", "href": c.url(f"{base}/tiles")})
+    if style_path(layer).exists():
+        links.append({"rel": f"{OGC_REL}/style", "type": "application/vnd.mapbox.style+json",
+                      "title": "Style (MapLibre; also f=sld, f=qml)",
+                      "href": c.url(f"/ogc/styles/{layer.id}", {"f": "mapbox"})})
     if layer.licence:
-        links.append({"rel": "license", "type": "text/html", "title": layer.licence,
-                      "href": f"https://spdx.org/licenses/{layer.licence}.html"})
+        links.append(_licence_link(layer))
     for f, (mime, label) in DOWNLOADS.items():
         links.append({"rel": "enclosure", "type": mime, "title": f"Download: {label}",
                       "href": c.url(f"{base}/items", {"f": f})})
@@ -72,6 +79,49 @@ def collection_doc(c: Ctx, layer: LayerInfo) -> dict:
     }
 
 
+def raster_collection_doc(c: Ctx, info: LayerInfo) -> dict:
+    """A raster layer as a collection of OGC API - Common: no items, a coverage (GeoTIFF
+    subsets) and map tiles, described further at /api/rasters/{id}. Not in the list of
+    /ogc/collections (see ``collections``)."""
+    base = f"/ogc/collections/{info.id}"
+    links = [
+        {"rel": "self", "type": JSON, "title": "This collection", "href": c.url(base)},
+        {"rel": "alternate", "type": "text/html", "title": "This collection as HTML",
+         "href": c.url(base, {"f": "html"})},
+        {"rel": f"{OGC_REL}/coverage", "type": "image/tiff; application=geotiff",
+         "title": "Coverage (GeoTIFF, EPSG:4326; subset with bbox)",
+         "href": c.url(f"{base}/coverage", {"f": "tif"})},
+        {"rel": f"{OGC_REL}/tilesets-map", "type": JSON, "title": "Map tiles (PNG)",
+         "href": c.url(f"{base}/map/tiles/WebMercatorQuad")},
+        {"rel": "describedby", "type": JSON, "title": "Legend, units, value and zonal "
+         "statistics endpoints", "href": c.url(f"/api/rasters/{info.id}")},
+    ]
+    if info.licence:
+        links.append(_licence_link(info))
+    return {
+        "id": info.id, "title": info.title_vi, "description": info.description_vi,
+        "titles": {"vi": info.title_vi, "en": info.title_en},
+        "descriptions": {"vi": info.description_vi, "en": info.description_en},
+        "keywords": info.keywords, "itemType": "coverage",
+        "owner": {"vi": info.owner_vi, "en": info.owner_en, "code": info.owner_code},
+        "license": info.licence, "updated": info.updated_at.isoformat()
+        if info.updated_at else None, "version": info.current_version,
+        "extent": {"spatial": {"bbox": [info.bbox] if info.bbox else [], "crs": CRS84}},
+        "crs": [CRS84], "storageCrs": CRS84, "links": links,
+    }
+
+
+def _licence_link(layer: LayerInfo) -> dict:
+    return {"rel": "license", "type": "text/html", "title": layer.licence,
+            "href": f"https://spdx.org/licenses/{layer.licence}.html"}
+
+
+async def _visible_rasters(c: Ctx) -> list[LayerInfo]:
+    from services.raster.catalog import CATALOG
+
+    return visible_layers(c.who, await CATALOG.rasters(c.conn))
+
+
 def _rfc3339(value: str | None) -> str | None:
     if value is None:
         return None
@@ -86,6 +136,9 @@ def _collections_etag(who: Principal, layers: list[LayerInfo], fmt: str, query: 
 @router.get("", summary="The layers (collections) you may see", response_class=JSONResponse)
 async def collections(request: Request, f: str | None = None, c: Ctx = Depends(ctx)):
     fmt = negotiate(request, {"geojson", "html"})
+    # the feature collections only: GDAL's OAPIF driver (so QGIS) takes every listed
+    # collection for a feature layer whatever its itemType, and then fails on its items;
+    # rasters are listed at /api/rasters, each one a coverage collection at /ogc/collections/{id}
     layers = visible_layers(c.who, c.layers)
     etag = _collections_etag(c.who, layers, fmt, request.url.query)
     if (resp := conditional(request, c.who, etag)) is not None:
@@ -109,11 +162,14 @@ async def collections(request: Request, f: str | None = None, c: Ctx = Depends(c
 async def collection(request: Request, collection_id: str = CollectionId,
                      f: str | None = None, c: Ctx = Depends(ctx)):
     fmt = negotiate(request, {"geojson", "html"})
-    layer = c.layer(collection_id)
+    raster = None
+    if collection_id not in c.layers:
+        raster = next((x for x in await _visible_rasters(c) if x.id == collection_id), None)
+    layer = raster or c.layer(collection_id)
     etag = _collections_etag(c.who, [layer], fmt, request.url.query)
     if (resp := conditional(request, c.who, etag)) is not None:
         return resp
-    doc = collection_doc(c, layer)
+    doc = raster_collection_doc(c, layer) if raster else collection_doc(c, layer)
     headers = cache_headers(c.who, etag)
     if fmt == "html":
         return page(request, "collection.html", layer.title_vi, doc,

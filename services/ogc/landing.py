@@ -29,7 +29,23 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    # OGC API - Common: raster layers are coverage collections too (/ogc/collections/{id})
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections",
+    # OGC API - Tiles: vector tiles per collection and of all layers, raster map tiles
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/png",
+    # OGC API - Styles (draft): MapLibre/Mapbox style and SLD 1.1 per layer
+    "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/mapbox-style",
+    "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/sld-11",
 ]
+OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
 
 
 @router.get("", summary="Landing page", response_class=JSONResponse)
@@ -38,9 +54,9 @@ async def landing(request: Request, f: str | None = None, c: Ctx = Depends(ctx))
     fmt = negotiate(request, {"geojson", "html"})
     doc = {
         "title": "SPP Cần Thơ — Nền tảng quy hoạch không gian / Spatial Planning Platform",
-        "description": "Dữ liệu không gian của thành phố Cần Thơ theo chuẩn OGC API - Features "
-                       "(WGS 84; VN-2000 qua EPSG:6960). / Spatial data of Cần Thơ city as OGC "
-                       "API - Features.",
+        "description": "Dữ liệu không gian của thành phố Cần Thơ theo chuẩn OGC API - Features, "
+                       "Tiles, Styles (WGS 84; VN-2000 qua EPSG:6960). / Spatial data of Cần Thơ "
+                       "city as OGC API - Features, Tiles and Styles.",
         "links": [
             {"rel": "self", "type": JSON, "title": "This document", "href": c.url("/ogc")},
             {"rel": "alternate", "type": "text/html", "title": "This document as HTML",
@@ -53,6 +69,14 @@ async def landing(request: Request, f: str | None = None, c: Ctx = Depends(ctx))
              "href": c.url("/ogc/conformance")},
             {"rel": "data", "type": JSON, "title": "Collections (layers)",
              "href": c.url("/ogc/collections")},
+            {"rel": f"{OGC_REL}/tilesets-vector", "type": JSON,
+             "title": "Vector tiles of all layers (OGC API - Tiles)", "href": c.url("/ogc/tiles")},
+            {"rel": f"{OGC_REL}/tiling-schemes", "type": JSON, "title": "Tile matrix sets",
+             "href": c.url("/ogc/tileMatrixSets")},
+            {"rel": f"{OGC_REL}/styles", "type": JSON, "title": "Styles (OGC API - Styles)",
+             "href": c.url("/ogc/styles")},
+            {"rel": "related", "type": JSON, "title": "Raster layers (coverages, map tiles); "
+             "each one is a collection at /ogc/collections/{id}", "href": c.url("/api/rasters")},
         ],
     }
     headers = cache_headers(c.who, None, 60)

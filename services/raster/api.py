@@ -77,7 +77,8 @@ def _describe(c: RCtx, info: LayerInfo) -> dict:
         "render": d.render, "legend": render.legend(d), "opacity": d.style.opacity,
         "minzoom": d.tiles.min_zoom, "maxzoom": d.tiles.max_zoom,
         "tiles": [c.url(tiles)],
-        "links": {"coverage": c.url(f"/ogc/collections/{info.id}/coverage?f=tif"),
+        "links": {"collection": c.url(f"/ogc/collections/{info.id}"),
+                  "coverage": c.url(f"/ogc/collections/{info.id}/coverage?f=tif"),
                   "value": c.url(f"/api/rasters/{info.id}/value?lon={{lon}}&lat={{lat}}"),
                   "zonal": c.url(f"/api/rasters/{info.id}/zonal")},
     }

@@ -48,8 +48,13 @@ def _read(path: Path, mtime: float) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def style_path(layer: LayerInfo) -> Path:
+    """The style file of a vector layer (styles/<style or id>.json); it may not exist."""
+    return get_settings().styles_dir / f"{layer.definition.style or layer.id}.json"
+
+
 def style_file(layer: LayerInfo) -> dict:
-    path = get_settings().styles_dir / f"{layer.definition.style or layer.id}.json"
+    path = style_path(layer)
     try:
         return _read(path, path.stat().st_mtime)
     except OSError:
@@ -61,8 +66,7 @@ def _styled(c: Ctx) -> list[LayerInfo]:
     for layer in sorted(visible_layers(c.who, c.layers), key=lambda lyr: lyr.id):
         if not mvt.is_vector(layer):
             continue
-        path = get_settings().styles_dir / f"{layer.definition.style or layer.id}.json"
-        if path.exists():
+        if style_path(layer).exists():
             out.append(layer)
     return out
 
@@ -96,7 +100,7 @@ def _links(c: Ctx, style_id: str) -> list[dict]:
 def _etag(kind: str, layers: list[LayerInfo], c: Ctx, extra: str = "") -> str:
     files = []
     for layer in layers:
-        path = get_settings().styles_dir / f"{layer.definition.style or layer.id}.json"
+        path = style_path(layer)
         files.append((layer.id, layer.current_version, layer.definition_sha,
                       path.stat().st_mtime_ns if path.exists() else 0))
     return etag_for(kind, files, c.who.cache_scope, extra, str(c.request.base_url))
