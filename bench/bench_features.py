@@ -9,7 +9,8 @@ Servers, one at a time, each one uvicorn worker on 127.0.0.1:
 - ours: `python -m gis serve` (rate limit off: SPP_RATE_IP_PER_S=0, the others have none);
 - TiPg from its own venv (--tipg-venv, `pip install tipg`), `uvicorn tipg.main:app`, on the
   `data` schema (collection `data.cadastral_parcels`, id column fid);
-- pygeoapi from its own venv (--pygeoapi-venv, `pip install pygeoapi psycopg2-binary`),
+- pygeoapi from its own venv (--pygeoapi-venv, `pip install pygeoapi psycopg2-binary
+  geoalchemy2 starlette uvicorn`),
   PostgreSQL provider on data.cadastral_parcels (id_field fid, geom), `uvicorn
   pygeoapi.starlette_app:APP`;
 and `pgbench -M prepared` running the same page query (100 features of the same bbox, the

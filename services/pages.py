@@ -5,7 +5,8 @@ execute and psycopg_pool's checkout it cost about 120 µs of CPU a query on this
 machine, through asyncpg on a queue about 45 µs (bench/README.md, "OGC API - Features"), and
 the server's Python time is what separates it from PostgreSQL's own speed. Everything else
 keeps using the psycopg pool (services.pool). Same role (spp_web), read-only, same statement
-timeout. A connection that breaks is dropped and a new one is opened on its next turn.
+timeout. Text values come back as bytes. A connection that breaks is dropped and a new one is
+opened on its next turn.
 """
 
 from __future__ import annotations
@@ -45,9 +46,14 @@ class PagePool:
 
     async def _connect(self) -> asyncpg.Connection:
         timeout = int(get_settings().statement_timeout_ms)
-        return await asyncpg.connect(web_database_url(), server_settings={
+        conn = await asyncpg.connect(web_database_url(), server_settings={
             "statement_timeout": str(timeout), "default_transaction_read_only": "on",
             "application_name": "spp-pages", "search_path": "public,spp"})
+        # text arrives as the UTF-8 bytes PostgreSQL sent: a page's ~50 kB of features go
+        # into the response as they are, never decoded to str and encoded back
+        await conn.set_type_codec("text", schema="pg_catalog", encoder=str.encode,
+                                  decoder=bytes, format="binary")
+        return conn
 
     async def fetchrow(self, text: str, values: list):
         idle = self._queue()

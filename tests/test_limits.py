@@ -98,7 +98,8 @@ def test_pool_role_timeout_and_read_only(access_data, database_url, monkeypatch)
             row = await p.fetchrow(query, [])
             with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
                 await p.fetchrow("CREATE TABLE data.not_allowed (i int)", [])
-            return dict(row)
+            return {k: v.decode() if isinstance(v, bytes) else v  # text arrives as bytes
+                    for k, v in row.items()}
         finally:
             await p.close()
 

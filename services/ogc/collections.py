@@ -66,16 +66,20 @@ def collection_doc(c: Ctx, layer: LayerInfo) -> dict:
         lo, hi = layer.temporal
         extent["temporal"] = {"interval": [[_rfc3339(lo), _rfc3339(hi)]],
                               "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+    return {**_described(layer, "feature"), "geometryType": layer.geometry_type,
+            "extent": extent, "crs": CRS_LIST, "storageCrs": CRS84, "links": links}
+
+
+def _described(layer: LayerInfo, item_type: str) -> dict:
+    """What a collection says of its layer, vector or raster alike."""
     return {
         "id": layer.id, "title": layer.title_vi, "description": layer.description_vi,
         "titles": {"vi": layer.title_vi, "en": layer.title_en},
         "descriptions": {"vi": layer.description_vi, "en": layer.description_en},
-        "keywords": layer.keywords, "itemType": "feature",
+        "keywords": layer.keywords, "itemType": item_type,
         "owner": {"vi": layer.owner_vi, "en": layer.owner_en, "code": layer.owner_code},
         "license": layer.licence, "updated": layer.updated_at.isoformat()
         if layer.updated_at else None, "version": layer.current_version,
-        "geometryType": layer.geometry_type, "extent": extent,
-        "crs": CRS_LIST, "storageCrs": CRS84, "links": links,
     }
 
 
@@ -98,17 +102,9 @@ def raster_collection_doc(c: Ctx, info: LayerInfo) -> dict:
     ]
     if info.licence:
         links.append(_licence_link(info))
-    return {
-        "id": info.id, "title": info.title_vi, "description": info.description_vi,
-        "titles": {"vi": info.title_vi, "en": info.title_en},
-        "descriptions": {"vi": info.description_vi, "en": info.description_en},
-        "keywords": info.keywords, "itemType": "coverage",
-        "owner": {"vi": info.owner_vi, "en": info.owner_en, "code": info.owner_code},
-        "license": info.licence, "updated": info.updated_at.isoformat()
-        if info.updated_at else None, "version": info.current_version,
-        "extent": {"spatial": {"bbox": [info.bbox] if info.bbox else [], "crs": CRS84}},
-        "crs": [CRS84], "storageCrs": CRS84, "links": links,
-    }
+    return {**_described(info, "coverage"),
+            "extent": {"spatial": {"bbox": [info.bbox] if info.bbox else [], "crs": CRS84}},
+            "crs": [CRS84], "storageCrs": CRS84, "links": links}
 
 
 def _licence_link(layer: LayerInfo) -> dict:

@@ -42,15 +42,12 @@ def feature_sql(columns: dict[str, Column], crs: ServedCRS) -> sql.Composable:
 
 
 def page_sql(s: SQLQuery, limit: int, cursor: list | None, crs: ServedCRS) -> sql.Composable:
-    """One row: n (features returned), features (the comma-joined features as UTF-8 bytea:
-    fetched in binary, psycopg hands the bytes over as they are instead of decoding ~50 kB
-    to str for the server to encode it back), last (key of the last row as JSON text, for
-    the next link)."""
+    """One row: n (features returned), features (the comma-joined features as JSON text),
+    last (key of the last row as JSON text, for the next link)."""
     keys = [sql.Identifier(f"_k{i}") for i in range(len(s.order))] + [sql.SQL("fid")]
     return sql.SQL(
         "WITH page AS ({cte}) SELECT count(*)::int AS n, "
-        "convert_to(coalesce(string_agg({feature}, ',' ORDER BY {order}), ''), 'UTF8') "
-        "AS features, "
+        "coalesce(string_agg({feature}, ',' ORDER BY {order}), '') AS features, "
         "(array_agg(json_build_array({keys})::text ORDER BY {rev}))[1] AS last FROM page"
     ).format(cte=page_cte(s, limit, cursor), feature=feature_sql(s.columns, crs),
              order=s.order_sql(alias=True), keys=sql.SQL(", ").join(keys),
