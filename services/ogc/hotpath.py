@@ -1,10 +1,11 @@
 """The hot path of OGC API - Features: GeoJSON pages of ``/ogc/collections/{id}/items``.
 
-Answered by this plain ASGI handler before FastAPI's routing, dependency solving and the gzip
-middleware, which together cost more Python time than the rest of such a request (see
-bench/README.md). It runs inside the guard (credentials, rate limits, audit) and calls the very
-function the FastAPI route calls (``items.items_response``), so the answer, the access checks
-and the errors are the same; every other format and path goes on to FastAPI.
+Answered by this plain ASGI handler in front of the FastAPI application (``services.app.
+Service`` puts it right behind the guard: credentials, rate limits, audit), so without
+FastAPI's middleware stack, routing and dependency solving, which together cost more Python
+time than the rest of such a request (bench/README.md). It calls the very function the FastAPI
+route calls (``items.items_response``), so the answer, the access checks and the errors are the
+same; it gzips by itself. Every other format, method and path goes on to FastAPI.
 """
 
 from __future__ import annotations

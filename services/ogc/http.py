@@ -29,7 +29,7 @@ URL_SAFE = ",:/"
 @dataclass
 class Ctx:
     request: Request
-    conn: AsyncConnection
+    conn: AsyncConnection | None  # None on the items hot path (it uses pages)
     who: Principal
     layers: dict[str, LayerInfo]
     pages: PagePool | None = None  # runs the GeoJSON page queries (services.pages)
