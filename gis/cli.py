@@ -294,8 +294,13 @@ def demo_cmd(parcels: int = typer.Option(3000, help="Parcels in the sample Ninh 
     def report(rel, r):
         state = {"current": "[green]loaded[/]", "unchanged": "[dim]unchanged[/]"}.get(
             r.status, r.status)
-        console.print(f"  {rel:45} → {r.layer_id:26} {state} v{r.version} "
-                      f"{r.feature_count or 0:>8,} features, {r.count_rejected} rejected")
+        if hasattr(r, "raster"):  # a raster layer: its grid, not features
+            size = (f"{r.raster['width']:,} × {r.raster['height']:,} cells" if r.raster
+                    else "raster")
+            what = f"{size:>17}, {r.raster.get('bands', '')} band(s)" if r.raster else size
+        else:
+            what = f"{r.feature_count or 0:>8,} features, {r.count_rejected} rejected"
+        console.print(f"  {rel:45} → {r.layer_id:26} {state} v{r.version} {what}")
 
     load_sample(outdir, report)
     if serve:

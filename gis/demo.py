@@ -84,13 +84,8 @@ def load_sample(outdir: Path, report=None) -> list[LoadResult]:
     for rel, layer in SAMPLE_RASTERS:  # unchanged files (same SHA-256) are not loaded again
         raster = load_raster(outdir / rel, layer)
         if report:
-            report(rel, _raster_result(raster))
+            report(rel, raster)
     return results
-
-
-def _raster_result(r) -> LoadResult:
-    return LoadResult(r.layer_id, r.version, r.status, r.source_name, r.source_sha256, {}, None,
-                      {})
 
 
 def _unchanged(conn_layer: str, rel: str, outdir: Path) -> LoadResult:

@@ -36,6 +36,8 @@ def test_demo_loads_every_sample_file(demo, conn):
                   "construction_plan_zones", "water_pipes", "drainage_lines", "street_lights",
                   "fire_hydrants", "address_points"):
         assert counts.get(layer, 0) > 0, f"{layer} not loaded:\n{proc.stdout}"
+    flood = next(ln for ln in proc.stdout.splitlines() if "flood_depth_100y" in ln)
+    assert "cells" in flood and "features" not in flood  # rasters report their grid
 
 
 def test_demo_second_run_changes_nothing(demo, conn):
