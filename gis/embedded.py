@@ -72,7 +72,11 @@ def _free_port() -> int:
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether PostgreSQL could listen on ``port``: bound the way it binds (SO_REUSEADDR), so
+    the TIME_WAIT sockets left by the connections of a cluster just stopped do not count and
+    a restart keeps its port (services still connected to it reconnect)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -59,6 +59,15 @@ def unexpected_error_response(exc: Exception, path: str) -> JSONResponse:
     if isinstance(exc, OGCError):
         return ogc_error_response(exc)
     state = getattr(exc, "sqlstate", None) or ""  # psycopg's and asyncpg's errors alike
+    if _database_unreachable(exc, state):
+        import logging
+
+        logging.getLogger("services").warning("database unavailable on %s: %s", path,
+                                              str(exc).splitlines()[0] if str(exc) else exc)
+        resp = error_response(503, "ServiceUnavailable", "the database is unavailable just "
+                              "now; retry in a few seconds")
+        resp.headers["Retry-After"] = "5"
+        return resp
     if state == "57014":  # query_canceled: the statement timeout
         return error_response(503, "Timeout", "the query took longer than the service's "
                               "statement timeout; narrow it with bbox, filter or limit")
@@ -68,8 +77,19 @@ def unexpected_error_response(exc: Exception, path: str) -> JSONResponse:
                               f"{str(exc).splitlines()[0]}")
     import logging
 
-    logging.getLogger("services").exception("unexpected error on %s", path)
+    logging.getLogger("services").error("unexpected error on %s", path, exc_info=exc)
     return error_response(500, "ServerError", "internal error; it was logged")
+
+
+def _database_unreachable(exc: Exception, state: str) -> bool:
+    """A lost or refused connection (the database restarting, a broken link), not a bug."""
+    import psycopg
+
+    if state.startswith("08") or state in ("57P01", "57P02", "57P03"):  # connection, shutdown
+        return True
+    if isinstance(exc, psycopg.OperationalError) and not state:  # incl. the pool's timeout
+        return True
+    return isinstance(exc, OSError)  # refused or reset while connecting (asyncpg)
 
 
 def _is_client_data_error(exc: Exception) -> bool:
@@ -102,6 +122,13 @@ def install(app: FastAPI) -> None:
             desc = f"no resource at {request.url.path}"
         return error_response(exc.status_code, code, desc)
 
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         return unexpected_error_response(exc, request.url.path)
+
+    # database errors answered without Starlette re-raising them to the server log (it does
+    # for the catch-all below): a database restart is a 503, not a traceback a request
+    import psycopg
+
+    app.exception_handler(psycopg.Error)(_unexpected)
+    app.exception_handler(OSError)(_unexpected)
+    app.exception_handler(Exception)(_unexpected)
