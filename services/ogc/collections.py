@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from services.access import Principal, visible_columns, visible_layers
+from services.access import LayerHidden, Principal, layer_for, visible_columns, visible_layers
 from services.catalog import LayerInfo
 from services.ogc.crs import CRS84, CRS_LIST
 from services.ogc.html import page
@@ -112,10 +112,14 @@ def _licence_link(layer: LayerInfo) -> dict:
             "href": f"https://spdx.org/licenses/{layer.licence}.html"}
 
 
-async def _visible_rasters(c: Ctx) -> list[LayerInfo]:
+async def _raster(c: Ctx, layer_id: str) -> LayerInfo | None:
+    """The raster layer ``layer_id`` if this caller may see it."""
     from services.raster.catalog import CATALOG
 
-    return visible_layers(c.who, await CATALOG.rasters(c.conn))
+    try:
+        return layer_for(c.who, await CATALOG.rasters(c.conn), layer_id)
+    except LayerHidden:
+        return None
 
 
 def _rfc3339(value: str | None) -> str | None:
@@ -158,9 +162,7 @@ async def collections(request: Request, f: str | None = None, c: Ctx = Depends(c
 async def collection(request: Request, collection_id: str = CollectionId,
                      f: str | None = None, c: Ctx = Depends(ctx)):
     fmt = negotiate(request, {"geojson", "html"})
-    raster = None
-    if collection_id not in c.layers:
-        raster = next((x for x in await _visible_rasters(c) if x.id == collection_id), None)
+    raster = None if collection_id in c.layers else await _raster(c, collection_id)
     layer = raster or c.layer(collection_id)
     etag = _collections_etag(c.who, [layer], fmt, request.url.query)
     if (resp := conditional(request, c.who, etag)) is not None:

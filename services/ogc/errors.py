@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("services")
 
 
 class OGCError(Exception):
@@ -60,9 +64,7 @@ def unexpected_error_response(exc: Exception, path: str) -> JSONResponse:
         return ogc_error_response(exc)
     state = getattr(exc, "sqlstate", None) or ""  # psycopg's and asyncpg's errors alike
     if _database_unreachable(exc, state):
-        import logging
-
-        logging.getLogger("services").warning("database unavailable on %s: %s", path,
+        log.warning("database unavailable on %s: %s", path,
                                               str(exc).splitlines()[0] if str(exc) else exc)
         resp = error_response(503, "ServiceUnavailable", "the database is unavailable just "
                               "now; retry in a few seconds")
@@ -75,9 +77,7 @@ def unexpected_error_response(exc: Exception, path: str) -> JSONResponse:
         return error_response(400, "InvalidParameterValue",
                               f"a value does not fit the property's type: "
                               f"{str(exc).splitlines()[0]}")
-    import logging
-
-    logging.getLogger("services").error("unexpected error on %s", path, exc_info=exc)
+    log.error("unexpected error on %s", path, exc_info=exc)
     return error_response(500, "ServerError", "internal error; it was logged")
 
 

@@ -51,15 +51,11 @@ class Ctx:
                            f"features; see {self.url(f'/ogc/collections/{raster.id}')} for "
                            "its coverage and map tiles") from None
 
-    def url(self, path: str, params: dict | list | None = None, encoded: str = "") -> str:
-        """Absolute URL of ``path`` with ``params`` and an already ``encoded`` query part."""
+    def url(self, path: str, params: dict | list | None = None) -> str:
         base = self._base
         if base is None:
             base = self._base = base_url(self.request.scope)
-        qs = urlencode(params, safe=URL_SAFE) if params else ""
-        if encoded:
-            qs = f"{qs}&{encoded}" if qs else encoded
-        return f"{base}{path}?{qs}" if qs else f"{base}{path}"
+        return f"{base}{path}?{urlencode(params, safe=URL_SAFE)}" if params else f"{base}{path}"
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
