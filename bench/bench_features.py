@@ -100,13 +100,11 @@ def prepare_data() -> str:
         n = conn.execute("SELECT count(*) AS n FROM data.cadastral_parcels").fetchone()["n"] \
             if row["ok"] else 0
     if n < 250_000:
-        from gis.sample import write_sample
+        from gis.demo import ensure_sample
 
-        sample = get_settings().data_dir / "sample-300000"
+        print("sample of 300,000 parcels (written on the first run) ...", flush=True)
+        sample = ensure_sample(get_settings().data_dir / "sample-300000", 300_000)
         shp = sample / "thua_dat_ninhkieu" / "thua_dat.shp"
-        if not shp.exists():
-            print(f"writing 300,000 sample parcels to {sample} ...", flush=True)
-            write_sample(sample, parcels=300_000)
         print("loading with gis load ...", flush=True)
         subprocess.run([sys.executable, "-m", "gis", "load", str(shp), "--layer", LAYER,
                         "--force"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)

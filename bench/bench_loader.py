@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gis import db  # noqa: E402
-from gis.sample import write_sample  # noqa: E402
+from gis.demo import ensure_sample  # noqa: E402
 from gis.settings import get_settings  # noqa: E402
 
 
@@ -47,11 +47,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2)
     args = ap.parse_args()
 
-    sample = get_settings().data_dir / f"bench-sample-{args.parcels}"
+    print(f"sample of {args.parcels:,} parcels (written on the first run) ...", flush=True)
+    sample = ensure_sample(get_settings().data_dir / f"bench-sample-{args.parcels}",
+                           args.parcels)
     shp = sample / "thua_dat_ninhkieu" / "thua_dat.shp"
-    if not shp.exists():
-        print(f"writing {args.parcels:,} sample parcels to {sample} ...", flush=True)
-        write_sample(sample, parcels=args.parcels)
     url = db.database_url()
     db.migrate()
     size = sum(p.stat().st_size for p in shp.parent.iterdir()) / 2**20

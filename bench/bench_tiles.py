@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 import morecantile  # noqa: E402
 
 from gis import db  # noqa: E402
-from gis.sample import write_sample  # noqa: E402
+from gis.demo import ensure_sample  # noqa: E402
 from gis.settings import get_settings  # noqa: E402
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -163,11 +163,10 @@ def main() -> None:
         sys.exit(f"no TiPg at {args.tipg}: python3 -m venv {args.tipg} && "
                  f"{args.tipg}/bin/pip install tipg uvicorn")
 
-    sample = get_settings().data_dir / f"bench-sample-{args.parcels}"
+    print(f"sample of {args.parcels:,} parcels (written on the first run) ...", flush=True)
+    sample = ensure_sample(get_settings().data_dir / f"bench-sample-{args.parcels}",
+                           args.parcels)
     shp = sample / "thua_dat_ninhkieu" / "thua_dat.shp"
-    if not shp.exists():
-        print(f"writing {args.parcels:,} sample parcels to {sample} ...", flush=True)
-        write_sample(sample, parcels=args.parcels)
     url = db.database_url()
     db.migrate()
     print("gis load (a no-op when this file is already current) ...", flush=True)
