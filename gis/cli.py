@@ -271,8 +271,12 @@ def serve_cmd(host: str = typer.Option(None, help="Address to listen on (default
     db.ready_connection().close()  # fail early, with a clear message, if the DB is unreachable
     console.print(f"Web map / bản đồ: http://{host}:{port}/   OGC API: http://{host}:{port}/ogc"
                   "   (Ctrl-C stops / dừng)")
+    # X-Forwarded-For decides whose rate bucket a request draws from: believed only when the
+    # peer is a configured proxy (uvicorn's own default would trust any loopback peer)
+    proxies = s.trusted_proxies.strip()
     uvicorn.run("services.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, proxy_headers=True)
+                log_level="warning", access_log=False, proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None)
 
 
 # -- gis demo ---------------------------------------------------------------------------

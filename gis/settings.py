@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     auth_cache_s: float = 5.0
     # Token buckets: anonymous requests per client address, requests with a credential per
     # credential; rate in requests per second, burst = bucket size. 0 disables a limit.
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated
+    # addresses or CIDRs. Empty: none; the client address is the TCP peer.
+    trusted_proxies: str = ""
     rate_ip_per_s: float = 50.0
     rate_ip_burst: int = 300
     rate_key_per_s: float = 100.0

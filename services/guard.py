@@ -3,10 +3,12 @@
 In order, before the application sees a request:
 - URL (path + query) longer than ``SPP_MAX_URL_LENGTH`` → 414; a body announced or streamed
   beyond ``SPP_MAX_BODY_BYTES`` → 413;
-- rate limits, token buckets in this process: a request presenting a credential draws from
-  that credential's bucket (``SPP_RATE_KEY_*``), an anonymous one from its client address's
-  (``SPP_RATE_IP_*``); a refused credential (401) also draws from the address's bucket, so
-  made-up keys do not escape the address limit. An empty bucket → 429 with Retry-After;
+- rate limits, token buckets in this process: a request presenting a credential seen valid
+  lately (``services.auth.known_valid``) draws from that credential's bucket
+  (``SPP_RATE_KEY_*``); any other request, anonymous or with a credential not (yet) known
+  valid, on any route, from its client address's (``SPP_RATE_IP_*``), so made-up keys do not
+  escape the address limit. The address is the TCP peer unless ``SPP_TRUSTED_PROXIES`` names
+  it (``gis serve``). An empty bucket → 429 with Retry-After;
 - the time to the response's first byte is bounded by ``SPP_REQUEST_TIMEOUT_S`` → 503 (a
   streamed download then continues, each query bounded by the statement timeout).
 After the response: reads of internal/restricted layers and of personal fields that
@@ -18,7 +20,6 @@ nothing.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import time
@@ -31,6 +32,7 @@ from fastapi import FastAPI
 
 from gis.settings import get_settings
 from services.access import Principal, audit_reads
+from services.auth import credential_hash, known_valid, presented
 from services.ogc.errors import error_response
 
 log = logging.getLogger("services.guard")
@@ -158,7 +160,6 @@ class Guard:
         self.s = s
         self.ip = TokenBuckets(s.rate_ip_per_s, s.rate_ip_burst)
         self.keys = TokenBuckets(s.rate_key_per_s, s.rate_key_burst)
-        self.failures = TokenBuckets(s.rate_ip_per_s, s.rate_ip_burst)
         self.writer = writer
 
     async def __call__(self, scope, receive, send):
@@ -181,12 +182,11 @@ class Guard:
                                             "number")(scope, receive, send)
             if int(length) > s.max_body_bytes:
                 return await self._too_large(scope, receive, send)
-        cred = headers.get("x-api-key") or headers.get("authorization")
-        if cred:
-            wait = self.failures.peek(client)
-            if not wait:
-                wait = self.keys.take("k:" + hashlib.sha256(cred.encode()).hexdigest()[:32])
-        else:
+        cred = presented(headers.get("authorization"), headers.get("x-api-key"))
+        h = credential_hash(cred) if cred else None
+        if h is not None and known_valid(h):
+            wait = self.keys.take("k:" + h[:32])
+        else:  # anonymous, or a credential not (yet) seen valid: the address pays
             wait = self.ip.take(client)
         if wait:
             retry = max(1, math.ceil(wait))
@@ -235,8 +235,6 @@ class Guard:
             await self._too_large(scope, receive, send)
         finally:
             audit_reads.reset(token)
-        if status == 401:
-            self.failures.take(client)
         if reads and 200 <= status < 300:
             self._audit(scope, client, reads)
 
