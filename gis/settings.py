@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_url_length: int = 8192
     max_body_bytes: int = 1_000_000
     request_timeout_s: float = 30.0
+    # Connecting to the database from the web services gives up after this many seconds; a
+    # lost database is then answered with 503 at once and re-checked every second.
+    db_connect_timeout_s: float = 2.0
     # Audit rows are written in batches by a background task at most this often, seconds.
     audit_flush_s: float = 1.0
 

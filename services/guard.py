@@ -33,6 +33,7 @@ from fastapi import FastAPI
 from gis.settings import get_settings
 from services.access import Principal, audit_reads
 from services.auth import credential_hash, known_valid, presented
+from services.dbstate import first_line, unreachable
 from services.ogc.errors import error_response
 
 log = logging.getLogger("services.guard")
@@ -121,8 +122,11 @@ class AuditWriter:
             await asyncio.sleep(self.flush_s)
             try:
                 await self._flush_all()
-            except Exception:  # the database may be away; keep serving, retry next time
-                log.exception("audit write failed; retrying")
+            except Exception as exc:  # keep serving, retry next time
+                if unreachable(exc):  # the database is away: no traceback a second
+                    log.warning("audit write failed (%s); retrying", first_line(exc))
+                else:
+                    log.exception("audit write failed; retrying")
 
     async def _flush_all(self) -> None:
         rows = []
@@ -140,6 +144,7 @@ class AuditWriter:
         try:
             async with await psycopg.AsyncConnection.connect(
                     self._url_fn(), autocommit=True,
+                    connect_timeout=max(1, round(get_settings().db_connect_timeout_s)),
                     options="-c application_name=spp-audit") as conn:
                 async with conn.cursor() as cur:
                     await cur.executemany(
