@@ -34,7 +34,7 @@ from gis.settings import get_settings
 from services.access import Principal, audit_reads
 from services.auth import credential_hash, known_valid, presented
 from services.dbstate import first_line, unreachable
-from services.ogc.errors import error_response
+from services.ogc.errors import OGCError, error_response, ogc_error_response
 
 log = logging.getLogger("services.guard")
 EXPORT_FORMATS = {"csv", "gpkg", "shp", "zip", "mbtiles", "pmtiles"}
@@ -172,14 +172,26 @@ class Guard:
             return await self.app(scope, receive, send)
         s = self.s
         client = (scope.get("client") or ("unknown", 0))[0]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        # An answer sent before the whole body was read closes the connection: otherwise
+        # the server would go on reading (and discarding) an unwanted, maybe huge, body
+        # to find the next request on it
+        body_done = headers.get("content-length", "0") == "0" and (
+            "transfer-encoding" not in headers)
+        plain_send = send
+
+        async def send(msg):
+            if msg["type"] == "http.response.start" and not body_done:
+                msg = {**msg, "headers": [*msg.get("headers", ()), (b"connection", b"close")]}
+            await plain_send(msg)
+
         url_len = len(scope.get("raw_path") or scope["path"].encode()) + len(
             scope.get("query_string") or b"")
         if url_len > s.max_url_length:
             return await error_response(414, "URITooLong", f"the URL has {url_len} bytes; at "
                                         f"most {s.max_url_length} are accepted (use fewer or "
                                         "shorter parameters)")(scope, receive, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
@@ -203,12 +215,13 @@ class Guard:
         received = 0
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, body_done
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
-                if received > s.max_body_bytes:
-                    raise _BodyTooLarge
+                if received > s.max_body_bytes:  # a chunked body has no length to check
+                    raise BodyTooLarge(s.max_body_bytes)
+                body_done = not msg.get("more_body", False)
             return msg
 
         status = 0
@@ -233,7 +246,7 @@ class Guard:
             await error_response(503, "Timeout", f"the request took longer than "
                                  f"{s.request_timeout_s:g} s; narrow it with bbox, filter or "
                                  "limit")(scope, receive, send)
-        except _BodyTooLarge:
+        except BodyTooLarge:  # raised outside FastAPI's handlers (which answer it alike)
             if started:
                 raise
             status = 413
@@ -244,8 +257,7 @@ class Guard:
             self._audit(scope, client, reads)
 
     async def _too_large(self, scope, receive, send):
-        await error_response(413, "PayloadTooLarge", f"the request body is larger than "
-                             f"{self.s.max_body_bytes} bytes")(scope, receive, send)
+        await ogc_error_response(BodyTooLarge(self.s.max_body_bytes))(scope, receive, send)
 
     def _audit(self, scope, client: str, reads: list) -> None:
         who: Principal | None = (scope.get("state") or {}).get("spp_principal")
@@ -263,8 +275,15 @@ class Guard:
                              {**detail, "access": level}, client))
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(OGCError):
+    """Raised by the guard's ``receive`` wherever a body is read: an OGCError, so FastAPI's
+    handler answers it as a 413 (not a logged 500) when a route is reading the body."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+    def __init__(self, limit: int):
+        super().__init__(f"the request body is larger than {limit} bytes")
 
 
 def install(app: FastAPI) -> None:

@@ -63,8 +63,10 @@ def test_request_size_limits(tight_server):
         assert r.status_code == 414 and "URL" in r.json()["description"]
         r = c.post("/collections", content=b"x" * 5000)
         assert r.status_code == 413
+        # a route that never reads a body answers at once, and hangs up on the unread body
+        # (the 413 of a chunked body read by a route: tests/test_body_limits.py)
         r = c.post("/collections", content=(b"x" * 600 for _ in range(5)))  # chunked
-        assert r.status_code in (413, 405)
+        assert r.status_code == 405 and r.headers["connection"] == "close"
 
 
 def test_request_timeout(access_data, database_url, session_dir):
