@@ -91,8 +91,18 @@ class WebPool(AsyncConnectionPool):
                 raise
 
 
-async def _gave_up(pool: AsyncConnectionPool) -> None:
-    BREAKER.down(ConnectionError("the pool could not reconnect"))
+class _Connection(AsyncConnection):
+    """The pool's connections: a failed connect (the pool's own, in the background) trips
+    the breaker at once, so requests queued for a connection stop waiting for it."""
+
+    @classmethod
+    async def connect(cls, *args, **kwargs):
+        try:
+            return await super().connect(*args, **kwargs)
+        except Exception as exc:
+            if unreachable(exc):
+                BREAKER.down(exc)
+            raise
 
 
 def make_pool(min_size: int = 2, max_size: int = 10) -> WebPool:
@@ -110,5 +120,5 @@ def make_pool(min_size: int = 2, max_size: int = 10) -> WebPool:
         kwargs={"autocommit": True, "row_factory": dict_row, "options": options,
                 "connect_timeout": max(1, round(s.db_connect_timeout_s))},
         configure=_configure, check=AsyncConnectionPool.check_connection,
-        reconnect_timeout=max(1.0, s.db_connect_timeout_s), reconnect_failed=_gave_up,
+        connection_class=_Connection, reconnect_timeout=max(1.0, s.db_connect_timeout_s),
         name="spp-services")
