@@ -19,14 +19,14 @@ from tests.access_fixtures import AUDIENCE, ISSUER, make_key, serve
 
 pytest_plugins = ["tests.access_fixtures"]
 PROXY = "127.0.0.5"
-BURST = 20  # SPP_RATE_IP_BURST below; refill 2/s, so a quick run of 60 gets about 20-25
+BURST = 20  # SPP_RATE_IP_BURST below; refill 0.5/s: a run of 60 in under 12 s gets < 26
 
 
 @pytest.fixture(scope="module")
 def server(access_data, oidc, database_url, session_dir):
     log = session_dir / "rate_trust_serve.log"
-    with serve(database_url, log, SPP_RATE_IP_PER_S="2", SPP_RATE_IP_BURST=str(BURST),
-               SPP_RATE_KEY_PER_S="2", SPP_RATE_KEY_BURST="10",
+    with serve(database_url, log, SPP_RATE_IP_PER_S="0.5", SPP_RATE_IP_BURST=str(BURST),
+               SPP_RATE_KEY_PER_S="0.5", SPP_RATE_KEY_BURST="10",
                SPP_TRUSTED_PROXIES=f"192.0.2.7, {PROXY}/32",
                SPP_OIDC_ISSUER=ISSUER, SPP_OIDC_AUDIENCE=AUDIENCE,
                SPP_OIDC_JWKS_FILE=str(oidc["jwks"])) as base:
