@@ -113,6 +113,21 @@ def test_server_survives_the_deep_filters(client):
     _alive(client)
 
 
+def test_bounds_leave_room_for_real_filters(client):
+    square = [[[105.7, 9.9], [105.9, 9.9], [105.9, 10.1], [105.7, 10.1], [105.7, 9.9]]]
+    cond: dict = {"op": "s_intersects", "args": [{"property": "geom"},
+                                                {"type": "MultiPolygon", "coordinates": [square]}]}
+    for i in range(6):  # six boolean levels around a MultiPolygon: 21 brackets deep
+        cond = {"op": "and" if i % 2 else "or", "args": [cond, {"op": ">=", "args": [
+            {"property": "sheet_no"}, 0]}]}
+    r = client.get(ITEMS, params={"filter": json.dumps(cond), "filter-lang": "cql2-json"})
+    assert r.status_code == 200 and r.json()["numberReturned"] > 0, r.text[:300]
+    text = "NOT (" * 8 + "S_INTERSECTS(geom, MULTIPOLYGON(((105.7 9.9, 105.9 9.9, 105.9 10.1, " \
+        "105.7 9.9)))) OR sheet_no < 0" + ")" * 8
+    r = client.get(ITEMS, params={"filter": text})
+    assert r.status_code == 200, r.text[:300]
+
+
 def test_a_parser_crash_costs_one_request_not_the_process():
     """The cql2 parser itself still segfaults on deep nesting; fed directly (past the
     bounds), its child process dies, the caller gets a 400 and the next filter parses."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 from services.ogc.errors import InvalidParameter
 
 MAX_CHARS = 20_000
-MAX_DEPTH = 20  # parentheses, brackets and braces (and runs of NOT / unary minus)
+MAX_DEPTH = 20  # parentheses (and runs of NOT / unary minus) in CQL2 text
+MAX_JSON_DEPTH = 40  # brackets and braces in CQL2 JSON: each boolean level takes two
 MAX_TOKENS = 4_000
 _OPEN, _CLOSE = "([{", ")]}"
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:+")
@@ -27,6 +28,7 @@ def check(text: str, lang: str) -> None:
     if len(text) > MAX_CHARS:
         raise _fail(lang, f"longer than {MAX_CHARS} characters")
     json_mode = lang == "cql2-json"
+    limit = MAX_JSON_DEPTH if json_mode else MAX_DEPTH
     depth = tokens = prefix = 0
     i, n = 0, len(text)
     while i < n:
@@ -53,8 +55,8 @@ def check(text: str, lang: str) -> None:
         tokens += 1
         if ch in _OPEN:
             depth += 1
-            if depth + prefix > MAX_DEPTH:
-                raise _fail(lang, f"nested deeper than {MAX_DEPTH} levels")
+            if depth + prefix > limit:
+                raise _fail(lang, f"nested deeper than {limit} levels")
         elif ch in _CLOSE:
             depth -= 1
             if depth < 0:
@@ -70,8 +72,8 @@ def check(text: str, lang: str) -> None:
             prefix = prefix + 1 if not json_mode and ch == "-" else (
                 prefix if ch in _OPEN or ch in _CLOSE else 0)
             i += 1
-        if depth + prefix > MAX_DEPTH:
-            raise _fail(lang, f"nested deeper than {MAX_DEPTH} levels (counting NOT and "
+        if depth + prefix > limit:
+            raise _fail(lang, f"nested deeper than {limit} levels (counting NOT and "
                         "unary minus)")
         if tokens > MAX_TOKENS:
             raise _fail(lang, f"more than {MAX_TOKENS} tokens")

@@ -54,6 +54,11 @@ class FilterParser:
             return json.loads(value)
         raise InvalidParameter(f"filter ({lang}) cannot be parsed: {value}")
 
+    def warm(self) -> None:
+        """Start the child now rather than on the first filter (blocking: run off the loop)."""
+        with self._lock:
+            self._child()
+
     def _ask(self, lang: str, text: str) -> tuple[bool | None, str]:
         proc = self._child()
         try:
