@@ -17,7 +17,7 @@ FORMATS = {"json": "geojson", "geojson": "geojson", "html": "html", "csv": "csv"
            "gpkg": "gpkg", "shp": "shp"}
 ITEM_PARAMS = {"f", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
                "filter-crs", "sortby", "properties", "cursor"}
-MAX_SORT_KEYS = 8  # each key is a bound value of the keyset condition, twice
+MAX_SORT_KEYS = 8  # the keyset condition of a next page nests one level (and values) a key
 
 
 @dataclass
