@@ -1,10 +1,9 @@
 """OGC API - Features Part 3: CQL2 (text or JSON) -> parameterised SQL.
 
 The ``cql2`` package parses and validates both encodings into CQL2 JSON (in a child process,
-after ``cqlscan``'s bounds: see ``cqlworker``); this module walks
-that tree and emits psycopg ``sql`` compositions: column names only as ``sql.Identifier`` of
-properties the caller may see, every literal as a named placeholder. Anything else is a 400
-naming the problem.
+after ``cqlscan``'s bounds: see ``cqlworker``); this module walks that tree and emits psycopg
+``sql`` compositions: column names only as ``sql.Identifier`` of properties the caller may
+see, every literal as a named placeholder. Anything else is a 400 naming the problem.
 """
 
 from __future__ import annotations
