@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     db_connect_timeout_s: float = 2.0
     # Audit rows are written in batches by a background task at most this often, seconds.
     audit_flush_s: float = 1.0
+    # Key material of the paging cursors (services/ogc/cursor.py): any string; unset, a random
+    # key kept in $SPP_DATA_DIR/cursor.key (0600), so every worker on a machine agrees.
+    cursor_secret: str | None = None
+    # Rows a download (CSV, GeoPackage, Shapefile) fetches from the database at a time.
+    export_batch_rows: int = 5000
 
     @property
     def embedded_dir(self) -> Path:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -13,6 +14,7 @@ from services import guard
 from services.catalog import Catalog
 from services.guard import Guard
 from services.ogc import collections, errors, items, landing, openapi
+from services.ogc.cqlworker import PARSER
 from services.ogc.hotpath import GZIP_LEVEL, ItemsHotPath
 from services.pages import PagePool
 from services.planning import router as planning_router
@@ -45,6 +47,7 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
         app.state.pool = make_pool()
         await app.state.pool.open(wait=True)
         app.state.pages = PagePool()
+        await asyncio.to_thread(PARSER.warm)  # the CQL2 parser's child process
         try:
             yield
         finally:

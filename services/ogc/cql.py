@@ -1,9 +1,9 @@
 """OGC API - Features Part 3: CQL2 (text or JSON) -> parameterised SQL.
 
-The ``cql2`` package parses and validates both encodings into CQL2 JSON; this module walks
-that tree and emits psycopg ``sql`` compositions: column names only as ``sql.Identifier`` of
-properties the caller may see, every literal as a named placeholder. Anything else is a 400
-naming the problem.
+The ``cql2`` package parses and validates both encodings into CQL2 JSON (in a child process,
+after ``cqlscan``'s bounds: see ``cqlworker``); this module walks that tree and emits psycopg
+``sql`` compositions: column names only as ``sql.Identifier`` of properties the caller may
+see, every literal as a named placeholder. Anything else is a 400 naming the problem.
 """
 
 from __future__ import annotations
@@ -12,19 +12,22 @@ import json
 import math
 from datetime import date, datetime
 
-import cql2
 import shapely
 import shapely.geometry
 from psycopg import sql
 
 from services.catalog import Column
+from services.ogc import cqlscan
+from services.ogc.cqlworker import PARSER
 from services.ogc.crs import ServedCRS
 from services.ogc.errors import InvalidParameter
 from services.ogc.params import parse_filter_lang, unknown_property
 from services.ogc.values import SQL_TYPES, parse_instant
 
-MAX_FILTER_CHARS = 20_000
 MAX_DEPTH = 40
+MAX_DWITHIN_M = 1_000_000  # 1 000 km: the whole delta and then some
+MAX_PROJECTED = 1e8  # metres: larger coordinates are no place on Earth
+COMPATIBLE = [{"integer", "number"}, {"date", "datetime"}]
 GEOMETRY_NAMES = {"geom", "geometry"}
 COMPARISONS = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 SPATIAL = {"s_intersects": "ST_Intersects", "s_within": "ST_Within",
@@ -34,17 +37,11 @@ TEMPORAL = {"t_after", "t_before", "t_during", "t_equals", "t_intersects", "t_di
 
 
 def parse_filter(text: str, lang: str | None) -> dict:
-    """The filter as CQL2 JSON (validated by the cql2 parser)."""
+    """The filter as CQL2 JSON: bounded by ``cqlscan``, then parsed and validated by the cql2
+    parser in its own process (``cqlworker``)."""
     lang = parse_filter_lang(lang)
-    if len(text) > MAX_FILTER_CHARS:
-        raise InvalidParameter(f"filter: longer than {MAX_FILTER_CHARS} characters")
-    try:
-        expr = cql2.parse_text(text) if lang == "cql2-text" else cql2.parse_json(text)
-        tree = expr.to_json()
-    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
-        detail = " ".join(str(exc).split())
-        raise InvalidParameter(f"filter ({lang}) cannot be parsed: {detail}") from None
-    return tree
+    cqlscan.check(text, lang)
+    return PARSER.parse(text, lang)
 
 
 class Translator:
@@ -132,14 +129,27 @@ class Translator:
         rhs, _ = self.scalar(args[1], ltype)
         return sql.SQL("({} {} {})").format(lhs, sql.SQL(COMPARISONS[op]), rhs)
 
-    def scalar(self, node, expect: str | None = None) -> tuple[sql.Composable, str | None]:
+    def check_type(self, got: str, expect: str | None, what: str) -> None:
+        """Both sides of a comparison must be comparable in SQL (else PostgreSQL refuses the
+        whole query: 'operator does not exist')."""
+        if expect is None or got == expect or any({got, expect} <= c for c in COMPATIBLE):
+            return
+        raise self.fail(f"{what} is {got}, it cannot be compared with property "
+                        f"{self.current!r} ({expect})")
+
+    def scalar(self, node, expect: str | None = None,
+               depth: int = 0) -> tuple[sql.Composable, str | None]:
         """(SQL, type) of a property, literal or CASEI(); literals take the type expected."""
         if isinstance(node, dict) and "property" in node:
             col = self.column(str(node["property"]))
+            self.check_type(col.type, expect, f"property {col.name!r}")
             self.current = col.name
             return sql.Identifier(col.name), col.type
         if isinstance(node, dict) and str(node.get("op", "")).lower() == "casei":
-            inner, t = self.scalar(node["args"][0], "string")
+            if depth > MAX_DEPTH:
+                raise self.fail(f"CASEI nested deeper than {MAX_DEPTH} levels")
+            self.check_type("string", expect, "CASEI(...)")
+            inner, t = self.scalar(node["args"][0], "string", depth + 1)
             if t not in ("string", None):
                 raise self.fail("CASEI needs text")
             return sql.SQL("lower({})").format(inner), "string"
@@ -147,6 +157,7 @@ class Translator:
             raw = node.get("date") or node.get("timestamp")
             v = parse_instant(str(raw), "filter")
             t = "date" if isinstance(v, date) and not isinstance(v, datetime) else "datetime"
+            self.check_type(t, expect, f"{t.upper()}({raw!r})")
             return self.param(v, SQL_TYPES[expect if expect in ("date", "datetime") else t]), t
         if isinstance(node, dict):
             raise self.fail(f"expected a property or a value, got {json.dumps(node)[:80]}")
@@ -188,6 +199,7 @@ class Translator:
                 b = [b[0], b[1], b[3], b[4]]
             if len(b) != 4 or not all(isinstance(v, int | float) and math.isfinite(v) for v in b):
                 raise self.fail("BBOX needs 4 (or 6) finite numbers")
+            self.check_coordinates([b[0], b[2]], [b[1], b[3]])
             env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {})").format(
                 *(self.param(float(v), "double precision") for v in b))
             return self.crs.input(env, densify=True)
@@ -199,16 +211,29 @@ class Translator:
             coords = shapely.get_coordinates(shp)
             if shp.is_empty or not bool(len(coords)) or not math.isfinite(coords.sum()):
                 raise self.fail("geometries must be non-empty with finite coordinates")
+            self.check_coordinates(coords[:, 0], coords[:, 1])
             g = sql.SQL("ST_GeomFromWKB({})").format(self.param(shapely.to_wkb(shp)))
             return self.crs.input(g, densify=True)
         raise self.fail(f"expected the geometry property or a geometry, got "
                         f"{json.dumps(node)[:80]}")
 
+    def check_coordinates(self, xs, ys) -> None:
+        """Coordinates a CRS can hold (a transform or a geography cast of others fails)."""
+        if self.crs.geographic:
+            lon, lat = (ys, xs) if self.crs.lat_first else (xs, ys)
+            if min(lat) < -90 or max(lat) > 90 or min(lon) < -180 or max(lon) > 180:
+                order = "lat lon" if self.crs.lat_first else "lon lat"
+                raise self.fail(f"coordinates outside the range of {self.crs.uri} (axis "
+                                f"order {order}; set filter-crs for other coordinates)")
+        elif max(map(abs, [*xs, *ys])) > MAX_PROJECTED:
+            raise self.fail(f"coordinates larger than {MAX_PROJECTED:g} m in {self.crs.uri}")
+
     def dwithin(self, args: list) -> sql.Composable:
         if len(args) != 3 or not isinstance(args[2], int | float) or not math.isfinite(args[2]):
             raise self.fail("S_DWITHIN(geom, geometry, distance in metres)")
-        if args[2] < 0:
-            raise self.fail("S_DWITHIN distance must not be negative")
+        if not 0 <= args[2] <= MAX_DWITHIN_M:
+            raise self.fail(f"S_DWITHIN distance must be 0..{MAX_DWITHIN_M} metres, not "
+                            f"{args[2]:g}")
         a, b = self.geometry(args[0]), self.geometry(args[1])
         d = self.param(float(args[2]), "double precision")
         # the envelope test uses the GiST index; the geography test is exact, in metres

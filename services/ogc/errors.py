@@ -93,10 +93,12 @@ def _database_unreachable(exc: Exception, state: str) -> bool:
 
 
 def _is_client_data_error(exc: Exception) -> bool:
-    """asyncpg refusing to encode a query argument (no SQLSTATE: it never reached the server)."""
+    """asyncpg or psycopg refusing to encode a query argument (no SQLSTATE: it never reached
+    the server), e.g. a NUL character in text."""
+    import psycopg
     from asyncpg.exceptions._base import DataError  # the client's, not SQLSTATE 22's
 
-    return isinstance(exc, DataError)
+    return isinstance(exc, DataError | psycopg.DataError)
 
 
 def install(app: FastAPI) -> None:

@@ -3,6 +3,12 @@
 Rows come from a server-side cursor in batches; CSV is written as it comes, GeoPackage and
 Shapefile are appended batch by batch to a temporary file with pyogrio, which is then streamed
 and deleted. Without ``limit`` a download holds every matching feature.
+
+The query runs and its first batch is fetched before the response starts, so whatever the
+database refuses (a filter, a cursor) is still a 4xx. A failure after the first byte cannot
+change the status any more: the exception then reaches uvicorn, which closes the connection
+without the chunked body's last chunk, so the client sees a broken transfer, never a short
+file that looks complete.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from services.ogc.http import Ctx, cache_headers
 from services.ogc.params import ItemsQuery
 from services.ogc.query import SQLQuery, page_cte
 
-BATCH = 5000
+READY = b""  # yielded once the query has answered; never sent
 MEDIA = {"csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3",
          "shp": "application/zip"}
 
@@ -61,22 +67,54 @@ async def download(c: Ctx, layer: LayerInfo, s: SQLQuery, q: ItemsQuery, fmt: st
     if fmt == "csv":
         stmt = _statement(s, q, q.crs, wkb=False)
         point = layer.geometry_type == "Point"
-        return StreamingResponse(_csv(pool, stmt, s, point, q.crs), media_type=MEDIA["csv"],
-                                 headers=headers)
+        body = await _started(_csv(pool, stmt, s, point, q.crs))
+        return StreamingResponse(body, media_type=MEDIA["csv"], headers=headers)
     # GIS files keep x = easting/longitude whatever the EPSG axis order
     crs = dataclasses.replace(q.crs, lat_first=False)
     stmt = _statement(s, q, crs, wkb=True)
-    return StreamingResponse(_gis_file(pool, stmt, s, layer, fmt, _epsg(q.crs)),
-                             media_type=MEDIA[fmt], headers=headers)
+    body = await _started(_gis_file(pool, stmt, s, layer, fmt, _epsg(q.crs)))
+    return StreamingResponse(body, media_type=MEDIA[fmt], headers=headers)
+
+
+async def _started(gen):
+    """``gen`` run up to its READY (the query answered: errors so far are still a 4xx), as a
+    body iterator of the rest."""
+    try:
+        first = await anext(gen)
+    except BaseException:
+        await gen.aclose()
+        raise
+    assert first is READY
+
+    async def rest():
+        try:
+            # an empty first chunk lets the headers go now: the gzip middleware holds them
+            # until the first body message, and a GeoPackage's first bytes come only when the
+            # whole file is written (the guard's time-to-first-byte limit would answer 503)
+            yield b""
+            async for chunk in gen:
+                yield chunk
+        finally:
+            await gen.aclose()
+
+    return rest()
 
 
 async def _rows(pool, stmt, params):
+    """Batches of rows; the first one is fetched (maybe empty) before anything is sent."""
+    from gis.settings import get_settings
+
+    size = max(1, get_settings().export_batch_rows)
     async with pool.connection() as conn:
         async with conn.transaction():
             async with conn.cursor(name="spp_download") as cur:
                 await cur.execute(stmt, params)
-                while batch := await cur.fetchmany(BATCH):
-                    yield batch
+                batch = await cur.fetchmany(size)
+                yield batch
+                while batch:
+                    batch = await cur.fetchmany(size)
+                    if batch:
+                        yield batch
 
 
 async def _csv(pool, stmt, s: SQLQuery, point: bool, crs: ServedCRS):
@@ -89,14 +127,17 @@ async def _csv(pool, stmt, s: SQLQuery, point: bool, crs: ServedCRS):
         w.writerow(["id", *names, *axes])
     else:
         w.writerow(["id", *names, "wkt"])
-    yield buf.getvalue().encode()
+    started = False
     async for batch in _rows(pool, stmt, s.params):
-        buf.seek(0)
-        buf.truncate()
+        if not started:
+            started = True
+            yield READY
         for r in batch:
             tail = [r["x"], r["y"]] if point else [r["geom_wkt"]]
             w.writerow([r["fid"], *(r[n] for n in names), *tail])
         yield buf.getvalue().encode()
+        buf.seek(0)
+        buf.truncate()
 
 
 def _frame(batch: list[dict], names: list[str], epsg: str) -> gpd.GeoDataFrame:
@@ -115,6 +156,10 @@ async def _gis_file(pool, stmt, s: SQLQuery, layer: LayerInfo, fmt: str, epsg: s
         names = list(s.columns)
         first = True
         async for batch in _rows(pool, stmt, s.params):
+            if first:
+                yield READY
+            if not batch:
+                continue
             frame = _frame(batch, names, epsg)
             await asyncio.to_thread(pyogrio.write_dataframe, frame, path, driver=driver,
                                     append=not first, promote_to_multi=True, **opts)

@@ -13,6 +13,7 @@ from services.access import visible_columns
 from services.ogc import geojson, query
 from services.ogc.collections import CollectionId
 from services.ogc.crs import content_crs_header, parse_crs
+from services.ogc.cursor import encode_cursor
 from services.ogc.errors import InvalidParameter, NotFound
 from services.ogc.html import page, svg_preview
 from services.ogc.http import (
@@ -25,7 +26,7 @@ from services.ogc.http import (
     negotiate,
     normalised_query,
 )
-from services.ogc.params import encode_cursor, parse_items_query
+from services.ogc.params import parse_items_query
 from services.pages import numbered
 
 router = APIRouter(prefix="/ogc/collections", tags=["Data"])
@@ -76,7 +77,8 @@ async def items_response(c: Ctx, collection_id: str, fmt: str) -> Response:
     layer = c.layer(collection_id)
     visible = visible_columns(c.who, layer)
     q = parse_items_query(request.query_params, visible, has_time=layer.time_field is not None
-                          and layer.time_field in visible, formats=ITEM_FORMATS)
+                          and layer.time_field in visible, formats=ITEM_FORMATS,
+                          layer_id=layer.id)
     etag = etag_for("items", layer.id, layer.current_version, layer.definition_sha,
                     c.who.cache_scope, fmt, normalised_query(request))
     if (resp := conditional(request, c.who, etag)) is not None:
@@ -143,7 +145,7 @@ def _links(c: Ctx, layer, q, n: int, last: str | None, fmt: str) -> list[dict]:
     ]
     if n >= q.limit and last is not None:
         nxt = [(k, v) for k, v in params if k != "cursor"]
-        nxt.append(("cursor", encode_cursor(orjson.loads(last))))
+        nxt.append(("cursor", encode_cursor(orjson.loads(last), layer.id, q.sortby)))
         if fmt != "json":
             nxt.append(("f", fmt))
         links.append({"rel": "next", "type": GEOJSON if fmt == "json" else "text/html",

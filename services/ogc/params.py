@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,6 +17,7 @@ FORMATS = {"json": "geojson", "geojson": "geojson", "html": "html", "csv": "csv"
            "gpkg": "gpkg", "shp": "shp"}
 ITEM_PARAMS = {"f", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
                "filter-crs", "sortby", "properties", "cursor"}
+MAX_SORT_KEYS = 8  # the keyset condition of a next page nests one level (and values) a key
 
 
 @dataclass
@@ -118,8 +117,11 @@ def _as_dt(v: date | datetime, end: bool) -> datetime:
 
 
 def parse_sortby(value: str, columns: dict[str, Column]) -> list[tuple[str, bool]]:
-    out = []
-    for raw in value.split(","):
+    out: list[tuple[str, bool]] = []
+    terms = value.split(",")
+    if len(terms) > MAX_SORT_KEYS:
+        raise InvalidParameter(f"sortby: at most {MAX_SORT_KEYS} properties, not {len(terms)}")
+    for raw in terms:
         item = raw.strip()
         if not item:
             continue
@@ -129,6 +131,8 @@ def parse_sortby(value: str, columns: dict[str, Column]) -> list[tuple[str, bool
             desc, name = name.endswith(" D"), name[:-2].strip()
         if name not in columns:
             raise unknown_property(name, columns, "sortby")
+        if any(n == name for n, _d in out):
+            raise InvalidParameter(f"sortby: property {name!r} is given more than once")
         out.append((name, desc))
     return out
 
@@ -146,28 +150,14 @@ def unknown_property(name: str, columns: dict[str, Column], where: str) -> Inval
                             f"collection are: {', '.join(columns) or '(none)'}")
 
 
-def encode_cursor(key: list) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
-
-
-def decode_cursor(value: str, n_keys: int) -> list:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidParameter("cursor: not a token from a 'next' link of this service") from None
-    if (not isinstance(key, list) or len(key) != n_keys + 1 or not isinstance(key[-1], int)
-            or any(isinstance(k, dict | list) for k in key)
-            or any(isinstance(k, int) and not -(2**63) <= k < 2**63 for k in key)):
-        raise InvalidParameter("cursor: not a token for this query (were sortby or the "
-                               "filters changed? start again from the first page)")
-    return key
-
-
 def parse_items_query(params, columns: dict[str, Column], *, has_time: bool,
-                      formats: set[str]) -> ItemsQuery:
+                      formats: set[str], layer_id: str) -> ItemsQuery:
     """Validate every parameter of an items request (``params``: Starlette QueryParams)."""
     given: dict[str, str] = {}
     for key, value in params.multi_items():
+        if "\x00" in key or "\x00" in value:  # PostgreSQL text cannot hold NUL
+            raise InvalidParameter(f"parameter {key[:40]!r} contains a NUL character (%00); "
+                                   "remove it")
         if key not in ITEM_PARAMS and key not in columns:
             raise InvalidParameter(
                 f"unknown parameter {key!r}; use {', '.join(sorted(ITEM_PARAMS))} or a "
@@ -204,7 +194,9 @@ def parse_items_query(params, columns: dict[str, Column], *, has_time: bool,
     if get("properties") is not None:
         q.properties = parse_properties(given["properties"], columns)
     if get("cursor") is not None:
-        q.cursor = decode_cursor(given["cursor"], len(q.sortby))
+        from services.ogc.cursor import decode_cursor
+
+        q.cursor = decode_cursor(given["cursor"], layer_id, q.sortby, columns)
     return q
 
 

@@ -124,6 +124,8 @@ async def static(path: str):
 
 
 def _file(root: Path, path: str, cache: str) -> Response:
+    if "\x00" in path:  # the OS refuses such a name (ValueError), so no file has one
+        raise NotFound(f"no static file {path!r}")
     target = (root / path).resolve()
     if not target.is_relative_to(root.resolve()) or not target.is_file():
         if not root.exists():

@@ -31,7 +31,9 @@ def parse_fids(value: str | None) -> list[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.lstrip("-").isdigit() or not -(2**63) <= int(part) < 2**63:
+        # isascii: str.isdigit() also passes '²', which int() refuses
+        if (not part.isascii() or not part.lstrip("-").isdigit()
+                or not -(2**63) <= int(part) < 2**63):
             raise InvalidParameter(f"fids: {part!r} is not a feature id (an integer)")
         out.append(int(part))
     if len(out) > MAX_FIDS:

@@ -114,7 +114,7 @@ def _check_tms(tms: str) -> None:
 
 
 def _int(name: str, value: str) -> int:
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:  # '²'.isdigit() is True
         raise InvalidParameter(f"{name} must be a non-negative integer, not {value!r}")
     return int(value)
 
@@ -212,9 +212,13 @@ async def _geometry_body(request: Request) -> dict:
     if len(raw) > 5_000_000:
         raise InvalidParameter("the polygon is larger than 5 MB of GeoJSON")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)  # orjson refuses nesting deeper than 1024 by itself
     except orjson.JSONDecodeError as exc:
         raise InvalidParameter(f"the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidParameter("the body must be a GeoJSON object (a Polygon, MultiPolygon or "
+                               f"a Feature with one), not {type(body).__name__}")
+    return body
 
 
 @router.post("/api/rasters/{layer_id}/zonal", summary="Zonal statistics in a polygon")
@@ -233,7 +237,7 @@ async def raster_zonal(layer_id: str, request: Request, c: RCtx = Depends(rctx))
 @router.get("/api/parcels/{fid}/flood", summary="Flood depth statistics of a parcel")
 async def parcel_flood(fid: str, c: Ctx = Depends(ctx)):
     parcels = c.layer("cadastral_parcels")
-    if not fid.isdigit():
+    if not (fid.isascii() and fid.isdigit()) or len(fid) > 18:  # '²'.isdigit() is True
         raise InvalidParameter(f"fid must be an integer, not {fid!r}")
     cur = await c.conn.execute(sql.SQL("SELECT ST_AsGeoJSON(geom) AS g FROM {} WHERE fid = %s")
                                .format(sql.Identifier("data", parcels.id)), (int(fid),))

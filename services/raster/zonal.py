@@ -50,15 +50,16 @@ class ZonalError(ValueError):
 
 def as_polygon(geometry) -> shapely.Geometry:
     """A valid (Multi)Polygon from a shapely geometry or a GeoJSON geometry / Feature."""
+    if isinstance(geometry, dict) and geometry.get("type") == "Feature":
+        geometry = geometry.get("geometry")
     if isinstance(geometry, dict):
-        if geometry.get("type") == "Feature":
-            geometry = geometry.get("geometry")
         try:
             geometry = shapely.geometry.shape(geometry)
         except Exception as exc:  # noqa: BLE001 - any malformed GeoJSON
             raise ZonalError(f"not a GeoJSON geometry: {exc}") from exc
     if not isinstance(geometry, shapely.Polygon | shapely.MultiPolygon):
-        raise ZonalError(f"a Polygon or MultiPolygon is needed, not {geometry.geom_type}")
+        kind = getattr(geometry, "geom_type", type(geometry).__name__)
+        raise ZonalError(f"a Polygon or MultiPolygon is needed, not {kind}")
     if geometry.is_empty:
         raise ZonalError("the polygon is empty")
     if not geometry.is_valid:
