@@ -17,6 +17,7 @@ import pyogrio
 import shapely
 
 from gis.errors import SPPError
+from gis.loader.shpcheck import check_shapefile
 
 # Formats whose text is stored in a legacy 8-bit code page: read byte-preserving (latin1) and
 # let gis.text decide what the bytes are, whatever the .cpg says.
@@ -86,7 +87,8 @@ def _dataset_files(path: Path) -> list[Path]:
     return [path]
 
 
-def _check_shapefile(path: Path, exists) -> None:
+def _check_shapefile(path: Path, exists, open_part=None) -> None:
+    """All parts there, and their headers agree (gis.loader.shpcheck)."""
     for part in (".shx", ".dbf"):
         if not exists(path.with_suffix(part)) and not exists(path.with_suffix(part.upper())):
             raise SourceError(
@@ -94,10 +96,28 @@ def _check_shapefile(path: Path, exists) -> None:
                 f"is delivered as .shp + .shx + .dbf (+ .prj, .cpg); ask for the whole set or "
                 f"a zip of it.")
 
+    def open_file(part: str):
+        p = path.with_suffix(part)
+        p = p if p.exists() else path.with_suffix(part.upper())
+        return open(p, "rb"), p.stat().st_size
+
+    check_shapefile(path.stem, open_part or open_file)
+
+
+def _check_zipped_shapefile(archive: zipfile.ZipFile, inner: str) -> None:
+    names = {n.lower(): n for n in archive.namelist()}
+
+    def open_member(part: str):
+        info = archive.getinfo(names[str(Path(inner).with_suffix(part)).lower()])
+        return archive.open(info), info.file_size
+
+    _check_shapefile(Path(inner), lambda p: str(p).lower() in names, open_member)
+
 
 def _resolve_zip(path: Path, layer: str | None) -> tuple[str, str | None]:
     try:
-        names = zipfile.ZipFile(path).namelist()
+        archive = zipfile.ZipFile(path)
+        names = archive.namelist()
     except zipfile.BadZipFile as exc:
         raise SourceError(f"{path}: not a readable zip archive ({exc}); re-export it") from exc
     datasets = sorted({re.sub(r"(\.gdb)/.*$", r"\1", n) for n in names
@@ -115,7 +135,7 @@ def _resolve_zip(path: Path, layer: str | None) -> tuple[str, str | None]:
                               f"({', '.join(datasets)}); choose one with --source-layer NAME "
                               f"(one of: {', '.join(stems)})")
     if chosen.lower().endswith(".shp"):
-        _check_shapefile(Path(chosen), lambda p: str(p) in names)
+        _check_zipped_shapefile(archive, chosen)
     return f"/vsizip/{path}/{chosen}", layer
 
 
@@ -139,6 +159,9 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
         gdal_path, wanted_layer = _resolve_zip(path, layer)
     elif path.suffix.lower() == ".shp":
         _check_shapefile(path, Path.exists)
+    elif path.is_dir():  # a folder of Shapefiles: GDAL skips a damaged one without a word
+        for shp in sorted(path.glob("*.[sS][hH][pP]")):
+            _check_shapefile(shp, Path.exists)
     files = _dataset_files(path)
     sha, size = sha256_of(files)
     if path.suffix.lower() == ".csv" or gdal_path.lower().endswith(".csv"):
@@ -149,6 +172,10 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
         raise SourceError(f"{path}: GDAL cannot open it as a vector dataset: "
                           f"{str(exc).strip()}. Check the file is complete and not corrupt."
                           ) from exc
+    if not layers:
+        raise SourceError(f"{path}: GDAL finds no readable layer in it; the file is damaged or "
+                          "not a vector dataset. Nothing was changed. Ask the department for a "
+                          "fresh export.")
     if wanted_layer is None:
         if len(layers) > 1 and path.suffix.lower() not in (".dxf", ".dgn"):
             raise SourceError(f"{path}: it holds {len(layers)} layers ({', '.join(layers)}); "
@@ -160,7 +187,9 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
     try:
         info = pyogrio.read_info(gdal_path, layer=wanted_layer, encoding="latin1")
     except Exception as exc:
-        raise SourceError(f"{path}: cannot read layer {wanted_layer!r}: {exc}") from exc
+        raise SourceError(f"{path}: cannot read layer {wanted_layer!r} ({str(exc).strip()}); "
+                          "the file is damaged or incomplete. Nothing was changed. Ask the "
+                          "department for a fresh export.") from exc
     driver = info["driver"]
     crs_text = _read_prj(path, gdal_path) if driver == "ESRI Shapefile" else None
     crs_text = crs_text or info.get("crs")
