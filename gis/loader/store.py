@@ -163,14 +163,22 @@ def history(conn: psycopg.Connection, layer_id: str) -> list[dict]:
                         (layer_id,)).fetchall()
 
 
+def retention_order(rows: list[dict]) -> list[dict]:
+    """Kept versions, most worth keeping first: those that were good (superseded by a newer
+    load), newest first, then those someone rolled back from. Failed loads have no table."""
+    return sorted(rows, key=lambda r: (r["status"] != "superseded", -r["version"]))
+
+
 def drop_old_versions(conn: psycopg.Connection, layer_id: str, keep: int) -> list[int]:
-    """Drop the tables of versions beyond the newest `keep` kept ones (rows stay as history)."""
+    """Drop the tables of versions beyond the `keep` (current included) most worth keeping
+    (rows stay as history). A rolled-back version never pushes out a good one, and the
+    newest good one before the current is always kept, whatever `keep` says."""
     rows = conn.execute(
-        "SELECT v.version, v.table_name FROM spp.layer_versions v JOIN spp.layers l "
+        "SELECT v.version, v.table_name, v.status FROM spp.layer_versions v JOIN spp.layers l "
         "ON l.id = v.layer_id WHERE v.layer_id = %s AND v.table_name IS NOT NULL "
-        "AND v.version <> l.current_version ORDER BY v.version DESC", (layer_id,)).fetchall()
+        "AND v.version <> l.current_version", (layer_id,)).fetchall()
     dropped = []
-    for row in rows[max(keep - 1, 0):]:
+    for row in retention_order(rows)[max(keep - 1, 1):]:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
             sql.Identifier("data", row["table_name"])))
         conn.execute("UPDATE spp.layer_versions SET table_name = NULL WHERE layer_id = %s "
