@@ -229,31 +229,30 @@ def test_swapped_axes_refused(fresh_layer, conn, tmp_path):
 
 
 # -- geometry ---------------------------------------------------------------------------
-def test_invalid_geometries_repaired_empties_dropped_rejects_reported(fresh_layer, conn,
-                                                                      tmp_path):
-    geoms = list(parcel_boxes(100))
+def test_invalid_geometries_repaired_empties_and_rejects_reported(fresh_layer, conn, tmp_path):
+    geoms = list(parcel_boxes(200))
     x, y = 105.80, 10.05
     geoms[3] = shapely.Polygon([(x, y), (x + 3e-4, y + 2e-4), (x + 3e-4, y), (x, y + 2e-4)])
     geoms[7] = None
     geoms[9] = shapely.LineString([(x, y), (x + 1e-4, y)])  # not a polygon
-    gdf = parcel_frame(100, geoms=[g if g is not None else shapely.Point(x, y) for g in geoms])
+    gdf = parcel_frame(200, geoms=[g if g is not None else shapely.Point(x, y) for g in geoms])
     gdf.loc[7, "geometry"] = None
     path = write(gdf, tmp_path / "bad.gpkg", geometry_type="Unknown")
     proc = load(path, check=False)
-    # The line (row 10) is the only reject (1 %, the layer's limit); the null is dropped.
+    # The null (row 8) and the line (row 10) are rejects: 1 %, the layer's limit.
     assert proc.returncode == 0, proc.stderr
     row = current(conn)
-    assert row["count_read"] == 100
+    assert row["count_read"] == 200
     assert row["count_repaired"] == 1 and row["count_empty"] == 1
-    assert row["count_rejected"] == 1 and row["rejects"][0]["row"] == 10
-    assert row["feature_count"] == 98
+    assert row["count_rejected"] == 2 and [r["row"] for r in row["rejects"]] == [8, 10]
+    assert row["feature_count"] == 198
     valid = conn.execute(f'SELECT bool_and(ST_IsValid(geom)) AS ok, '
                          f"min(ST_NumGeometries(geom)) AS n FROM data.\"{LAYER}\"").fetchone()
     assert valid["ok"]
     bowtie = conn.execute(f'SELECT ST_NumGeometries(geom) AS n, ST_GeometryType(geom) AS t '
                           f'FROM data."{LAYER}" WHERE source_row = 4').fetchone()
     assert bowtie["n"] == 2 and bowtie["t"] == "ST_MultiPolygon"
-    assert "row 10" in proc.stdout
+    assert "row 8: no geometry" in proc.stdout and "row 10" in proc.stdout
 
 
 def test_too_many_rejects_refuse_the_load_and_keep_the_old(fresh_layer, conn, tmp_path):
@@ -262,7 +261,7 @@ def test_too_many_rejects_refuse_the_load_and_keep_the_old(fresh_layer, conn, tm
     gdf.loc[:5, "SoThua"] = None  # required parcel number missing in 6 rows
     proc = load(write(gdf, tmp_path / "bad.shp"), check=False)
     assert proc.returncode == 2
-    assert "rejected" in proc.stderr and "row 2" in proc.stderr
+    assert "rejected" in proc.stderr and "Rejected rows: 1-6." in " ".join(proc.stderr.split())
     row = current(conn)
     assert row["version"] == 1 and row["feature_count"] == 50
     failed = conn.execute("SELECT status, message FROM spp.layer_versions WHERE layer_id = %s "
@@ -345,13 +344,20 @@ def test_modes_history_rollback_and_same_file(fresh_layer, conn, tmp_path):
     load(write(changed, tmp_path / "upd.shp"), "--mode", "upsert")
     row = current(conn)
     assert row["version"] == 3 and row["feature_count"] == 40
+    assert json.loads(row["message"])["changes"] == {
+        "added": 0, "changed": 5, "removed": 0, "current": 40, "against": 2,
+        "matched_by": "natural key (commune_code, sheet_no, parcel_no)"}
     codes = conn.execute(f'SELECT fid, sheet_no, parcel_no, land_use_code FROM data."{LAYER}" '
                          f"WHERE sheet_no = 1 AND parcel_no <= 5 ORDER BY parcel_no").fetchall()
     assert all(r["land_use_code"] == "SKC" for r in codes)
     assert all(r["fid"] == fids[(1, r["parcel_no"])] for r in codes)  # stable feature ids
 
-    dry = load(write(parcel_frame(3), tmp_path / "dry.shp"), "--dry-run")
+    # 3 of 40 parcels: a dry run reports the shrink refusal like a load would
+    shrink = load(write(parcel_frame(3), tmp_path / "dry.shp"), "--dry-run", check=False)
+    assert shrink.returncode == 2 and "--allow-shrink" in shrink.stderr
+    dry = load(write(parcel_frame(3), tmp_path / "dry.shp"), "--dry-run", "--allow-shrink")
     assert "dry run" in dry.stdout and current(conn)["version"] == 3
+    assert "-37 removed" in " ".join(dry.stdout.split())
 
     hist = run_gis("layer", "history", LAYER, env={"COLUMNS": "250"}, check=True).stdout
     for word in ("append", "upsert", "dry_run", "superseded", "current"):

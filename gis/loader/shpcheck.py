@@ -85,7 +85,7 @@ def check_shapefile(stem: str, open_part: Opener) -> None:
     if complete < n_dbf:
         raise ShapefileDamaged(
             f"{stem}.dbf: its header says {n_dbf:,} records but the file holds only "
-            f"{complete:,} whole ones: {_rows(complete + 1, n_dbf)} are missing (cut short). "
+            f"{complete:,} whole ones: {_rows(complete + 1, n_dbf)} missing (cut short). "
             f"{FIX}")
     if complete > n_dbf:  # more whole records than declared (the 0x1A byte is not one)
         raise ShapefileDamaged(

@@ -64,6 +64,7 @@ class Batch:
     geoms: np.ndarray | None  # shapely geometries in source coordinates (None for CSV)
     coords: tuple[np.ndarray, np.ndarray] | None  # CSV: first and second coordinate columns
     rows: np.ndarray  # 1-based row numbers in the source
+    coord_text: tuple[np.ndarray, np.ndarray] | None = None  # CSV: coordinates as written
 
 
 def sha256_of(paths: list[Path]) -> tuple[str, int]:
@@ -291,4 +292,5 @@ def _iter_csv(src: Source, batch_size: int) -> Iterator[Batch]:
         rows = np.arange(row, row + len(frame)) + 1  # +1: the header is line 1
         row += len(frame)
         yield Batch(frame.drop(columns=[xf, yf]).reset_index(drop=True), None,
-                    (x.to_numpy(dtype="float64"), y.to_numpy(dtype="float64")), rows)
+                    (x.to_numpy(dtype="float64"), y.to_numpy(dtype="float64")), rows,
+                    (frame[xf].to_numpy(dtype=object), frame[yf].to_numpy(dtype=object)))
