@@ -385,29 +385,43 @@ def test_duplicate_natural_keys_are_rejected_with_rows(fresh_layer, conn, tmp_pa
     assert row["rejects"][0]["row"] == 101 and "row 1" in row["rejects"][0]["reason"]
 
 
+def served(conn, layer_id=LAYER) -> tuple:
+    """What readers get: the current version and a digest of every row of the view."""
+    version = conn.execute("SELECT current_version FROM spp.layers WHERE id = %s",
+                           (layer_id,)).fetchone()["current_version"]
+    digest = conn.execute(f"SELECT md5(string_agg(t::text, '|' ORDER BY fid)) AS h "
+                          f'FROM data."{layer_id}" t').fetchone()["h"]
+    return version, digest
+
+
 def _big_load_in_progress(conn, tmp_path):
-    """A second version (150 000 parcels) being loaded in a subprocess, caught mid-load."""
+    """A second version (150 000 parcels) being loaded in a subprocess, caught while rows of
+    it are inside PostgreSQL's COPY (so a loader committing per batch would be seen)."""
     load(write(parcel_frame(20), tmp_path / "v1.shp"))
     n = 150_000
     big = write(parcel_frame(n, geoms=parcel_boxes(n, cols=400, size_deg=(0.00005, 0.00004))),
                 tmp_path / "big.shp")
     proc = subprocess.Popen([*GIS, "load", str(big), "--layer", LAYER], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        row = conn.execute("SELECT status FROM spp.layer_versions WHERE layer_id = %s "
-                           "AND version = 2", (LAYER,)).fetchone()
-        if row and row["status"] == "loading":
+    deadline = time.monotonic() + 180
+    copied = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        row = conn.execute("SELECT max(tuples_processed) AS n FROM pg_stat_progress_copy "
+                           "WHERE datname = current_database() AND command = 'COPY FROM'"
+                           ).fetchone()
+        copied = row["n"] or 0
+        if copied > 0:
             break
-        time.sleep(0.05)
-    time.sleep(1.0)
+        time.sleep(0.02)
     if proc.poll() is not None:
         raise AssertionError("the load finished before it could be interrupted")
+    assert copied > 0, "no row reached the COPY within 180 s"
     return proc
 
 
 def test_killed_load_leaves_previous_version_serving(fresh_layer, conn, tmp_path):
     proc = _big_load_in_progress(conn, tmp_path)
+    before = served(conn)
     try:
         # readers meanwhile see the previous version, whole
         assert conn.execute(f'SELECT count(*) AS n FROM data."{LAYER}"').fetchone()["n"] == 20
@@ -416,8 +430,7 @@ def test_killed_load_leaves_previous_version_serving(fresh_layer, conn, tmp_path
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert conn.execute(f'SELECT count(*) AS n FROM data."{LAYER}"').fetchone()["n"] == 20
-    assert current(conn)["version"] == 1
+    assert served(conn) == before and before[0] == 1
     # the next load notices the interrupted one and works
     load(write(parcel_frame(25), tmp_path / "v3.shp"))
     statuses = {r["version"]: r["status"] for r in conn.execute(
@@ -473,6 +486,7 @@ def test_cp1258_text_in_a_shapefile_with_no_cpg(fresh_layer, conn, tmp_path):
 
 def test_ctrl_c_leaves_the_previous_version_and_says_so(fresh_layer, conn, tmp_path):
     proc = _big_load_in_progress(conn, tmp_path)
+    before = served(conn)
     try:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -480,6 +494,7 @@ def test_ctrl_c_leaves_the_previous_version_and_says_so(fresh_layer, conn, tmp_p
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130 and "Interrupted" in err and "Traceback" not in err
+    assert served(conn) == before and before[0] == 1
     assert current(conn)["version"] == 1
     assert conn.execute(f'SELECT count(*) AS n FROM data."{LAYER}"').fetchone()["n"] == 20
     failed = conn.execute("SELECT status, message FROM spp.layer_versions WHERE layer_id = %s "
