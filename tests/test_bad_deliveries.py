@@ -326,3 +326,32 @@ def test_a_second_load_says_it_waits_for_the_first(sample, conn, open_tmp):
     assert "Another load of layer 'fire_hydrants' is running" in err and "waiting" in err
     assert served(conn, "fire_hydrants")[0] > before[0]
     run_gis("layer", "rollback", "fire_hydrants", "--to", str(before[0]), check=True)
+
+
+# -- retention: bad versions never push out the last good one ------------------------------
+def test_rolled_back_versions_never_push_out_the_last_good_one(sample, conn, open_tmp):
+    data = json.loads((sample / "ha_tang/tru_cuu_hoa.geojson").read_text(encoding="utf-8"))
+    env = {"SPP_KEEP_VERSIONS": "5"}
+
+    def load_variant(i: int) -> int:
+        data["features"][0]["properties"]["TinhTrang"] = f"variant {i}"
+        path = open_tmp / f"tru_cuu_hoa_{i}.geojson"
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        run_gis("load", str(path), "--layer", "fire_hydrants", env=env, check=True)
+        return served(conn, "fire_hydrants")[0]
+
+    good = load_variant(0)
+    good_served = served(conn, "fire_hydrants")
+    for i in range(1, 5):  # four bad loads, each rolled back to the good one
+        load_variant(i)
+        run_gis("layer", "rollback", "fire_hydrants", "--to", str(good), env=env, check=True)
+    assert served(conn, "fire_hydrants") == good_served
+    newest = load_variant(5)
+    assert newest > good
+    proc = run_gis("layer", "rollback", "fire_hydrants", "--to", str(good), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert served(conn, "fire_hydrants") == good_served
+    kept = conn.execute("SELECT version, status FROM spp.layer_versions WHERE layer_id = "
+                        "'fire_hydrants' AND table_name IS NOT NULL ORDER BY version"
+                        ).fetchall()
+    assert len(kept) <= 5 and newest in [r["version"] for r in kept]
