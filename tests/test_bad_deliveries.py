@@ -180,6 +180,24 @@ def test_folder_with_a_corrupt_shp(sample, conn, open_tmp):
 
 
 # -- rows that cannot be read --------------------------------------------------------------
+def test_shp_with_garbage_inside_its_records(sample, conn, open_tmp):
+    """Headers intact, some shape records overwritten: those rows are rejects, by row."""
+    shp = shapefile_copy(sample, open_tmp)
+    with open(shp, "r+b") as fh:
+        fh.seek(shp.stat().st_size // 2)
+        fh.write(bytes(range(256)) * 8)
+    msg = refused(conn, shp, PARCELS)
+    assert "thua_dat.shp" in msg and "Rejected rows: " in msg and "Fix those rows" in msg
+
+
+def test_geojson_cut_short(sample, conn, open_tmp):
+    text = (sample / "ha_tang/tru_cuu_hoa.geojson").read_bytes()
+    path = open_tmp / "tru_cuu_hoa.geojson"
+    path.write_bytes(text[: len(text) // 2])
+    msg = refused(conn, path, "fire_hydrants")
+    assert "tru_cuu_hoa.geojson" in msg and "not corrupt" in msg
+
+
 def test_geojson_with_unreadable_coordinates(sample, conn, open_tmp):
     data = json.loads((sample / "ha_tang/tru_cuu_hoa.geojson").read_text(encoding="utf-8"))
     for f in data["features"][1:51]:

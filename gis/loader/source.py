@@ -171,8 +171,9 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
         layers = [name for name, _ in pyogrio.list_layers(gdal_path)]
     except Exception as exc:  # GDAL raises DataSourceError and friends
         raise SourceError(f"{path}: GDAL cannot open it as a vector dataset: "
-                          f"{str(exc).strip()}. Check the file is complete and not corrupt."
-                          ) from exc
+                          f"{str(exc).strip()}. Nothing was changed. Check the file is complete "
+                          "and not corrupt; if it is cut short or damaged, ask the department "
+                          "for a fresh export.") from exc
     if not layers:
         raise SourceError(f"{path}: GDAL finds no readable layer in it; the file is damaged or "
                           "not a vector dataset. Nothing was changed. Ask the department for a "
