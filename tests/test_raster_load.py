@@ -283,9 +283,11 @@ def test_rolled_back_raster_versions_never_push_out_the_good_one(database_url, c
                             "'test_grid'").fetchone()["v"]
 
     good = load(1.0)
-    for bad in range(2, 6):  # four bad loads, each rolled back to the good one
+    for bad in range(2, 6):  # four bad loads, each rolled back (to the good one)
         load(float(bad))
-        run_gis("raster", "rollback", "test_grid", "--to", str(good), env=env, check=True)
+        run_gis("raster", "rollback", "test_grid", env=env, check=True)
+        assert conn.execute("SELECT current_version AS v FROM spp.layers WHERE id = "
+                            "'test_grid'").fetchone()["v"] == good
     load(6.0)
     proc = run_gis("raster", "rollback", "test_grid", "--to", str(good), env=env)
     assert proc.returncode == 0, proc.stderr

@@ -194,6 +194,16 @@ def audit(conn: psycopg.Connection, actor: str, action: str, layer_id: str | Non
                  (actor, role, action, layer_id, Jsonb(detail or {})))
 
 
+def default_rollback_target(kept_column: str) -> str:
+    """SQL for `rollback` without --to: the version the current one replaced, when kept;
+    else the newest good (superseded) one; a rolled-back (bad) one only when nothing else is."""
+    return (f"SELECT v.* FROM spp.layer_versions v WHERE v.layer_id = %(layer)s AND "
+            f"v.version < %(current)s AND v.status IN ('superseded', 'rolled_back') AND "
+            f"v.{kept_column} IS NOT NULL ORDER BY v.version IS NOT DISTINCT FROM (SELECT "
+            f"parent_version FROM spp.layer_versions WHERE layer_id = %(layer)s AND "
+            f"version = %(current)s) DESC, v.status = 'superseded' DESC, v.version DESC LIMIT 1")
+
+
 def rollback(conn: psycopg.Connection, layer_id: str, to: int | None, actor: str) -> dict:
     """Make an earlier kept version current again; returns its version row."""
     with conn.transaction():
@@ -204,10 +214,8 @@ def rollback(conn: psycopg.Connection, layer_id: str, to: int | None, actor: str
             raise VersionError(f"layer {layer_id!r} has no loaded version to roll back from")
         current = cur["current_version"]
         if to is None:
-            row = conn.execute(
-                "SELECT * FROM spp.layer_versions WHERE layer_id = %s AND version < %s "
-                "AND status IN ('superseded', 'rolled_back') AND table_name IS NOT NULL "
-                "ORDER BY version DESC LIMIT 1", (layer_id, current)).fetchone()
+            row = conn.execute(default_rollback_target("table_name"),
+                               {"layer": layer_id, "current": current}).fetchone()
             if not row:
                 raise VersionError(f"layer {layer_id!r}: no earlier kept version before "
                                    f"v{current} (see `gis layer history {layer_id}`)")

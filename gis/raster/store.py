@@ -89,10 +89,8 @@ def rollback(conn: psycopg.Connection, layer_id: str, to: int | None, actor: str
             raise VersionError(f"layer {layer_id!r} has no loaded version to roll back from")
         current_v = cur["current_version"]
         if to is None:
-            row = conn.execute(
-                "SELECT * FROM spp.layer_versions WHERE layer_id = %s AND version < %s "
-                "AND status IN ('superseded', 'rolled_back') AND raster_path IS NOT NULL "
-                "ORDER BY version DESC LIMIT 1", (layer_id, current_v)).fetchone()
+            row = conn.execute(store.default_rollback_target("raster_path"),
+                               {"layer": layer_id, "current": current_v}).fetchone()
             if not row:
                 raise VersionError(f"layer {layer_id!r}: no earlier kept version before "
                                    f"v{current_v} (see `gis raster history {layer_id}`)")
