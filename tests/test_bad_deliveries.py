@@ -271,6 +271,19 @@ def test_missing_datum_shift_is_refused(sample, conn, open_tmp):
     assert "datum" in msg.lower() or "vn-2000" in msg.lower() or "vn2000" in msg.lower()
 
 
+def test_a_shift_no_crs_explains_is_refused(sample, conn, open_tmp):
+    """Every parcel moved 40 m east (a bad edit): no other reading fits, still refused."""
+    df = pyogrio.read_dataframe(sample / (NINH_KIEU + ".shp"), encoding="latin1")
+    df = df.set_geometry([shapely.transform(g, lambda c: c + [40.0, 0.0])
+                          for g in df.geometry.array], crs=df.crs)
+    path = open_tmp / "thua_dat.shp"
+    pyogrio.write_dataframe(df, path, encoding="latin1")
+    shutil.copy(sample / (NINH_KIEU + ".cpg"), path.with_suffix(".cpg"))
+    msg = refused(conn, path, PARCELS)
+    assert "thua_dat.shp" in msg and "moved alike by 40.0 m" in msg
+    assert "--source-crs" in msg and "checks.max_shift_m" in msg
+
+
 def test_a_resurvey_of_some_parcels_still_loads(sample, conn, open_tmp):
     df = pyogrio.read_dataframe(sample / (NINH_KIEU + ".shp"), encoding="latin1")
     moved = df.geometry.array[:30]

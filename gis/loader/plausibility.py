@@ -166,7 +166,8 @@ class PlausibilityGate:
             f"reverse, ≈26 m E-W and ≈333 m N-S), the wrong TM-3 zone, or VN-2000 without its "
             f"datum shift (≈225 m). Nothing was changed. Fix: load again with the --source-crs "
             f"the file was really made in (vn2000-cantho, vn2000-soctrang, vn2000-utm48, "
-            f"EPSG:4326...).")
+            f"EPSG:4326...); for a genuine re-adjustment of the whole survey, raise "
+            f"checks.max_shift_m in layers/{self.layer.id}.yaml.")
 
     def transform_and_check(self, geoms: np.ndarray, rows: np.ndarray, rejects: list,
                             axis_order_used: str = "xy", expected=None,
