@@ -325,6 +325,7 @@ def test_shrinking_redelivery_needs_allow_shrink(sample, conn, open_tmp):
                            "version = %s", (PARCELS, version)).fetchone()["message"]
     changes = json.loads(lineage)["changes"]
     assert (changes["added"], changes["changed"], changes["removed"]) == (0, 0, removed)
+    assert changes["allow_shrink"] is True
     history = run_gis("layer", "history", PARCELS, env={"COLUMNS": "300"}, check=True).stdout
     assert f"+0 ~0 -{removed}" in history
     run_gis("layer", "rollback", PARCELS, "--to", str(before[0]), check=True)

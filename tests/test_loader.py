@@ -346,7 +346,10 @@ def test_modes_history_rollback_and_same_file(fresh_layer, conn, tmp_path):
     assert row["version"] == 3 and row["feature_count"] == 40
     assert json.loads(row["message"])["changes"] == {
         "added": 0, "changed": 5, "removed": 0, "current": 40, "against": 2,
-        "matched_by": "natural key (commune_code, sheet_no, parcel_no)"}
+        "matched_by": "natural key (commune_code, sheet_no, parcel_no)", "allow_shrink": False}
+    first = json.loads(conn.execute("SELECT message FROM spp.layer_versions WHERE layer_id = "
+                                    "%s AND version = 1", (LAYER,)).fetchone()["message"])
+    assert first["changes"]["added"] == 30 and first["changes"]["against"] is None
     codes = conn.execute(f'SELECT fid, sheet_no, parcel_no, land_use_code FROM data."{LAYER}" '
                          f"WHERE sheet_no = 1 AND parcel_no <= 5 ORDER BY parcel_no").fetchall()
     assert all(r["land_use_code"] == "SKC" for r in codes)

@@ -39,6 +39,11 @@ def compare(conn, layer: LayerDef, new_table: str, current_table: str) -> dict:
     return {**row, "matched_by": "natural key (" + ", ".join(layer.natural_key) + ")"}
 
 
+def first_version(count: int) -> dict:
+    return {"added": count, "changed": 0, "removed": 0, "current": 0,
+            "matched_by": "first version", "against": None}
+
+
 def check_shrink(layer: LayerDef, label: str, changes: dict, current_version: int,
                  allowed: bool) -> None:
     """Refuse a version that removes more than checks.max_removed_share of the current one."""
@@ -60,5 +65,8 @@ def describe(changes: dict | None) -> str:
     if not changes:
         return ""
     changed = "?" if changes["changed"] is None else f"{changes['changed']:,}"
+    how = changes["matched_by"]
     return (f"+{changes['added']:,} added, ~{changed} changed, -{changes['removed']:,} removed"
-            f" (by {changes['matched_by']})")
+            f" ({how if how == 'first version' else 'by ' + how})"
+            + (", removal accepted with --allow-shrink" if changes.get("allow_shrink") and
+               changes["removed"] else ""))

@@ -271,13 +271,16 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
         if current and options.mode in ("append", "upsert"):
             store.merge_current_rows(conn, layer, table, current["table_name"], options.mode)
         store.index_geometry(conn, table)
+        count, bbox = store.table_stats(conn, table)
         if current:
             result.changes = diff.compare(conn, layer, table, current["table_name"])
             result.changes["against"] = current["version"]
             if options.mode == "replace":
                 diff.check_shrink(layer, src.label, result.changes, current["version"],
                                   options.allow_shrink)
-        count, bbox = store.table_stats(conn, table)
+        else:
+            result.changes = diff.first_version(count)
+        result.changes["allow_shrink"] = options.allow_shrink
         result.feature_count = count
         lineage = dict(
             status="dry_run" if options.dry_run else "current", table_name=table,

@@ -46,7 +46,8 @@ def print_summary(console: Console, r) -> None:
     for codelist, n in r.code_lists.items():
         t.add_row("code list", f"{codelist}: {n:,} values")
     if r.changes:
-        t.add_row(f"changes vs v{r.changes['against']}", describe(r.changes))
+        t.add_row(f"changes vs v{r.changes['against']}" if r.changes["against"] else
+                  "changes", describe(r.changes))
     if r.feature_count is not None:
         t.add_row("features in version", f"{r.feature_count:,}")
     if r.seconds:
