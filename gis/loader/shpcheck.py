@@ -25,7 +25,7 @@ class ShapefileDamaged(SPPError):
     exit_code = 2
 
 
-Opener = Callable[[str], tuple[BinaryIO, int]]  # part suffix -> (file, size), or KeyError
+Opener = Callable[[str], tuple[BinaryIO, int]]  # part suffix -> (open file, its size)
 
 
 def _rows(first: int, last: int) -> str:
@@ -52,7 +52,10 @@ def check_shapefile(stem: str, open_part: Opener) -> None:
     shx, shx_size = open_part(".shx")
     with shx:
         declared = _main_header(stem + ".shx", shx, shx_size)
-        if declared != shx_size or (shx_size - 100) % 8:
+        if declared == shx_size and (shx_size - 100) % 8:
+            raise ShapefileDamaged(f"{stem}.shx: {shx_size:,} bytes is not a whole number of "
+                                   f"8-byte index records after its header. {FIX}")
+        if declared != shx_size:
             whole, listed = (shx_size - 100) // 8, (declared - 100) // 8
             rows = (f": {_rows(whole + 1, listed)} have no index record"
                     if 0 <= whole < listed else "")
