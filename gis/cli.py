@@ -167,6 +167,9 @@ def load_cmd(
     allow_shrink: bool = typer.Option(False, "--allow-shrink", help="Accept a replace that "
                                       "removes more than checks.max_removed_share of the "
                                       "current features"),
+    allow_shift: bool = typer.Option(False, "--allow-shift", help="Skip the check that "
+                                     "features kept their place against the current version "
+                                     "(when the current version is the misplaced one)"),
 ):
     """Load one department delivery into a layer, atomically, as a new version."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -177,7 +180,7 @@ def load_cmd(
     options = LoadOptions(source_crs=source_crs, encoding=encoding, mode=mode, dry_run=dry_run,
                           force=force, source_layer=source_layer, field_map=_parse_maps(map_),
                           axis_order=axis_order, x_field=x_field, y_field=y_field,
-                          allow_shrink=allow_shrink)
+                          allow_shrink=allow_shrink, allow_shift=allow_shift)
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn()]
     with Progress(*columns, console=err_console, transient=False) as bar:

@@ -257,6 +257,28 @@ def test_utm_tm3_confusion_is_refused_naming_the_right_crs(true_crs, declared, s
     assert "utm" in msg.lower()
 
 
+def test_a_misplaced_current_version_is_replaced_with_allow_shift(sample, conn, open_tmp):
+    """The current version is the wrong one (a UTM file loaded as TM-3 before this check):
+    the correct file is refused against it until --allow-shift says so."""
+    before = served(conn, PARCELS)
+    wrong = _reprojected(sample, open_tmp / "utm", "vn2000-utm48", None)
+    run_gis("load", str(wrong), "--layer", PARCELS, "--source-crs", "vn2000-cantho",
+            "--allow-shift", check=True)
+    right = shapefile_copy(sample, open_tmp / "right")
+    msg = refused(conn, right, PARCELS)
+    assert "--allow-shift" in msg
+    run_gis("load", str(right), "--layer", PARCELS, "--allow-shift", check=True)
+    version, digest, count = served(conn, PARCELS)
+    assert count == before[2]
+    moved = conn.execute(
+        f"SELECT max(ST_Distance(a.geom::geography, b.geom::geography)) AS m FROM "
+        f'data."{PARCELS}" a JOIN data."{PARCELS}__v{before[0]}" b USING (commune_code, '
+        f"sheet_no, parcel_no)").fetchone()["m"]
+    assert moved < 1e-3  # back where the first version had them
+    run_gis("layer", "rollback", PARCELS, "--to", str(before[0]), check=True)
+    assert served(conn, PARCELS) == before
+
+
 def test_wrong_zone_is_refused(sample, conn, open_tmp):
     path = _reprojected(sample, open_tmp, "vn2000-cantho", None)
     msg = refused(conn, path, PARCELS, "--source-crs", "vn2000-soctrang")

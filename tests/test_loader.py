@@ -346,7 +346,8 @@ def test_modes_history_rollback_and_same_file(fresh_layer, conn, tmp_path):
     assert row["version"] == 3 and row["feature_count"] == 40
     assert json.loads(row["message"])["changes"] == {
         "added": 0, "changed": 5, "removed": 0, "current": 40, "against": 2,
-        "matched_by": "natural key (commune_code, sheet_no, parcel_no)", "allow_shrink": False}
+        "matched_by": "natural key (commune_code, sheet_no, parcel_no)", "allow_shrink": False,
+        "allow_shift": False}
     first = json.loads(conn.execute("SELECT message FROM spp.layer_versions WHERE layer_id = "
                                     "%s AND version = 1", (LAYER,)).fetchone()["message"])
     assert first["changes"]["added"] == 30 and first["changes"]["against"] is None

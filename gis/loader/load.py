@@ -63,6 +63,7 @@ class LoadOptions:
     batch_size: int = 50_000
     operator: str | None = None
     allow_shrink: bool = False  # a replace may remove more than checks.max_removed_share
+    allow_shift: bool = False  # skip the position check against the current version
 
 
 @dataclass
@@ -198,7 +199,8 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
             reference=previous_version_reference(conn, layer)
             if options.mode in ("replace", "upsert") else None,
             wards=ward_polygons(conn, layer),
-            previous=previous_key_points(conn, layer) if options.mode != "append" else None)
+            previous=previous_key_points(conn, layer)
+            if options.mode != "append" and not options.allow_shift else None)
         try:
             _load_into_version(conn, layer, src, op, options, mapping, decoder, gate, result,
                                current, version, operator, progress)
@@ -281,6 +283,7 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
         else:
             result.changes = diff.first_version(count)
         result.changes["allow_shrink"] = options.allow_shrink
+        result.changes["allow_shift"] = options.allow_shift
         result.feature_count = count
         lineage = dict(
             status="dry_run" if options.dry_run else "current", table_name=table,

@@ -26,6 +26,10 @@ MIN_MATCHED = 20
 MIN_CONSISTENT = 0.5
 
 
+SHIFT_OVERRIDE = (" If it is the current version that is misplaced (or the whole survey was "
+                  "re-adjusted), load with --allow-shift to skip the comparison with it.")
+
+
 class ImplausibleLoadError(SPPError):
     exit_code = 2
 
@@ -142,7 +146,7 @@ class PlausibilityGate:
                 f"{self.label}: coordinates do not fit Cần Thơ as declared "
                 f"({result.declared}); cause: {result.cause}.\n{result.message_en}\n"
                 f"{result.message_vi}" + (f"\nFix: {' '.join(fix)}" if fix else "") +
-                "\nNothing was changed.")
+                "\nNothing was changed." + (SHIFT_OVERRIDE if matched is not None else ""))
         if matched is not None:
             self._check_shift(coords, matched[1])
 
@@ -166,8 +170,7 @@ class PlausibilityGate:
             f"reverse, ≈26 m E-W and ≈333 m N-S), the wrong TM-3 zone, or VN-2000 without its "
             f"datum shift (≈225 m). Nothing was changed. Fix: load again with the --source-crs "
             f"the file was really made in (vn2000-cantho, vn2000-soctrang, vn2000-utm48, "
-            f"EPSG:4326...); for a genuine re-adjustment of the whole survey, raise "
-            f"checks.max_shift_m in layers/{self.layer.id}.yaml.")
+            f"EPSG:4326...)." + SHIFT_OVERRIDE)
 
     def transform_and_check(self, geoms: np.ndarray, rows: np.ndarray, rejects: list,
                             axis_order_used: str = "xy", expected=None,
