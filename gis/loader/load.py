@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,22 +125,6 @@ def resolve_source_crs(src: Source, layer: LayerDef, given: str | None):
     return op, origin
 
 
-def _lock_layer(conn, layer_id: str, notify: Callable[[str], None] | None) -> None:
-    """The layer's advisory lock; say so when another load holds it, then wait for it."""
-    key = store.lock_key(layer_id)
-    if conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,)).fetchone()["ok"]:
-        return
-    holder = conn.execute(
-        "SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l JOIN "
-        "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND "
-        "l.classid = 0 AND l.objid::bigint = %s LIMIT 1", (key,)).fetchone()
-    who = f" (database session {holder['pid']})" if holder else ""
-    (notify or (lambda m: print(m, file=sys.stderr, flush=True)))(
-        f"Another load of layer {layer_id!r} is running{who}; waiting for it to finish "
-        "(Ctrl-C to stop waiting; nothing is changed by waiting)...")
-    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-
-
 def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = None,
          progress: Callable[[int, int | None], None] | None = None,
          notify: Callable[[str], None] | None = None) -> LoadResult:
@@ -171,7 +154,7 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
 
     conn = db.ready_connection()
     try:
-        _lock_layer(conn, layer.id, notify)
+        store.lock_layer(conn, layer.id, notify)
         with conn.transaction():
             store.mark_interrupted(conn, layer.id)
             sync_layer(conn, layer)

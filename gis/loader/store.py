@@ -8,7 +8,9 @@ re-points the view at a kept older table.
 
 from __future__ import annotations
 
+import sys
 import zlib
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -31,6 +33,23 @@ def version_table(layer_id: str, version: int) -> str:
 
 def lock_key(layer_id: str) -> int:
     return zlib.crc32(f"spp-layer:{layer_id}".encode())
+
+
+def lock_layer(conn: psycopg.Connection, layer_id: str,
+               notify: Callable[[str], None] | None = None) -> None:
+    """The layer's advisory lock (one load at a time, for the session); when another load
+    holds it, say so (notify, default stderr) and then wait for it."""
+    key = lock_key(layer_id)
+    if conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,)).fetchone()["ok"]:
+        return
+    holder = conn.execute(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 "
+        "AND objid::bigint = %s LIMIT 1", (key,)).fetchone()
+    who = f" (database session {holder['pid']})" if holder else ""
+    (notify or (lambda m: print(m, file=sys.stderr, flush=True)))(
+        f"Another load of layer {layer_id!r} is running{who}; waiting for it to finish "
+        "(Ctrl-C to stop waiting; nothing is changed by waiting)...")
+    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
 
 
 def data_columns(layer: LayerDef) -> list[tuple[str, str]]:
