@@ -164,6 +164,12 @@ def load_cmd(
     axis_order: str = typer.Option(None, help="CSV: auto | xy | yx (yx: X column is northing)"),
     x_field: str = typer.Option(None, help="CSV: first coordinate column"),
     y_field: str = typer.Option(None, help="CSV: second coordinate column"),
+    allow_shrink: bool = typer.Option(False, "--allow-shrink", help="Accept a replace that "
+                                      "removes more than checks.max_removed_share of the "
+                                      "current features"),
+    allow_shift: bool = typer.Option(False, "--allow-shift", help="Skip the check that "
+                                     "features kept their place against the current version "
+                                     "(when the current version is the misplaced one)"),
 ):
     """Load one department delivery into a layer, atomically, as a new version."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -173,7 +179,8 @@ def load_cmd(
 
     options = LoadOptions(source_crs=source_crs, encoding=encoding, mode=mode, dry_run=dry_run,
                           force=force, source_layer=source_layer, field_map=_parse_maps(map_),
-                          axis_order=axis_order, x_field=x_field, y_field=y_field)
+                          axis_order=axis_order, x_field=x_field, y_field=y_field,
+                          allow_shrink=allow_shrink, allow_shift=allow_shift)
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn()]
     with Progress(*columns, console=err_console, transient=False) as bar:
@@ -188,7 +195,8 @@ def load_cmd(
             rate = done / max(_time.monotonic() - t0, 1e-6)
             bar.update(task, rate=f"{rate:,.0f} features/s")
 
-        result = load(source, layer, options, progress)
+        result = load(source, layer, options, progress,
+                      notify=lambda m: bar.console.print(f"[yellow]{m}[/]", highlight=False))
     print_summary(console, result)
 
 

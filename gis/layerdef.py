@@ -89,6 +89,12 @@ class Access(Strict):
 class Checks(Strict):
     margin_m: float = 2000.0  # plausibility: allowed distance outside the city extent
     max_rejected_share: float = Field(default=0.01, ge=0, le=1)
+    # a replace may not remove more than this share of the current version's features
+    # (matched by natural key) unless `gis load --allow-shrink`
+    max_removed_share: float = Field(default=0.1, ge=0, le=1)
+    # a re-delivery whose matched features all moved by more than this (median, metres) is a
+    # CRS mistake (UTM/TM-3, zone, datum), not a re-survey
+    max_shift_m: float = Field(default=5.0, gt=0)
 
 
 class TileOptions(Strict):

@@ -229,31 +229,30 @@ def test_swapped_axes_refused(fresh_layer, conn, tmp_path):
 
 
 # -- geometry ---------------------------------------------------------------------------
-def test_invalid_geometries_repaired_empties_dropped_rejects_reported(fresh_layer, conn,
-                                                                      tmp_path):
-    geoms = list(parcel_boxes(100))
+def test_invalid_geometries_repaired_empties_and_rejects_reported(fresh_layer, conn, tmp_path):
+    geoms = list(parcel_boxes(200))
     x, y = 105.80, 10.05
     geoms[3] = shapely.Polygon([(x, y), (x + 3e-4, y + 2e-4), (x + 3e-4, y), (x, y + 2e-4)])
     geoms[7] = None
     geoms[9] = shapely.LineString([(x, y), (x + 1e-4, y)])  # not a polygon
-    gdf = parcel_frame(100, geoms=[g if g is not None else shapely.Point(x, y) for g in geoms])
+    gdf = parcel_frame(200, geoms=[g if g is not None else shapely.Point(x, y) for g in geoms])
     gdf.loc[7, "geometry"] = None
     path = write(gdf, tmp_path / "bad.gpkg", geometry_type="Unknown")
     proc = load(path, check=False)
-    # The line (row 10) is the only reject (1 %, the layer's limit); the null is dropped.
+    # The null (row 8) and the line (row 10) are rejects: 1 %, the layer's limit.
     assert proc.returncode == 0, proc.stderr
     row = current(conn)
-    assert row["count_read"] == 100
+    assert row["count_read"] == 200
     assert row["count_repaired"] == 1 and row["count_empty"] == 1
-    assert row["count_rejected"] == 1 and row["rejects"][0]["row"] == 10
-    assert row["feature_count"] == 98
+    assert row["count_rejected"] == 2 and [r["row"] for r in row["rejects"]] == [8, 10]
+    assert row["feature_count"] == 198
     valid = conn.execute(f'SELECT bool_and(ST_IsValid(geom)) AS ok, '
                          f"min(ST_NumGeometries(geom)) AS n FROM data.\"{LAYER}\"").fetchone()
     assert valid["ok"]
     bowtie = conn.execute(f'SELECT ST_NumGeometries(geom) AS n, ST_GeometryType(geom) AS t '
                           f'FROM data."{LAYER}" WHERE source_row = 4').fetchone()
     assert bowtie["n"] == 2 and bowtie["t"] == "ST_MultiPolygon"
-    assert "row 10" in proc.stdout
+    assert "row 8: no geometry" in proc.stdout and "row 10" in proc.stdout
 
 
 def test_too_many_rejects_refuse_the_load_and_keep_the_old(fresh_layer, conn, tmp_path):
@@ -262,7 +261,7 @@ def test_too_many_rejects_refuse_the_load_and_keep_the_old(fresh_layer, conn, tm
     gdf.loc[:5, "SoThua"] = None  # required parcel number missing in 6 rows
     proc = load(write(gdf, tmp_path / "bad.shp"), check=False)
     assert proc.returncode == 2
-    assert "rejected" in proc.stderr and "row 2" in proc.stderr
+    assert "rejected" in proc.stderr and "Rejected rows: 1-6." in " ".join(proc.stderr.split())
     row = current(conn)
     assert row["version"] == 1 and row["feature_count"] == 50
     failed = conn.execute("SELECT status, message FROM spp.layer_versions WHERE layer_id = %s "
@@ -345,13 +344,24 @@ def test_modes_history_rollback_and_same_file(fresh_layer, conn, tmp_path):
     load(write(changed, tmp_path / "upd.shp"), "--mode", "upsert")
     row = current(conn)
     assert row["version"] == 3 and row["feature_count"] == 40
+    assert json.loads(row["message"])["changes"] == {
+        "added": 0, "changed": 5, "removed": 0, "current": 40, "against": 2,
+        "matched_by": "natural key (commune_code, sheet_no, parcel_no)", "allow_shrink": False,
+        "allow_shift": False}
+    first = json.loads(conn.execute("SELECT message FROM spp.layer_versions WHERE layer_id = "
+                                    "%s AND version = 1", (LAYER,)).fetchone()["message"])
+    assert first["changes"]["added"] == 30 and first["changes"]["against"] is None
     codes = conn.execute(f'SELECT fid, sheet_no, parcel_no, land_use_code FROM data."{LAYER}" '
                          f"WHERE sheet_no = 1 AND parcel_no <= 5 ORDER BY parcel_no").fetchall()
     assert all(r["land_use_code"] == "SKC" for r in codes)
     assert all(r["fid"] == fids[(1, r["parcel_no"])] for r in codes)  # stable feature ids
 
-    dry = load(write(parcel_frame(3), tmp_path / "dry.shp"), "--dry-run")
+    # 3 of 40 parcels: a dry run reports the shrink refusal like a load would
+    shrink = load(write(parcel_frame(3), tmp_path / "dry.shp"), "--dry-run", check=False)
+    assert shrink.returncode == 2 and "--allow-shrink" in shrink.stderr
+    dry = load(write(parcel_frame(3), tmp_path / "dry.shp"), "--dry-run", "--allow-shrink")
     assert "dry run" in dry.stdout and current(conn)["version"] == 3
+    assert "-37 removed" in " ".join(dry.stdout.split())
 
     hist = run_gis("layer", "history", LAYER, env={"COLUMNS": "250"}, check=True).stdout
     for word in ("append", "upsert", "dry_run", "superseded", "current"):
@@ -379,29 +389,43 @@ def test_duplicate_natural_keys_are_rejected_with_rows(fresh_layer, conn, tmp_pa
     assert row["rejects"][0]["row"] == 101 and "row 1" in row["rejects"][0]["reason"]
 
 
+def served(conn, layer_id=LAYER) -> tuple:
+    """What readers get: the current version and a digest of every row of the view."""
+    version = conn.execute("SELECT current_version FROM spp.layers WHERE id = %s",
+                           (layer_id,)).fetchone()["current_version"]
+    digest = conn.execute(f"SELECT md5(string_agg(t::text, '|' ORDER BY fid)) AS h "
+                          f'FROM data."{layer_id}" t').fetchone()["h"]
+    return version, digest
+
+
 def _big_load_in_progress(conn, tmp_path):
-    """A second version (150 000 parcels) being loaded in a subprocess, caught mid-load."""
+    """A second version (150 000 parcels) being loaded in a subprocess, caught while rows of
+    it are inside PostgreSQL's COPY (so a loader committing per batch would be seen)."""
     load(write(parcel_frame(20), tmp_path / "v1.shp"))
     n = 150_000
     big = write(parcel_frame(n, geoms=parcel_boxes(n, cols=400, size_deg=(0.00005, 0.00004))),
                 tmp_path / "big.shp")
     proc = subprocess.Popen([*GIS, "load", str(big), "--layer", LAYER], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        row = conn.execute("SELECT status FROM spp.layer_versions WHERE layer_id = %s "
-                           "AND version = 2", (LAYER,)).fetchone()
-        if row and row["status"] == "loading":
+    deadline = time.monotonic() + 180
+    copied = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        row = conn.execute("SELECT max(tuples_processed) AS n FROM pg_stat_progress_copy "
+                           "WHERE datname = current_database() AND command = 'COPY FROM'"
+                           ).fetchone()
+        copied = row["n"] or 0
+        if copied > 0:
             break
-        time.sleep(0.05)
-    time.sleep(1.0)
+        time.sleep(0.02)
     if proc.poll() is not None:
         raise AssertionError("the load finished before it could be interrupted")
+    assert copied > 0, "no row reached the COPY within 180 s"
     return proc
 
 
 def test_killed_load_leaves_previous_version_serving(fresh_layer, conn, tmp_path):
     proc = _big_load_in_progress(conn, tmp_path)
+    before = served(conn)
     try:
         # readers meanwhile see the previous version, whole
         assert conn.execute(f'SELECT count(*) AS n FROM data."{LAYER}"').fetchone()["n"] == 20
@@ -410,8 +434,7 @@ def test_killed_load_leaves_previous_version_serving(fresh_layer, conn, tmp_path
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert conn.execute(f'SELECT count(*) AS n FROM data."{LAYER}"').fetchone()["n"] == 20
-    assert current(conn)["version"] == 1
+    assert served(conn) == before and before[0] == 1
     # the next load notices the interrupted one and works
     load(write(parcel_frame(25), tmp_path / "v3.shp"))
     statuses = {r["version"]: r["status"] for r in conn.execute(
@@ -467,6 +490,7 @@ def test_cp1258_text_in_a_shapefile_with_no_cpg(fresh_layer, conn, tmp_path):
 
 def test_ctrl_c_leaves_the_previous_version_and_says_so(fresh_layer, conn, tmp_path):
     proc = _big_load_in_progress(conn, tmp_path)
+    before = served(conn)
     try:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -474,6 +498,7 @@ def test_ctrl_c_leaves_the_previous_version_and_says_so(fresh_layer, conn, tmp_p
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130 and "Interrupted" in err and "Traceback" not in err
+    assert served(conn) == before and before[0] == 1
     assert current(conn)["version"] == 1
     assert conn.execute(f'SELECT count(*) AS n FROM data."{LAYER}"').fetchone()["n"] == 20
     failed = conn.execute("SELECT status, message FROM spp.layer_versions WHERE layer_id = %s "

@@ -271,6 +271,28 @@ def test_old_versions_are_pruned(database_url, conn, session_dir, test_layers, o
     assert files == sorted(Path(r["raster_path"]).name for r in kept)
 
 
+def test_rolled_back_raster_versions_never_push_out_the_good_one(database_url, conn,
+                                                                 test_layers, open_tmp):
+    env = {**test_layers, "SPP_KEEP_VERSIONS": "5"}
+
+    def load(value: float) -> int:
+        src = _write(open_tmp / f"g{value}.tif", np.full((20, 20), value, "float32"),
+                     "EPSG:5897", from_origin(E0, N0, RES, RES))
+        _load_test(src, env).check_returncode()
+        return conn.execute("SELECT current_version AS v FROM spp.layers WHERE id = "
+                            "'test_grid'").fetchone()["v"]
+
+    good = load(1.0)
+    for bad in range(2, 6):  # four bad loads, each rolled back (to the good one)
+        load(float(bad))
+        run_gis("raster", "rollback", "test_grid", env=env, check=True)
+        assert conn.execute("SELECT current_version AS v FROM spp.layers WHERE id = "
+                            "'test_grid'").fetchone()["v"] == good
+    load(6.0)
+    proc = run_gis("raster", "rollback", "test_grid", "--to", str(good), env=env)
+    assert proc.returncode == 0, proc.stderr
+
+
 # -- refusals ---------------------------------------------------------------------------------
 def test_grid_without_crs_is_refused_until_named(database_url, test_layers, open_tmp):
     src = _write(open_tmp / "nocrs.tif", np.ones((20, 20), "float32"), None,

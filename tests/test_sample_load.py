@@ -137,8 +137,10 @@ def test_address_csv_is_northing_first_and_lands_on_its_coordinates(demo, conn):
 def test_encoding_override_forces_one_reading(demo, conn, tmp_path):
     """--encoding cp1252 on a TCVN3 file keeps the glyphs: the user's choice wins."""
     _, sample = demo
+    # --allow-shrink: the Ninh Kiều file alone would replace the Sóc Trăng parcels too
     run_gis("load", str(sample / "thua_dat_ninhkieu" / "thua_dat.shp"), "--layer",
-            "cadastral_parcels", "--encoding", "latin1", "--dry-run", check=True)
+            "cadastral_parcels", "--encoding", "latin1", "--dry-run", "--allow-shrink",
+            check=True)
     row = conn.execute("SELECT encodings FROM spp.layer_versions WHERE layer_id = "
                        "'cadastral_parcels' AND status = 'dry_run' ORDER BY version DESC "
                        "LIMIT 1").fetchone()

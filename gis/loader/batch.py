@@ -13,7 +13,7 @@ from gis.crs.axes import orient
 from gis.layerdef import LayerDef
 from gis.loader.areas import plane_and_geodesic_areas
 from gis.loader.geometry import prepare
-from gis.loader.plausibility import WARD_CODE_FIELD
+from gis.loader.plausibility import WARD_CODE_FIELD, key_strings
 from gis.loader.schema import coerce
 from gis.loader.source import Batch
 
@@ -39,6 +39,23 @@ def _points_from_columns(batch: Batch, op, axis: str | None):
     geoms[ok] = shapely.points(x, y)
     used = "yx" if guess.order == "northing_first" else "xy"
     return geoms, used, f"{guess.order} ({guess.reason})"
+
+
+def _readable(value) -> str | None:
+    """A CSV cell read byte-preserving (latin1), shown as UTF-8 when it is."""
+    if value is None:
+        return None
+    try:
+        return str(value).encode("latin1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return str(value)
+
+
+def _empty_reason(batch: Batch, i: int) -> str:
+    if batch.coord_text is not None:
+        x, y = (_readable(t[i]) for t in batch.coord_text)
+        return f"coordinates {x!r}, {y!r} are not numbers"
+    return "no geometry (missing, empty or unreadable in the file)"
 
 
 def _validate_codes(typed: pd.DataFrame, layer: LayerDef, out: BatchOutcome) -> None:
@@ -69,14 +86,20 @@ def process_batch(batch: Batch, layer: LayerDef, op, mapping, decoder, gate,
         geoms = batch.geoms
     prepared = prepare(geoms, layer.geometry)
     rejects = [(int(batch.rows[i]), why) for i, why in prepared.reasons.items()]
+    # A feature without a usable geometry is a reject like any other: a file whose rows
+    # cannot be read must not pass as a smaller delivery.
+    rejects += [(int(batch.rows[i]), _empty_reason(batch, i))
+                for i in np.flatnonzero(prepared.empty)]
 
     coerced = coerce(frame, mapping, layer)
     keep = prepared.keep.copy()
     expected = (coerced.frame[WARD_CODE_FIELD].to_numpy()[keep]
                 if WARD_CODE_FIELD in coerced.frame else None)
     source_geoms = prepared.geoms[keep]
+    keys = (key_strings(coerced.frame.iloc[np.flatnonzero(keep)], layer)
+            if layer.natural_key and gate.previous is not None and not gate.checked else None)
     checked = gate.transform_and_check(source_geoms, batch.rows[keep], rejects, axis_used,
-                                       expected)
+                                       expected, keys)
     candidates = np.flatnonzero(keep)
     keep[candidates[~checked.keep]] = False
     for i, why in coerced.bad_rows.items():

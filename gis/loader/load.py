@@ -23,12 +23,14 @@ from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
 from gis.layerdef import LayerDef, get_layer_def
+from gis.loader import changes as diff
 from gis.loader import store
 from gis.loader.batch import process_batch
 from gis.loader.copier import BackgroundCopy, csv_bytes
 from gis.loader.keys import FeatureIds
 from gis.loader.plausibility import (
     PlausibilityGate,
+    previous_key_points,
     previous_version_reference,
     ward_polygons,
 )
@@ -59,6 +61,8 @@ class LoadOptions:
     y_field: str | None = None
     batch_size: int = 50_000
     operator: str | None = None
+    allow_shrink: bool = False  # a replace may remove more than checks.max_removed_share
+    allow_shift: bool = False  # skip the position check against the current version
 
 
 @dataclass
@@ -80,6 +84,7 @@ class LoadResult:
     rejects: list[tuple[int, str]] = field(default_factory=list)
     warnings: dict[str, int] = field(default_factory=dict)
     code_lists: dict[str, int] = field(default_factory=dict)
+    changes: dict | None = None  # added/changed/removed against the current version
     seconds: float = 0.0
     message: str = ""
 
@@ -121,7 +126,8 @@ def resolve_source_crs(src: Source, layer: LayerDef, given: str | None):
 
 
 def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = None,
-         progress: Callable[[int, int | None], None] | None = None) -> LoadResult:
+         progress: Callable[[int, int | None], None] | None = None,
+         notify: Callable[[str], None] | None = None) -> LoadResult:
     options = options or LoadOptions()
     if options.mode not in ("replace", "append", "upsert"):
         raise LoadError(f"unknown --mode {options.mode!r}: use replace, append or upsert")
@@ -148,7 +154,7 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
 
     conn = db.ready_connection()
     try:
-        conn.execute("SELECT pg_advisory_lock(%s)", (store.lock_key(layer.id),))
+        store.lock_layer(conn, layer.id, notify)
         with conn.transaction():
             store.mark_interrupted(conn, layer.id)
             sync_layer(conn, layer)
@@ -175,7 +181,9 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
             layer, op, src.label,
             reference=previous_version_reference(conn, layer)
             if options.mode in ("replace", "upsert") else None,
-            wards=ward_polygons(conn, layer))
+            wards=ward_polygons(conn, layer),
+            previous=previous_key_points(conn, layer)
+            if options.mode != "append" and not options.allow_shift else None)
         try:
             _load_into_version(conn, layer, src, op, options, mapping, decoder, gate, result,
                                current, version, operator, progress)
@@ -249,6 +257,16 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
             store.merge_current_rows(conn, layer, table, current["table_name"], options.mode)
         store.index_geometry(conn, table)
         count, bbox = store.table_stats(conn, table)
+        if current:
+            result.changes = diff.compare(conn, layer, table, current["table_name"])
+            result.changes["against"] = current["version"]
+            if options.mode == "replace":
+                diff.check_shrink(layer, src.label, result.changes, current["version"],
+                                  options.allow_shrink)
+        else:
+            result.changes = diff.first_version(count)
+        result.changes["allow_shrink"] = options.allow_shrink
+        result.changes["allow_shift"] = options.allow_shift
         result.feature_count = count
         lineage = dict(
             status="dry_run" if options.dry_run else "current", table_name=table,
@@ -260,7 +278,8 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
             feature_count=count, bbox=bbox,
             finished_at=pd.Timestamp.now(tz="UTC").to_pydatetime(),
             message=json.dumps({"warnings": result.warnings, "code_lists": result.code_lists,
-                                "fields": mapping.describe()}, ensure_ascii=False))
+                                "fields": mapping.describe(), "changes": result.changes},
+                               ensure_ascii=False))
         if options.dry_run:
             raise _DryRun(lineage)
         store.point_view(conn, layer.id, table)
@@ -272,7 +291,7 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
         store.audit(conn, operator, "load", layer.id,
                     {"version": version, "mode": options.mode, "source": src.label,
                      "sha256": src.sha256, "loaded": result.count_loaded,
-                     "rejected": result.count_rejected})
+                     "rejected": result.count_rejected, "changes": result.changes})
         result.status = "current"
 
 
@@ -280,12 +299,32 @@ def _check_rejects(layer: LayerDef, src: Source, result: LoadResult) -> None:
     share = result.count_rejected / max(result.count_read, 1)
     limit = layer.checks.max_rejected_share
     if share > limit:
-        listing = "; ".join(f"row {r}: {w}" for r, w in result.rejects[:10])
+        by_reason: dict[str, list[int]] = {}
+        for r, why in result.rejects:
+            by_reason.setdefault(why, []).append(r)
+        reasons = sorted(by_reason.items(), key=lambda kv: -len(kv[1]))
+        listing = "; ".join(f"{why} (rows {row_ranges(rows, 8)})" for why, rows in reasons[:5])
+        if len(reasons) > 5:
+            listing += f"; and {len(reasons) - 5} other reasons"
         raise LoadError(
             f"{src.label}: {result.count_rejected} of {result.count_read} features "
             f"({share:.1%}) were rejected, more than the layer allows ({limit:.1%}). "
-            f"Nothing was changed. First rejects: {listing}. Fix the source or raise "
-            f"checks.max_rejected_share in layers/{layer.id}.yaml.")
+            f"Nothing was changed. Rejected rows: {row_ranges([r for r, _ in result.rejects])}."
+            f" Why: {listing}. Fix those rows in the source (or raise "
+            f"checks.max_rejected_share in layers/{layer.id}.yaml).")
+
+
+def row_ranges(rows: list[int], limit: int = 30) -> str:
+    """'2-44, 50, 61-70' (first `limit` runs, then how many more rows)."""
+    runs: list[list[int]] = []
+    for r in sorted(set(rows)):
+        if runs and r == runs[-1][1] + 1:
+            runs[-1][1] = r
+        else:
+            runs.append([r, r])
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:limit])
+    rest = sum(b - a + 1 for a, b in runs[limit:])
+    return text + (f" and {rest:,} more" if rest else "")
 
 
 class _DryRun(Exception):

@@ -10,6 +10,7 @@ from psycopg import sql
 
 from gis.crs import CANTHO_EXTENT, transform_geometries
 from gis.crs.diagnose import diagnose
+from gis.crs.extent import metres_per_degree
 from gis.crs.reference import PolygonReference, PreviousVersion
 from gis.errors import SPPError
 from gis.layerdef import LayerDef
@@ -19,6 +20,14 @@ REFERENCE_SAMPLE = 20_000  # features of the previous version used as a referenc
 # real deliveries have a few miscoded parcels, a zone mix-up moves many more.
 MIN_FIT_GAIN = 0.05
 WARD_CODE_FIELD = "commune_code"  # checked against the admin_units layer when both exist
+# Matched features needed before the previous version (by natural key) judges the CRS.
+MIN_MATCHED = 20
+# Share of matched features that must move alike for a shift to count as systematic.
+MIN_CONSISTENT = 0.5
+
+
+SHIFT_OVERRIDE = (" If it is the current version that is misplaced (or the whole survey was "
+                  "re-adjusted), load with --allow-shift to skip the comparison with it.")
 
 
 class ImplausibleLoadError(SPPError):
@@ -45,6 +54,28 @@ def previous_version_reference(conn, layer: LayerDef):
     return PreviousVersion(shapely.from_wkb([r["g"] for r in rows]))
 
 
+def key_strings(frame, layer: LayerDef) -> np.ndarray:
+    """One string a feature from its natural key values (same form as previous_key_points)."""
+    parts = [frame[k].astype("string").fillna("").to_numpy(dtype=object)
+             for k in layer.natural_key]
+    return np.array(["\x1f".join(map(str, t)) for t in zip(*parts, strict=True)], dtype=object)
+
+
+def previous_key_points(conn, layer: LayerDef):
+    """{natural key: (lon, lat) of the centroid} of the current version, or None."""
+    exists = conn.execute("SELECT current_version FROM spp.layers WHERE id = %s",
+                          (layer.id,)).fetchone()
+    if not layer.natural_key or not exists or not exists["current_version"]:
+        return None
+    key = sql.SQL(", ").join(sql.SQL("coalesce({}::text, '')").format(sql.Identifier(k))
+                             for k in layer.natural_key)
+    rows = conn.execute(sql.SQL(
+        "SELECT concat_ws(E'\\x1f', {}) AS k, ST_X(c) AS x, ST_Y(c) AS y FROM "
+        "(SELECT *, ST_Centroid(geom) AS c FROM data.{}) s").format(
+        key, sql.Identifier(layer.id))).fetchall()
+    return {r["k"]: (r["x"], r["y"]) for r in rows} or None
+
+
 def ward_polygons(conn, layer: LayerDef):
     """(polygons, codes) of the loaded administrative units, when the layer carries a commune
     code that can be checked against them; else None."""
@@ -62,22 +93,40 @@ def ward_polygons(conn, layer: LayerDef):
 class PlausibilityGate:
     """Transforms each batch to WGS 84; the first batch is diagnosed as a whole."""
 
-    def __init__(self, layer: LayerDef, op, label: str, reference=None, wards=None):
+    def __init__(self, layer: LayerDef, op, label: str, reference=None, wards=None,
+                 previous=None):
         self.layer, self.op, self.label = layer, op, label
         self.reference = reference  # e.g. the previous version
         self.wards = wards  # (polygons, codes): each feature must lie in its own ward
+        self.previous = previous  # {natural key: (lon, lat)} of the current version
         self.margin = layer.checks.margin_m
         self.checked = False
         self.diagnosis = None
 
-    def _diagnose(self, geoms: np.ndarray, axis_order_used: str, expected) -> None:
+    def _matched(self, coords: np.ndarray, keys):
+        """(source coords, previous lon/lat) of the features the current version also has."""
+        if self.previous is None or keys is None or len(keys) != len(coords):
+            return None
+        hit = [self.previous.get(k) for k in keys]
+        found = np.array([h is not None for h in hit], dtype=bool)
+        if found.sum() < MIN_MATCHED:
+            return None
+        before = np.array([h for h in hit if h is not None], dtype=np.float64)
+        return coords[found], before
+
+    def _diagnose(self, geoms: np.ndarray, axis_order_used: str, expected, keys=None) -> None:
         # One point a feature: a parcel on a ward boundary has vertices on both sides, but
         # its centre is in the ward its code names.
         coords = shapely.get_coordinates(shapely.centroid(geoms))
         if not len(coords):
             return
         reference = self.reference
-        if self.wards is not None and expected is not None:
+        matched = self._matched(coords, keys)
+        if matched is not None:
+            # The same features before: the most exact reference there is (metres, not wards).
+            coords, before = matched
+            reference = PreviousVersion((before[:, 0], before[:, 1]), paired=True)
+        elif self.wards is not None and expected is not None:
             codes = np.asarray(expected, dtype=object)
             known = np.isin(codes.astype(str), self.wards[1])
             if known.mean() > 0.5:  # the delivery uses the new ward codes: check against them
@@ -97,12 +146,37 @@ class PlausibilityGate:
                 f"{self.label}: coordinates do not fit Cần Thơ as declared "
                 f"({result.declared}); cause: {result.cause}.\n{result.message_en}\n"
                 f"{result.message_vi}" + (f"\nFix: {' '.join(fix)}" if fix else "") +
-                "\nNothing was changed.")
+                "\nNothing was changed." + (SHIFT_OVERRIDE if matched is not None else ""))
+        if matched is not None:
+            self._check_shift(coords, matched[1])
+
+    def _check_shift(self, coords: np.ndarray, before: np.ndarray) -> None:
+        """No other reading explains it, but the same features moved alike: still refuse."""
+        lon, lat = self.op.transform(coords[:, 0], coords[:, 1])
+        scale = np.array(metres_per_degree(float(np.nanmean(before[:, 1]))))
+        moved = (np.column_stack([lon, lat]) - before) * scale
+        median = np.nanmedian(moved, axis=0)
+        size = float(np.hypot(*median))
+        limit = self.layer.checks.max_shift_m
+        alike = np.hypot(*(moved - median).T) <= max(limit, 0.25 * size)
+        if size <= limit or alike.mean() < MIN_CONSISTENT:
+            return  # in place, or a re-survey of some features
+        raise ImplausibleLoadError(
+            f"{self.label}: {alike.sum():,} of {len(moved):,} features also in the current "
+            f"version (matched by {', '.join(self.layer.natural_key)}) moved alike by "
+            f"{size:.1f} m ({median[0]:+.1f} m east, {median[1]:+.1f} m north), more than "
+            f"checks.max_shift_m ({limit:g} m). A whole delivery moving together is a "
+            f"coordinate system mistake, not a re-survey: UTM 48N read as TM-3 (or the "
+            f"reverse, ≈26 m E-W and ≈333 m N-S), the wrong TM-3 zone, or VN-2000 without its "
+            f"datum shift (≈225 m). Nothing was changed. Fix: load again with the --source-crs "
+            f"the file was really made in (vn2000-cantho, vn2000-soctrang, vn2000-utm48, "
+            f"EPSG:4326...)." + SHIFT_OVERRIDE)
 
     def transform_and_check(self, geoms: np.ndarray, rows: np.ndarray, rejects: list,
-                            axis_order_used: str = "xy", expected=None) -> Transformed:
+                            axis_order_used: str = "xy", expected=None,
+                            keys=None) -> Transformed:
         if not self.checked and len(geoms):
-            self._diagnose(geoms, axis_order_used, expected)
+            self._diagnose(geoms, axis_order_used, expected, keys)
             self.checked = True
         wgs = transform_geometries(geoms, self.op)
         b = shapely.bounds(wgs)

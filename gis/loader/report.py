@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from rich.console import Console
 from rich.table import Table
+
+from gis.loader.changes import describe
 
 STATUS_TEXT = {"current": "[green]loaded (current)[/]", "dry_run": "[cyan]dry run: not swapped[/]",
                "unchanged": "[yellow]unchanged[/]"}
@@ -31,8 +35,8 @@ def print_summary(console: Console, r) -> None:
     t.add_row("read / đọc", f"{r.count_read:,}")
     t.add_row("loaded / nạp", f"{r.count_loaded:,}")
     t.add_row("repaired / sửa", f"{r.count_repaired:,}")
-    t.add_row("empty dropped", f"{r.count_empty:,}")
     t.add_row("rejected / loại", f"{r.count_rejected:,}")
+    t.add_row("  of which no geometry", f"{r.count_empty:,}")
     for row, why in r.rejects[:10]:
         t.add_row("", f"row {row}: {why}")
     if len(r.rejects) > 10:
@@ -41,6 +45,9 @@ def print_summary(console: Console, r) -> None:
         t.add_row("[yellow]warning[/]", f"{what}: {n:,}")
     for codelist, n in r.code_lists.items():
         t.add_row("code list", f"{codelist}: {n:,} values")
+    if r.changes:
+        t.add_row(f"changes vs v{r.changes['against']}" if r.changes["against"] else
+                  "changes", describe(r.changes))
     if r.feature_count is not None:
         t.add_row("features in version", f"{r.feature_count:,}")
     if r.seconds:
@@ -52,7 +59,7 @@ def print_summary(console: Console, r) -> None:
 def print_history(console: Console, layer_id: str, rows: list[dict]) -> None:
     t = Table(title=f"{layer_id}: {len(rows)} versions / phiên bản")
     for col in ("v", "status", "mode", "source", "sha256", "CRS → operation", "read", "loaded",
-                "repaired", "rejected", "features", "finished", "operator"):
+                "repaired", "rejected", "features", "changes", "finished", "operator"):
         t.add_column(col)
     for r in rows:
         t.add_row(str(r["version"]), r["status"] + ("" if r["table_name"] or r["status"] in
@@ -62,8 +69,21 @@ def print_history(console: Console, layer_id: str, rows: list[dict]) -> None:
                   *(f"{r[k]:,}" if r[k] is not None else "-" for k in
                     ("count_read", "count_loaded", "count_repaired", "count_rejected",
                      "feature_count")),
+                  _changes(r),
                   r["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if r["finished_at"] else "-",
                   r["operator"] or "")
         if r["status"] == "failed" and r["message"]:
-            t.add_row("", f"[red]{r['message'][:200]}[/]", *[""] * 11)
+            t.add_row("", f"[red]{r['message'][:200]}[/]", *[""] * 12)
     console.print(t)
+
+
+def _changes(row: dict) -> str:
+    """+added ~changed -removed against the version it replaced (from the lineage)."""
+    try:
+        c = json.loads(row["message"] or "{}").get("changes")
+    except (ValueError, AttributeError):
+        return ""
+    if not c:
+        return ""
+    changed = "?" if c["changed"] is None else f"{c['changed']:,}"
+    return f"+{c['added']:,} ~{changed} -{c['removed']:,}"

@@ -17,6 +17,7 @@ import pyogrio
 import shapely
 
 from gis.errors import SPPError
+from gis.loader.shpcheck import check_shapefile
 
 # Formats whose text is stored in a legacy 8-bit code page: read byte-preserving (latin1) and
 # let gis.text decide what the bytes are, whatever the .cpg says.
@@ -63,6 +64,7 @@ class Batch:
     geoms: np.ndarray | None  # shapely geometries in source coordinates (None for CSV)
     coords: tuple[np.ndarray, np.ndarray] | None  # CSV: first and second coordinate columns
     rows: np.ndarray  # 1-based row numbers in the source
+    coord_text: tuple[np.ndarray, np.ndarray] | None = None  # CSV: coordinates as written
 
 
 def sha256_of(paths: list[Path]) -> tuple[str, int]:
@@ -86,7 +88,8 @@ def _dataset_files(path: Path) -> list[Path]:
     return [path]
 
 
-def _check_shapefile(path: Path, exists) -> None:
+def _check_shapefile(path: Path, exists, open_part=None) -> None:
+    """All parts there, and their headers agree (gis.loader.shpcheck)."""
     for part in (".shx", ".dbf"):
         if not exists(path.with_suffix(part)) and not exists(path.with_suffix(part.upper())):
             raise SourceError(
@@ -94,10 +97,28 @@ def _check_shapefile(path: Path, exists) -> None:
                 f"is delivered as .shp + .shx + .dbf (+ .prj, .cpg); ask for the whole set or "
                 f"a zip of it.")
 
+    def open_file(part: str):
+        p = path.with_suffix(part)
+        p = p if p.exists() else path.with_suffix(part.upper())
+        return open(p, "rb"), p.stat().st_size
+
+    check_shapefile(path.stem, open_part or open_file)
+
+
+def _check_zipped_shapefile(archive: zipfile.ZipFile, inner: str) -> None:
+    names = {n.lower(): n for n in archive.namelist()}
+
+    def open_member(part: str):
+        info = archive.getinfo(names[str(Path(inner).with_suffix(part)).lower()])
+        return archive.open(info), info.file_size
+
+    _check_shapefile(Path(inner), lambda p: str(p).lower() in names, open_member)
+
 
 def _resolve_zip(path: Path, layer: str | None) -> tuple[str, str | None]:
     try:
-        names = zipfile.ZipFile(path).namelist()
+        archive = zipfile.ZipFile(path)
+        names = archive.namelist()
     except zipfile.BadZipFile as exc:
         raise SourceError(f"{path}: not a readable zip archive ({exc}); re-export it") from exc
     datasets = sorted({re.sub(r"(\.gdb)/.*$", r"\1", n) for n in names
@@ -115,7 +136,7 @@ def _resolve_zip(path: Path, layer: str | None) -> tuple[str, str | None]:
                               f"({', '.join(datasets)}); choose one with --source-layer NAME "
                               f"(one of: {', '.join(stems)})")
     if chosen.lower().endswith(".shp"):
-        _check_shapefile(Path(chosen), lambda p: str(p) in names)
+        _check_zipped_shapefile(archive, chosen)
     return f"/vsizip/{path}/{chosen}", layer
 
 
@@ -139,6 +160,9 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
         gdal_path, wanted_layer = _resolve_zip(path, layer)
     elif path.suffix.lower() == ".shp":
         _check_shapefile(path, Path.exists)
+    elif path.is_dir():  # a folder of Shapefiles: GDAL skips a damaged one without a word
+        for shp in sorted(path.glob("*.[sS][hH][pP]")):
+            _check_shapefile(shp, Path.exists)
     files = _dataset_files(path)
     sha, size = sha256_of(files)
     if path.suffix.lower() == ".csv" or gdal_path.lower().endswith(".csv"):
@@ -147,8 +171,13 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
         layers = [name for name, _ in pyogrio.list_layers(gdal_path)]
     except Exception as exc:  # GDAL raises DataSourceError and friends
         raise SourceError(f"{path}: GDAL cannot open it as a vector dataset: "
-                          f"{str(exc).strip()}. Check the file is complete and not corrupt."
-                          ) from exc
+                          f"{str(exc).strip()}. Nothing was changed. Check the file is complete "
+                          "and not corrupt; if it is cut short or damaged, ask the department "
+                          "for a fresh export.") from exc
+    if not layers:
+        raise SourceError(f"{path}: GDAL finds no readable layer in it; the file is damaged or "
+                          "not a vector dataset. Nothing was changed. Ask the department for a "
+                          "fresh export.")
     if wanted_layer is None:
         if len(layers) > 1 and path.suffix.lower() not in (".dxf", ".dgn"):
             raise SourceError(f"{path}: it holds {len(layers)} layers ({', '.join(layers)}); "
@@ -160,7 +189,9 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
     try:
         info = pyogrio.read_info(gdal_path, layer=wanted_layer, encoding="latin1")
     except Exception as exc:
-        raise SourceError(f"{path}: cannot read layer {wanted_layer!r}: {exc}") from exc
+        raise SourceError(f"{path}: cannot read layer {wanted_layer!r} ({str(exc).strip()}); "
+                          "the file is damaged or incomplete. Nothing was changed. Ask the "
+                          "department for a fresh export.") from exc
     driver = info["driver"]
     crs_text = _read_prj(path, gdal_path) if driver == "ESRI Shapefile" else None
     crs_text = crs_text or info.get("crs")
@@ -262,4 +293,5 @@ def _iter_csv(src: Source, batch_size: int) -> Iterator[Batch]:
         rows = np.arange(row, row + len(frame)) + 1  # +1: the header is line 1
         row += len(frame)
         yield Batch(frame.drop(columns=[xf, yf]).reset_index(drop=True), None,
-                    (x.to_numpy(dtype="float64"), y.to_numpy(dtype="float64")), rows)
+                    (x.to_numpy(dtype="float64"), y.to_numpy(dtype="float64")), rows,
+                    (frame[xf].to_numpy(dtype=object), frame[yf].to_numpy(dtype=object)))

@@ -8,7 +8,9 @@ re-points the view at a kept older table.
 
 from __future__ import annotations
 
+import sys
 import zlib
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -31,6 +33,23 @@ def version_table(layer_id: str, version: int) -> str:
 
 def lock_key(layer_id: str) -> int:
     return zlib.crc32(f"spp-layer:{layer_id}".encode())
+
+
+def lock_layer(conn: psycopg.Connection, layer_id: str,
+               notify: Callable[[str], None] | None = None) -> None:
+    """The layer's advisory lock (one load at a time, for the session); when another load
+    holds it, say so (notify, default stderr) and then wait for it."""
+    key = lock_key(layer_id)
+    if conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,)).fetchone()["ok"]:
+        return
+    holder = conn.execute(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 "
+        "AND objid::bigint = %s LIMIT 1", (key,)).fetchone()
+    who = f" (database session {holder['pid']})" if holder else ""
+    (notify or (lambda m: print(m, file=sys.stderr, flush=True)))(
+        f"Another load of layer {layer_id!r} is running{who}; waiting for it to finish "
+        "(Ctrl-C to stop waiting; nothing is changed by waiting)...")
+    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
 
 
 def data_columns(layer: LayerDef) -> list[tuple[str, str]]:
@@ -163,14 +182,22 @@ def history(conn: psycopg.Connection, layer_id: str) -> list[dict]:
                         (layer_id,)).fetchall()
 
 
+def retention_order(rows: list[dict]) -> list[dict]:
+    """Kept versions, most worth keeping first: those that were good (superseded by a newer
+    load), newest first, then those someone rolled back from. Failed loads have no table."""
+    return sorted(rows, key=lambda r: (r["status"] != "superseded", -r["version"]))
+
+
 def drop_old_versions(conn: psycopg.Connection, layer_id: str, keep: int) -> list[int]:
-    """Drop the tables of versions beyond the newest `keep` kept ones (rows stay as history)."""
+    """Drop the tables of versions beyond the `keep` (current included) most worth keeping
+    (rows stay as history). A rolled-back version never pushes out a good one, and the
+    newest good one before the current is always kept, whatever `keep` says."""
     rows = conn.execute(
-        "SELECT v.version, v.table_name FROM spp.layer_versions v JOIN spp.layers l "
+        "SELECT v.version, v.table_name, v.status FROM spp.layer_versions v JOIN spp.layers l "
         "ON l.id = v.layer_id WHERE v.layer_id = %s AND v.table_name IS NOT NULL "
-        "AND v.version <> l.current_version ORDER BY v.version DESC", (layer_id,)).fetchall()
+        "AND v.version <> l.current_version", (layer_id,)).fetchall()
     dropped = []
-    for row in rows[max(keep - 1, 0):]:
+    for row in retention_order(rows)[max(keep - 1, 1):]:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
             sql.Identifier("data", row["table_name"])))
         conn.execute("UPDATE spp.layer_versions SET table_name = NULL WHERE layer_id = %s "
@@ -186,6 +213,16 @@ def audit(conn: psycopg.Connection, actor: str, action: str, layer_id: str | Non
                  (actor, role, action, layer_id, Jsonb(detail or {})))
 
 
+def default_rollback_target(kept_column: str) -> str:
+    """SQL for `rollback` without --to: the version the current one replaced, when kept;
+    else the newest good (superseded) one; a rolled-back (bad) one only when nothing else is."""
+    return (f"SELECT v.* FROM spp.layer_versions v WHERE v.layer_id = %(layer)s AND "
+            f"v.version < %(current)s AND v.status IN ('superseded', 'rolled_back') AND "
+            f"v.{kept_column} IS NOT NULL ORDER BY v.version IS NOT DISTINCT FROM (SELECT "
+            f"parent_version FROM spp.layer_versions WHERE layer_id = %(layer)s AND "
+            f"version = %(current)s) DESC, v.status = 'superseded' DESC, v.version DESC LIMIT 1")
+
+
 def rollback(conn: psycopg.Connection, layer_id: str, to: int | None, actor: str) -> dict:
     """Make an earlier kept version current again; returns its version row."""
     with conn.transaction():
@@ -196,10 +233,8 @@ def rollback(conn: psycopg.Connection, layer_id: str, to: int | None, actor: str
             raise VersionError(f"layer {layer_id!r} has no loaded version to roll back from")
         current = cur["current_version"]
         if to is None:
-            row = conn.execute(
-                "SELECT * FROM spp.layer_versions WHERE layer_id = %s AND version < %s "
-                "AND status IN ('superseded', 'rolled_back') AND table_name IS NOT NULL "
-                "ORDER BY version DESC LIMIT 1", (layer_id, current)).fetchone()
+            row = conn.execute(default_rollback_target("table_name"),
+                               {"layer": layer_id, "current": current}).fetchone()
             if not row:
                 raise VersionError(f"layer {layer_id!r}: no earlier kept version before "
                                    f"v{current} (see `gis layer history {layer_id}`)")

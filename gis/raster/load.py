@@ -165,7 +165,7 @@ def load_raster(source: Path | str, layer_id: str, source_crs: str | None = None
                                   source_crs=crs_info["source_crs"])
         conn = db.ready_connection()
         try:
-            conn.execute("SELECT pg_advisory_lock(%s)", (store.lock_key(layer.id),))
+            store.lock_layer(conn, layer.id)
             with conn.transaction():
                 store.mark_interrupted(conn, layer.id)
                 sync_layer(conn, layer)

@@ -49,15 +49,18 @@ def make_current(conn: psycopg.Connection, layer_id: str, version: int, bbox: li
 
 
 def prune(conn: psycopg.Connection, layer_id: str, keep: int) -> list[int]:
-    """Delete the files of versions beyond the newest ``keep`` (current included) and of
-    failed loads; the rows stay as history with raster_path NULL."""
+    """Delete the files of versions beyond the ``keep`` (current included) most worth keeping
+    (store.retention_order) and of failed loads; the rows stay as history with raster_path
+    NULL."""
     rows = conn.execute(
         "SELECT v.version, v.raster_path, v.status FROM spp.layer_versions v JOIN spp.layers l "
         "ON l.id = v.layer_id WHERE v.layer_id = %s AND v.raster_path IS NOT NULL "
         "AND v.version IS DISTINCT FROM l.current_version ORDER BY v.version DESC",
         (layer_id,)).fetchall()
-    kept = [r for r in rows if r["status"] in ("superseded", "rolled_back")]
-    drop = kept[max(keep - 1, 0):] + [r for r in rows if r not in kept]
+    # same rule as vector versions: rolled-back versions never push out good ones
+    kept = store.retention_order([r for r in rows if r["status"] in ("superseded",
+                                                                      "rolled_back")])
+    drop = kept[max(keep - 1, 1):] + [r for r in rows if r not in kept]
     dropped = []
     for r in drop:
         absolute(r["raster_path"]).unlink(missing_ok=True)
@@ -86,10 +89,8 @@ def rollback(conn: psycopg.Connection, layer_id: str, to: int | None, actor: str
             raise VersionError(f"layer {layer_id!r} has no loaded version to roll back from")
         current_v = cur["current_version"]
         if to is None:
-            row = conn.execute(
-                "SELECT * FROM spp.layer_versions WHERE layer_id = %s AND version < %s "
-                "AND status IN ('superseded', 'rolled_back') AND raster_path IS NOT NULL "
-                "ORDER BY version DESC LIMIT 1", (layer_id, current_v)).fetchone()
+            row = conn.execute(store.default_rollback_target("raster_path"),
+                               {"layer": layer_id, "current": current_v}).fetchone()
             if not row:
                 raise VersionError(f"layer {layer_id!r}: no earlier kept version before "
                                    f"v{current_v} (see `gis raster history {layer_id}`)")

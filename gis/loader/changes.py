@@ -1,0 +1,72 @@
+"""What a new version does to the current one: features added, changed and removed, matched
+by the layer's natural key; a replace that loses a large share of them is refused."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from gis.errors import SPPError
+from gis.layerdef import LayerDef
+
+# Columns that differ between versions without the feature changing.
+IGNORED = ("fid", "source_row", "geom_3857")
+
+
+class ShrinkError(SPPError):
+    exit_code = 2
+
+
+def compare(conn, layer: LayerDef, new_table: str, current_table: str) -> dict:
+    """{added, changed, removed, current, matched_by} of new_table against current_table.
+    Without a natural key only the counts can be compared (changed is None)."""
+    new, cur = sql.Identifier("data", new_table), sql.Identifier("data", current_table)
+    if not layer.natural_key:
+        row = conn.execute(sql.SQL("SELECT (SELECT count(*) FROM {}) AS n, "
+                                   "(SELECT count(*) FROM {}) AS c").format(new, cur)).fetchone()
+        return {"added": max(row["n"] - row["c"], 0), "changed": None,
+                "removed": max(row["c"] - row["n"], 0), "current": row["c"],
+                "matched_by": "count"}
+    on = sql.SQL(" AND ").join(sql.SQL("n.{0} = c.{0}").format(
+        sql.Identifier(k)) for k in layer.natural_key)
+    strip = sql.SQL("").join(sql.SQL(" - {}").format(sql.Literal(c)) for c in IGNORED)
+    row = conn.execute(sql.SQL(
+        "SELECT count(*) FILTER (WHERE c.fid IS NULL) AS added, "
+        "count(*) FILTER (WHERE n.fid IS NULL) AS removed, "
+        "count(*) FILTER (WHERE n.fid IS NOT NULL AND c.fid IS NOT NULL AND "
+        "(to_jsonb(n){0} IS DISTINCT FROM to_jsonb(c){0})) AS changed, "
+        "count(c.fid) AS current FROM {1} n FULL JOIN {2} c ON {3}").format(
+        strip, new, cur, on)).fetchone()
+    return {**row, "matched_by": "natural key (" + ", ".join(layer.natural_key) + ")"}
+
+
+def first_version(count: int) -> dict:
+    return {"added": count, "changed": 0, "removed": 0, "current": 0,
+            "matched_by": "first version", "against": None}
+
+
+def check_shrink(layer: LayerDef, label: str, changes: dict, current_version: int,
+                 allowed: bool) -> None:
+    """Refuse a version that removes more than checks.max_removed_share of the current one."""
+    limit = layer.checks.max_removed_share
+    share = changes["removed"] / max(changes["current"], 1)
+    if allowed or share <= limit:
+        return
+    raise ShrinkError(
+        f"{label}: this version would remove {changes['removed']:,} of the "
+        f"{changes['current']:,} features of the current version v{current_version} "
+        f"({share:.1%}, matched by {changes['matched_by']}; {changes['added']:,} added), more "
+        f"than the layer allows ({limit:.0%}). Nothing was changed. If the delivery is partial "
+        f"or cut short, ask for the whole file; if only some features are re-delivered, load "
+        f"with --mode upsert; if the removal is meant, load again with --allow-shrink (or "
+        f"raise checks.max_removed_share in layers/{layer.id}.yaml).")
+
+
+def describe(changes: dict | None) -> str:
+    if not changes:
+        return ""
+    changed = "?" if changes["changed"] is None else f"{changes['changed']:,}"
+    how = changes["matched_by"]
+    return (f"+{changes['added']:,} added, ~{changed} changed, -{changes['removed']:,} removed"
+            f" ({how if how == 'first version' else 'by ' + how})"
+            + (", removal accepted with --allow-shrink" if changes.get("allow_shrink") and
+               changes["removed"] else ""))
