@@ -67,6 +67,15 @@ def db_up():
         console.print(f"Applied migrations: {', '.join(applied)}")
 
 
+@db_app.command("migrate")
+@user_errors
+def db_migrate():
+    """Apply pending schema migrations (as the owner role); a deployment runs it once."""
+    applied = db.migrate()
+    console.print(f"Migrations applied: {', '.join(applied)}" if applied
+                  else "The database schema is current; nothing to apply.")
+
+
 @db_app.command("status")
 @user_errors
 def db_status():
@@ -268,6 +277,9 @@ def serve_cmd(host: str = typer.Option(None, help="Address to listen on (default
     s = get_settings()
     host = host or s.host
     port = port or s.port
+    from services.assets import check_assets
+
+    check_assets()  # an incomplete installation is named now, not answered as a 500 later
     db.ready_connection().close()  # fail early, with a clear message, if the DB is unreachable
     console.print(f"Web map / bản đồ: http://{host}:{port}/   OGC API: http://{host}:{port}/ogc"
                   "   (Ctrl-C stops / dừng)")

@@ -56,6 +56,9 @@ def sqlalchemy_url() -> str:
 def _migration_files() -> list[tuple[str, str]]:
     pkg = resources.files("gis.migrations")
     files = sorted(p for p in pkg.iterdir() if p.name.endswith(".sql"))
+    if not files:  # a broken installation: never report an unmigrated database as ready
+        raise SetupError(f"no migration files (*.sql) in {pkg}: the installation is "
+                         "incomplete; reinstall the spp-cantho package")
     return [(p.name, p.read_text(encoding="utf-8")) for p in files]
 
 
