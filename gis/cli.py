@@ -283,8 +283,21 @@ def serve_cmd(host: str = typer.Option(None, help="Address to listen on (default
     db.ready_connection().close()  # fail early, with a clear message, if the DB is unreachable
     console.print(f"Web map / bản đồ: http://{host}:{port}/   OGC API: http://{host}:{port}/ogc"
                   "   (Ctrl-C stops / dừng)")
+    if workers > 1:  # metrics of all workers added up (prometheus-client multiprocess mode)
+        _fresh_metrics_dir(s.data_dir / "metrics")
+    from services.telemetry import log_config
+
     uvicorn.run("services.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, proxy_headers=True)
+                log_level="warning", access_log=False, proxy_headers=True,
+                log_config=log_config(access_log=s.access_log))
+
+
+def _fresh_metrics_dir(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)  # counters of an earlier run are not ours
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
 # -- gis demo ---------------------------------------------------------------------------

@@ -62,6 +62,10 @@ def _migration_files() -> list[tuple[str, str]]:
     return [(p.name, p.read_text(encoding="utf-8")) for p in files]
 
 
+def migration_names() -> list[str]:
+    return [name for name, _ in _migration_files()]
+
+
 def migrate(conn: psycopg.Connection | None = None) -> list[str]:
     """Apply pending SQL migrations in order; idempotent. Returns the names applied."""
     own = conn is None

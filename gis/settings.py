@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     max_url_length: int = 8192
     max_body_bytes: int = 1_000_000
     request_timeout_s: float = 30.0
+    # One JSON log line per request (method, path, status, time, request id) on stderr.
+    access_log: bool = True
     # Audit rows are written in batches by a background task at most this often, seconds.
     audit_flush_s: float = 1.0
 

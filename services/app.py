@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
-from services import guard
+from services import guard, ops
 from services.catalog import Catalog
 from services.guard import Guard
 from services.ogc import collections, errors, items, landing, openapi
@@ -18,11 +18,13 @@ from services.pages import PagePool
 from services.planning import router as planning_router
 from services.pool import make_pool
 from services.raster import router as raster_router
+from services.telemetry import Telemetry
 from services.tiles import router as tiles_router
 
 
 class Service:
-    """What uvicorn serves: the guard (credentials, limits, audit), then the GeoJSON items hot
+    """What uvicorn serves: telemetry (request id, access log, metrics), the guard
+    (credentials, limits, audit), then the GeoJSON items hot
     path, then the FastAPI application with its own middlewares (gzip, errors) and routes.
     The hot path sits outside FastAPI's middleware stack on purpose: it is the request every
     client repeats, and each layer of that stack costs Python time on it."""
@@ -30,7 +32,10 @@ class Service:
     def __init__(self, app: FastAPI):
         self.app = app
         self.state = app.state
-        self._asgi = Guard(ItemsHotPath(app), writer=app.state.audit)
+        from gis.settings import get_settings
+
+        self._asgi = Telemetry(Guard(ItemsHotPath(app), writer=app.state.audit),
+                               access_log=get_settings().access_log)
 
     async def __call__(self, scope, receive, send):
         await self._asgi(scope, receive, send)
@@ -58,7 +63,7 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=GZIP_LEVEL)
     errors.install(app)
     guard.install(app)  # the audit writer of the guard
-    for module in (landing, collections, items, openapi):
+    for module in (ops, landing, collections, items, openapi):
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
     app.include_router(planning_router)  # /api/... planning information, / the web map

@@ -155,10 +155,15 @@ class DiskCache:
         return self.root / scope / str(z) / str(x) / f"{y}.mvt"
 
     def get(self, scope: str, z: int, x: int, y: int) -> bytes | None:
+        from services.telemetry import TILE_CACHE
+
         try:
-            return self.path(scope, z, x, y).read_bytes()
+            data = self.path(scope, z, x, y).read_bytes()
         except OSError:
+            TILE_CACHE.labels("miss").inc()
             return None
+        TILE_CACHE.labels("hit").inc()
+        return data
 
     def put(self, scope: str, z: int, x: int, y: int, data: bytes) -> None:
         path = self.path(scope, z, x, y)
