@@ -74,6 +74,9 @@ def db_migrate():
     applied = db.migrate()
     console.print(f"Migrations applied: {', '.join(applied)}" if applied
                   else "The database schema is current; nothing to apply.")
+    if password := get_settings().web_db_password:
+        db.set_web_password(password)
+        console.print("Password of the web role spp_web set (SPP_WEB_DB_PASSWORD).")
 
 
 @db_app.command("status")
@@ -280,7 +283,8 @@ def serve_cmd(host: str = typer.Option(None, help="Address to listen on (default
     from services.assets import check_assets
 
     check_assets()  # an incomplete installation is named now, not answered as a 500 later
-    db.ready_connection().close()  # fail early, with a clear message, if the DB is unreachable
+    if s.migrate_on_start:
+        db.ready_connection().close()  # fail early, clearly, if the DB is unreachable
     console.print(f"Web map / bản đồ: http://{host}:{port}/   OGC API: http://{host}:{port}/ogc"
                   "   (Ctrl-C stops / dừng)")
     if workers > 1:  # metrics of all workers added up (prometheus-client multiprocess mode)

@@ -7,6 +7,7 @@ from functools import lru_cache
 from importlib import resources
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from gis.embedded import EmbeddedCluster
@@ -99,6 +100,12 @@ def migrate(conn: psycopg.Connection | None = None) -> list[str]:
         if own:
             conn.close()
     return applied
+
+
+def set_web_password(password: str) -> None:
+    """The read-only web role's password (made by migration 0002 without one)."""
+    with connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER ROLE spp_web PASSWORD {}").format(sql.Literal(password)))
 
 
 _ready = False

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     max_url_length: int = 8192
     max_body_bytes: int = 1_000_000
     request_timeout_s: float = 30.0
+    # `gis serve` applies pending migrations at start (as the owner role, DATABASE_URL). Set
+    # false where a separate `gis db migrate` step does it and the web tier holds only the
+    # read-only role's URL (SPP_WEB_DATABASE_URL); /ready then reports a schema not current.
+    migrate_on_start: bool = True
+    # `gis db migrate` sets this as the password of the read-only web role spp_web.
+    web_db_password: str | None = None
     # One JSON log line per request (method, path, status, time, request id) on stderr.
     access_log: bool = True
     # Audit rows are written in batches by a background task at most this often, seconds.

@@ -45,8 +45,10 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         from gis.db import ready_connection
+        from gis.settings import get_settings
 
-        ready_connection().close()  # migrations, once, before serving
+        if get_settings().migrate_on_start:
+            ready_connection().close()  # migrations, once, before serving
         app.state.pool = make_pool()
         await app.state.pool.open(wait=True)
         app.state.pages = PagePool()

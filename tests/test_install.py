@@ -16,14 +16,15 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, serve
+from tests.dockerfile_steps import run_build_stages
 
 
 @pytest.fixture(scope="module")
 def wheel(session_dir) -> Path:
-    out = session_dir / "wheel"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out),
-                    str(ROOT)], check=True, capture_output=True, timeout=300)
-    return next(out.glob("spp_cantho-*.whl"))
+    """The wheel docker/Dockerfile's build stages make, their steps run as a script in a fresh
+    folder from the build context that .dockerignore leaves (the image installs this wheel)."""
+    roots = run_build_stages(session_dir / "image-build")
+    return next((roots["build"] / "src" / "dist").glob("spp_cantho-*.whl"))
 
 
 @pytest.fixture(scope="module")

@@ -117,3 +117,18 @@ def test_two_workers_share_their_metrics(demo_db, session_dir):
     total = _samples(text, "spp_http_requests_total")[
         (("method", "GET"), ("route", "/ogc/conformance"), ("status", "200"))]
     assert total == len(served)  # every worker's count, whichever worker answered /metrics
+
+
+def test_web_tier_runs_with_the_read_only_role_alone(demo_db, own_conn, session_dir):
+    """As in docker/compose.yaml: `gis db migrate` (owner) sets spp_web's password; the web
+    tier gets no owner URL (an unreachable one here: any use of it would fail) and serves."""
+    mig = run_gis("db", "migrate", env={"SPP_WEB_DB_PASSWORD": "only-for-this-test"})
+    assert mig.returncode == 0 and "spp_web" in mig.stdout, mig.stderr
+    row = own_conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'spp_web'")
+    assert row.fetchone()["rolpassword"]
+    with serve(demo_db, session_dir / "ops_webrole.log", SPP_MIGRATE_ON_START="false",
+               DATABASE_URL="postgresql://spp@127.0.0.1:1/unreachable") as root:
+        assert httpx.get(root + "/ready").json()["problems"] == []
+        r = httpx.get(root + "/ogc/collections/fire_hydrants/items")
+        assert r.status_code == 200 and r.json()["features"]
+        assert httpx.get(root + "/api/search", params={"q": "Ninh Kiều"}).status_code == 200
