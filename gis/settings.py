@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     # `gis db migrate` sets this as the password of the read-only web role spp_web.
     web_db_password: str | None = None
+    # Raster versions and the tile cache in S3-compatible object storage (s3://bucket/prefix)
+    # instead of the data folder, so several machines share them; the endpoint of a server
+    # other than AWS. Credentials: the standard AWS_* variables.
+    object_store: str | None = None
+    s3_endpoint_url: str | None = None
     # One JSON log line per request (method, path, status, time, request id) on stderr.
     access_log: bool = True
     # Audit rows are written in batches by a background task at most this often, seconds.
