@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     auth_cache_s: float = 5.0
     # Token buckets: anonymous requests per client address, requests with a credential per
     # credential; rate in requests per second, burst = bucket size. 0 disables a limit.
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated
+    # addresses or CIDRs. Empty: none; the client address is the TCP peer.
+    trusted_proxies: str = ""
     rate_ip_per_s: float = 50.0
     rate_ip_burst: int = 300
     rate_key_per_s: float = 100.0
@@ -96,6 +99,9 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     # One JSON log line per request (method, path, status, time, request id) on stderr.
     access_log: bool = True
+    # Connecting to the database from the web services gives up after this many seconds; a
+    # lost database is then answered with 503 at once and re-checked every second.
+    db_connect_timeout_s: float = 2.0
     # Audit rows are written in batches by a background task at most this often, seconds.
     audit_flush_s: float = 1.0
 

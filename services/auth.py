@@ -58,6 +58,43 @@ class _Cached:
 _cache: dict[str, _Cached] = {}
 _CACHE_MAX = 10_000
 
+# Credentials seen valid lately (sha256 → monotonic deadline). The guard lets only these draw
+# from a credential's own rate bucket; any other credential, on any route, draws from its
+# address's bucket, so made-up keys cost what anonymous requests cost. Not an access
+# decision: every route that needs a principal still resolves the credential.
+_valid: dict[str, float] = {}
+_VALID_S = 3600.0
+
+
+def credential_hash(cred: str) -> str:
+    return hashlib.sha256(cred.encode()).hexdigest()
+
+
+def presented(authorization: str | None, api_key: str | None) -> str | None:
+    """The credential the guard buckets by (never raises; ``credential`` judges it)."""
+    if api_key and api_key.strip():
+        return api_key.strip()
+    if authorization and authorization.strip():
+        scheme, _, value = authorization.strip().partition(" ")
+        return value.strip() if scheme.lower() == "bearer" and value.strip() else authorization
+    return None
+
+
+def known_valid(h: str) -> bool:
+    until = _valid.get(h)
+    return until is not None and time.monotonic() < until
+
+
+def _mark(h: str, valid: bool, seconds: float = _VALID_S) -> None:
+    if not valid:
+        _valid.pop(h, None)
+        return
+    if len(_valid) >= _CACHE_MAX:
+        now = time.monotonic()
+        for k in [k for k, t in _valid.items() if t <= now] or list(_valid):
+            del _valid[k]
+    _valid[h] = time.monotonic() + max(0.0, min(seconds, _VALID_S))
+
 
 def credential(request: Request) -> str | None:
     """The presented credential (API key or JWT), or None; 401 for unusable headers."""
@@ -84,14 +121,23 @@ async def resolve(request: Request) -> Principal:
     cred = credential(request)
     if cred is None:
         return PUBLIC
-    if keys.split_key(cred) is not None:
-        return await _api_key(request, cred)
-    if cred.count(".") == 2:
-        return _jwt(cred)
-    raise Unauthenticated("not an API key of this service nor a JSON Web Token")
+    h = credential_hash(cred)
+    try:
+        if keys.split_key(cred) is not None:
+            who, until = await _api_key(request, cred)
+        elif cred.count(".") == 2:
+            who, until = _jwt(cred)
+        else:
+            raise Unauthenticated("not an API key of this service nor a JSON Web Token")
+    except Unauthenticated:
+        _mark(h, False)
+        raise
+    _mark(h, True, until - time.time() if until is not None else _VALID_S)
+    return who
 
 
-async def _api_key(request: Request, key: str) -> Principal:
+async def _api_key(request: Request, key: str) -> tuple[Principal, float | None]:
+    """The key's principal and its expiry (epoch seconds) if it has one."""
     ttl = get_settings().auth_cache_s
     h = hashlib.sha256(key.encode()).hexdigest()
     now = time.monotonic()
@@ -106,7 +152,7 @@ async def _api_key(request: Request, key: str) -> Principal:
         raise Unauthenticated(hit.error)
     if hit.expires_at is not None and hit.expires_at <= datetime.now(UTC):
         raise Unauthenticated("the API key has expired")
-    return hit.principal
+    return hit.principal, hit.expires_at.timestamp() if hit.expires_at is not None else None
 
 
 async def _lookup(request: Request, key: str) -> _Cached:
@@ -166,37 +212,65 @@ def _issuer() -> _Issuer | None:
     return _Issuer(s.oidc_issuer, s.oidc_audience, by_kid, anonymous, algs, s.oidc_leeway_s)
 
 
-def _jwt(token: str) -> Principal:
+def _jwt(token: str) -> tuple[Principal, float]:
+    """The token's principal and its expiry (epoch seconds). Every failure is a 401 with a
+    fixed message: library exception texts (reprs of keys, parser details) never leave."""
     iss = _issuer()
     if iss is None:
         raise Unauthenticated("bearer tokens are not accepted: no OIDC issuer is configured")
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
+    except Exception:
         raise Unauthenticated("malformed token") from None
+    alg = header.get("alg")
+    if alg not in iss.algorithms:
+        shown = alg if isinstance(alg, str) and alg.isalnum() and len(alg) <= 10 else "?"
+        raise Unauthenticated(f"the token's algorithm ({shown}) is not accepted; accepted: "
+                              + ", ".join(iss.algorithms))
     kid = header.get("kid")
-    candidates = [iss.by_kid[kid]] if kid in iss.by_kid else [*iss.anonymous,
-                                                                *iss.by_kid.values()]
+    known = isinstance(kid, str) and kid in iss.by_kid
+    candidates = [iss.by_kid[kid]] if known else [*iss.anonymous, *iss.by_kid.values()]
     if not candidates:
         raise Unauthenticated("no key of the configured issuer verifies this token")
     claims = None
-    last = "invalid token"
     for key in candidates:
         try:
-            claims = jwt.decode(token, key, algorithms=iss.algorithms, audience=iss.audience,
+            claims = jwt.decode(token, key, algorithms=[alg], audience=iss.audience,
                                 issuer=iss.issuer, leeway=iss.leeway,
                                 options={"require": ["exp", "iss", "sub"],
                                          "verify_aud": iss.audience is not None})
             break
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated("the token has expired") from None
         except jwt.InvalidSignatureError:
-            last = "the token's signature does not verify with the issuer's keys"
+            continue
         except jwt.PyJWTError as exc:
-            raise Unauthenticated(f"invalid token: {exc}") from None
+            if _signature_checked(exc):
+                raise Unauthenticated(_JWT_MESSAGES.get(type(exc), "invalid token")) from None
+            continue  # a key of another type or shape than the algorithm's: try the next
+        except Exception:  # the library's own errors for a key it cannot use with this alg
+            continue
     if claims is None:
-        raise Unauthenticated(last)
-    return principal_from_claims(claims)
+        raise Unauthenticated("the token's signature does not verify with the issuer's keys")
+    if not isinstance(claims.get("exp"), int | float):
+        raise Unauthenticated("invalid token")
+    return principal_from_claims(claims), float(claims["exp"])
+
+
+_JWT_MESSAGES = {
+    jwt.ExpiredSignatureError: "the token has expired",
+    jwt.ImmatureSignatureError: "the token is not valid yet",
+    jwt.InvalidAudienceError: "the token is meant for another audience",
+    jwt.InvalidIssuerError: "the token comes from another issuer",
+    jwt.MissingRequiredClaimError: "the token lacks a required claim (exp, iss, sub)",
+    jwt.InvalidIssuedAtError: "the token's issue time (iat) is invalid",
+    jwt.DecodeError: "malformed token",
+}
+
+
+def _signature_checked(exc: Exception) -> bool:
+    """Errors that do not depend on the key (a malformed token; claims, which PyJWT checks
+    only after the signature verified): trying another key cannot help."""
+    return isinstance(exc, jwt.InvalidTokenError) and not isinstance(
+        exc, jwt.InvalidSignatureError | jwt.InvalidAlgorithmError | jwt.InvalidKeyError)
 
 
 def _as_list(value) -> list[str]:

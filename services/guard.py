@@ -3,10 +3,12 @@
 In order, before the application sees a request:
 - URL (path + query) longer than ``SPP_MAX_URL_LENGTH`` → 414; a body announced or streamed
   beyond ``SPP_MAX_BODY_BYTES`` → 413;
-- rate limits, token buckets in this process: a request presenting a credential draws from
-  that credential's bucket (``SPP_RATE_KEY_*``), an anonymous one from its client address's
-  (``SPP_RATE_IP_*``); a refused credential (401) also draws from the address's bucket, so
-  made-up keys do not escape the address limit. An empty bucket → 429 with Retry-After;
+- rate limits, token buckets in this process: a request presenting a credential seen valid
+  lately (``services.auth.known_valid``) draws from that credential's bucket
+  (``SPP_RATE_KEY_*``); any other request, anonymous or with a credential not (yet) known
+  valid, on any route, from its client address's (``SPP_RATE_IP_*``), so made-up keys do not
+  escape the address limit. The address is the TCP peer unless ``SPP_TRUSTED_PROXIES`` names
+  it (``gis serve``). An empty bucket → 429 with Retry-After;
 - the time to the response's first byte is bounded by ``SPP_REQUEST_TIMEOUT_S`` → 503 (a
   streamed download then continues, each query bounded by the statement timeout).
 After the response: reads of internal/restricted layers and of personal fields that
@@ -18,7 +20,6 @@ nothing.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import time
@@ -31,7 +32,9 @@ from fastapi import FastAPI
 
 from gis.settings import get_settings
 from services.access import Principal, audit_reads
-from services.ogc.errors import error_response
+from services.auth import credential_hash, known_valid, presented
+from services.dbstate import first_line, unreachable
+from services.ogc.errors import OGCError, error_response, ogc_error_response
 
 log = logging.getLogger("services.guard")
 EXPORT_FORMATS = {"csv", "gpkg", "shp", "zip", "mbtiles", "pmtiles"}
@@ -119,8 +122,11 @@ class AuditWriter:
             await asyncio.sleep(self.flush_s)
             try:
                 await self._flush_all()
-            except Exception:  # the database may be away; keep serving, retry next time
-                log.exception("audit write failed; retrying")
+            except Exception as exc:  # keep serving, retry next time
+                if unreachable(exc):  # the database is away: no traceback a second
+                    log.warning("audit write failed (%s); retrying", first_line(exc))
+                else:
+                    log.exception("audit write failed; retrying")
 
     async def _flush_all(self) -> None:
         rows = []
@@ -138,6 +144,7 @@ class AuditWriter:
         try:
             async with await psycopg.AsyncConnection.connect(
                     self._url_fn(), autocommit=True,
+                    connect_timeout=max(1, round(get_settings().db_connect_timeout_s)),
                     options="-c application_name=spp-audit") as conn:
                 async with conn.cursor() as cur:
                     await cur.executemany(
@@ -158,7 +165,6 @@ class Guard:
         self.s = s
         self.ip = TokenBuckets(s.rate_ip_per_s, s.rate_ip_burst)
         self.keys = TokenBuckets(s.rate_key_per_s, s.rate_key_burst)
-        self.failures = TokenBuckets(s.rate_ip_per_s, s.rate_ip_burst)
         self.writer = writer
 
     async def __call__(self, scope, receive, send):
@@ -166,14 +172,26 @@ class Guard:
             return await self.app(scope, receive, send)
         s = self.s
         client = (scope.get("client") or ("unknown", 0))[0]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        # An answer sent before the whole body was read closes the connection: otherwise
+        # the server would go on reading (and discarding) an unwanted, maybe huge, body
+        # to find the next request on it
+        body_done = headers.get("content-length", "0") == "0" and (
+            "transfer-encoding" not in headers)
+        plain_send = send
+
+        async def send(msg):
+            if msg["type"] == "http.response.start" and not body_done:
+                msg = {**msg, "headers": [*msg.get("headers", ()), (b"connection", b"close")]}
+            await plain_send(msg)
+
         url_len = len(scope.get("raw_path") or scope["path"].encode()) + len(
             scope.get("query_string") or b"")
         if url_len > s.max_url_length:
             return await error_response(414, "URITooLong", f"the URL has {url_len} bytes; at "
                                         f"most {s.max_url_length} are accepted (use fewer or "
                                         "shorter parameters)")(scope, receive, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
@@ -181,12 +199,11 @@ class Guard:
                                             "number")(scope, receive, send)
             if int(length) > s.max_body_bytes:
                 return await self._too_large(scope, receive, send)
-        cred = headers.get("x-api-key") or headers.get("authorization")
-        if cred:
-            wait = self.failures.peek(client)
-            if not wait:
-                wait = self.keys.take("k:" + hashlib.sha256(cred.encode()).hexdigest()[:32])
-        else:
+        cred = presented(headers.get("authorization"), headers.get("x-api-key"))
+        h = credential_hash(cred) if cred else None
+        if h is not None and known_valid(h):
+            wait = self.keys.take("k:" + h[:32])
+        else:  # anonymous, or a credential not (yet) seen valid: the address pays
             wait = self.ip.take(client)
         if wait:
             retry = max(1, math.ceil(wait))
@@ -198,12 +215,13 @@ class Guard:
         received = 0
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, body_done
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
-                if received > s.max_body_bytes:
-                    raise _BodyTooLarge
+                if received > s.max_body_bytes:  # a chunked body has no length to check
+                    raise BodyTooLarge(s.max_body_bytes)
+                body_done = not msg.get("more_body", False)
             return msg
 
         status = 0
@@ -228,21 +246,18 @@ class Guard:
             await error_response(503, "Timeout", f"the request took longer than "
                                  f"{s.request_timeout_s:g} s; narrow it with bbox, filter or "
                                  "limit")(scope, receive, send)
-        except _BodyTooLarge:
+        except BodyTooLarge:  # raised outside FastAPI's handlers (which answer it alike)
             if started:
                 raise
             status = 413
             await self._too_large(scope, receive, send)
         finally:
             audit_reads.reset(token)
-        if status == 401:
-            self.failures.take(client)
         if reads and 200 <= status < 300:
             self._audit(scope, client, reads)
 
     async def _too_large(self, scope, receive, send):
-        await error_response(413, "PayloadTooLarge", f"the request body is larger than "
-                             f"{self.s.max_body_bytes} bytes")(scope, receive, send)
+        await ogc_error_response(BodyTooLarge(self.s.max_body_bytes))(scope, receive, send)
 
     def _audit(self, scope, client: str, reads: list) -> None:
         who: Principal | None = (scope.get("state") or {}).get("spp_principal")
@@ -260,8 +275,15 @@ class Guard:
                              {**detail, "access": level}, client))
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(OGCError):
+    """Raised by the guard's ``receive`` wherever a body is read: an OGCError, so FastAPI's
+    handler answers it as a 413 (not a logged 500) when a route is reading the body."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+    def __init__(self, limit: int):
+        super().__init__(f"the request body is larger than {limit} bytes")
 
 
 def install(app: FastAPI) -> None:

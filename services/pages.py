@@ -5,8 +5,9 @@ execute and psycopg_pool's checkout it cost about 120 µs of CPU a query on this
 machine, through asyncpg on a queue about 45 µs (bench/README.md, "OGC API - Features"), and
 the server's Python time is what separates it from PostgreSQL's own speed. Everything else
 keeps using the psycopg pool (services.pool). Same role (spp_web), read-only, same statement
-timeout. Text values come back as bytes. A connection that breaks is dropped and a new one is
-opened on its next turn.
+timeout. Text values come back as bytes. A connection that breaks is dropped; a query that
+finds its connection closed by a database restart is run once more on a new one, and when
+that cannot connect either the database is away (``services.dbstate``): 503 at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 import asyncpg
 
 from gis.settings import get_settings
+from services.dbstate import BREAKER, DatabaseAway, unreachable
 from services.pool import web_database_url
 
 _NAMED = re.compile(rb"%\((\w+)\)s|%%")
@@ -45,9 +47,11 @@ class PagePool:
         return self._idle
 
     async def _connect(self) -> asyncpg.Connection:
-        timeout = int(get_settings().statement_timeout_ms)
-        conn = await asyncpg.connect(web_database_url(), server_settings={
-            "statement_timeout": str(timeout), "default_transaction_read_only": "on",
+        s = get_settings()
+        conn = await asyncpg.connect(web_database_url(), timeout=s.db_connect_timeout_s,
+                                     server_settings={
+            "statement_timeout": str(int(s.statement_timeout_ms)),
+            "default_transaction_read_only": "on",
             "application_name": "spp-pages", "search_path": "public,spp"})
         # text arrives as the UTF-8 bytes PostgreSQL sent: a page's ~50 kB of features go
         # into the response as they are, never decoded to str and encoded back
@@ -56,20 +60,32 @@ class PagePool:
         return conn
 
     async def fetchrow(self, text: str, values: list):
+        BREAKER.admit()
         idle = self._queue()
         conn = await idle.get()
         try:
-            if conn is None or conn.is_closed():
-                conn = None
-                conn = await self._connect()
-            return await conn.fetchrow(text, *values)
-        except BaseException as exc:
-            # an error of the query (timeout, bad value) leaves the connection usable; a
-            # cancelled request or a broken link may leave it mid-protocol: drop it
-            if conn is not None and not isinstance(exc, asyncpg.PostgresError):
-                conn.terminate()
-                conn = None
-            raise
+            for retry in (True, False):
+                reused = conn is not None
+                try:
+                    if conn is None or conn.is_closed():
+                        conn = None
+                        conn = await self._connect()
+                    row = await conn.fetchrow(text, *values)
+                    BREAKER.up()
+                    return row
+                except BaseException as exc:
+                    # an error of the query (timeout, bad value) leaves the connection usable;
+                    # a cancelled request or a broken link may leave it mid-protocol: drop it
+                    lost = unreachable(exc)
+                    if conn is not None and (lost or not isinstance(exc, asyncpg.PostgresError)):
+                        conn.terminate()
+                        conn = None
+                    if not lost:
+                        raise
+                    if retry and reused:  # a connection a restart closed: once on a new one
+                        continue
+                    BREAKER.down(exc)
+                    raise DatabaseAway() from None
         finally:
             idle.put_nowait(conn if conn is not None and not conn.is_closed() else None)
 

@@ -8,14 +8,17 @@ use, so the hot items query runs as a prepared statement.
 from __future__ import annotations
 
 import sys
+import time
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gis import db
 from gis.settings import get_settings
+from services.dbstate import BREAKER, DatabaseAway, unreachable
 
 
 async def _configure(conn: AsyncConnection) -> None:
@@ -46,13 +49,66 @@ def web_database_url() -> str:
     return urlunsplit(parts._replace(netloc=f"{WEB_ROLE}@{host}"))
 
 
-def make_pool(min_size: int = 2, max_size: int = 10) -> AsyncConnectionPool:
-    timeout = int(get_settings().statement_timeout_ms)
+class WebPool(AsyncConnectionPool):
+    """psycopg's pool behind the database breaker (``services.dbstate``): while the database is
+    away a checkout fails at once with 503 instead of waiting out the pool timeout; a
+    connection lost in use trips the breaker; a request waiting for a connection gives up as
+    soon as the breaker trips."""
+
+    @asynccontextmanager
+    async def connection(self, timeout: float | None = None):
+        probe = BREAKER.admit()
+        limit = get_settings().db_connect_timeout_s if probe else (timeout or self.timeout)
+        conn = await self._checkout(limit, probe)
+        try:
+            async with conn:  # a pool's connection: given back, not closed
+                yield conn
+        except Exception as exc:
+            if unreachable(exc):
+                BREAKER.down(exc)
+                raise DatabaseAway() from exc
+            raise
+        finally:
+            await self.putconn(conn)
+
+    async def _checkout(self, limit: float, probe: bool):
+        deadline = time.monotonic() + limit
+        while True:  # in slices, to see the breaker trip while queued behind a dead database
+            try:
+                conn = await self.getconn(max(0.01, min(1.0, deadline - time.monotonic())))
+                BREAKER.up()  # checked (check_connection) just now
+                return conn
+            except PoolTimeout as exc:
+                if time.monotonic() >= deadline or BREAKER.away:
+                    if BREAKER.away or probe:  # not merely a busy pool
+                        BREAKER.down(exc)
+                        raise DatabaseAway() from None
+                    raise
+            except Exception as exc:
+                if unreachable(exc):
+                    BREAKER.down(exc)
+                    raise DatabaseAway() from None
+                raise
+
+
+async def _gave_up(pool: AsyncConnectionPool) -> None:
+    BREAKER.down(ConnectionError("the pool could not reconnect"))
+
+
+def make_pool(min_size: int = 2, max_size: int = 10) -> WebPool:
+    s = get_settings()
+    timeout = int(s.statement_timeout_ms)
     # search_path: extensions made by migrations as the owner role "spp" land in its "$user"
     # schema spp (pg_trgm's similarity); spp_web has no schema of its own
     options = (f"-c statement_timeout={timeout} -c default_transaction_read_only=on "
                "-c application_name=spp-services -c search_path=public,spp")
-    return AsyncConnectionPool(
+    # check: a connection a database restart closed is noticed at checkout, not by a request;
+    # a short reconnect_timeout: the pool's own reconnect attempts (which back off
+    # exponentially) give up soon, and the next checkout starts a new one at once
+    return WebPool(
         web_database_url(), min_size=min_size, max_size=max_size, open=False,
-        kwargs={"autocommit": True, "row_factory": dict_row, "options": options},
-        configure=_configure, name="spp-services")
+        kwargs={"autocommit": True, "row_factory": dict_row, "options": options,
+                "connect_timeout": max(1, round(s.db_connect_timeout_s))},
+        configure=_configure, check=AsyncConnectionPool.check_connection,
+        reconnect_timeout=max(1.0, s.db_connect_timeout_s), reconnect_failed=_gave_up,
+        name="spp-services")

@@ -28,6 +28,8 @@ def tight_server(access_data, database_url, session_dir):
 def test_rate_limit_per_address_spares_another_key(tight_server):
     key = make_key("busy application", "sxd")
     with httpx.Client(base_url=tight_server, timeout=30) as c:
+        # a key draws from its own bucket once it has been seen valid
+        assert c.get("/conformance", headers={"X-API-Key": key}).status_code == 200
         def anonymous(_):
             return c.get("/conformance")
 
@@ -38,7 +40,7 @@ def test_rate_limit_per_address_spares_another_key(tight_server):
             anon = list(pool.map(anonymous, range(200)))
             mine = list(pool.map(keyed, range(40)))
     codes = [r.status_code for r in anon]
-    assert codes.count(429) >= 150 and codes.count(200) >= 20, codes
+    assert codes.count(429) >= 150 and codes.count(200) >= 19, codes  # 1 went to the key
     assert set(codes) <= {200, 429}
     limited = next(r for r in anon if r.status_code == 429)
     assert int(limited.headers["retry-after"]) >= 1
@@ -54,13 +56,17 @@ def test_made_up_keys_do_not_escape_the_address_limit(tight_server):
 
 
 def test_request_size_limits(tight_server):
-    with httpx.Client(base_url=tight_server, timeout=30) as c:
+    # its own source address: the tests above emptied 127.0.0.1's bucket
+    with httpx.Client(base_url=tight_server, timeout=30,
+                      transport=httpx.HTTPTransport(local_address="127.0.0.9")) as c:
         r = c.get(ITEMS, params={"filter": "parcel_no = 1 OR " * 200 + "parcel_no = 2"})
         assert r.status_code == 414 and "URL" in r.json()["description"]
         r = c.post("/collections", content=b"x" * 5000)
         assert r.status_code == 413
+        # a route that never reads a body answers at once, and hangs up on the unread body
+        # (the 413 of a chunked body read by a route: tests/test_body_limits.py)
         r = c.post("/collections", content=(b"x" * 600 for _ in range(5)))  # chunked
-        assert r.status_code in (413, 405)
+        assert r.status_code == 405 and r.headers["connection"] == "close"
 
 
 def test_request_timeout(access_data, database_url, session_dir):
