@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     max_url_length: int = 8192
     max_body_bytes: int = 1_000_000
     request_timeout_s: float = 30.0
+    # Streaming replicas for the web reads (comma-separated URLs of the read-only role on
+    # each); the primary (SPP_WEB_DATABASE_URL) serves when none can.
+    read_database_urls: str | None = None
     # `gis serve` applies pending migrations at start (as the owner role, DATABASE_URL). Set
     # false where a separate `gis db migrate` step does it and the web tier holds only the
     # read-only role's URL (SPP_WEB_DATABASE_URL); /ready then reports a schema not current.

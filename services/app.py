@@ -14,10 +14,9 @@ from services.catalog import Catalog
 from services.guard import Guard
 from services.ogc import collections, errors, items, landing, openapi
 from services.ogc.hotpath import GZIP_LEVEL, ItemsHotPath
-from services.pages import PagePool
 from services.planning import router as planning_router
-from services.pool import make_pool
 from services.raster import router as raster_router
+from services.replicas import ReadRouter
 from services.telemetry import Telemetry
 from services.tiles import router as tiles_router
 
@@ -41,6 +40,14 @@ class Service:
         await self._asgi(scope, receive, send)
 
 
+def served_versions(app: FastAPI) -> dict:
+    """The layers (vector and raster) this process serves, with their spp.layers.updated_at."""
+    from services.raster.catalog import CATALOG
+
+    layers = [*app.state.catalog.last_read().values(), *CATALOG.last_read().values()]
+    return {v.id: v.updated_at for v in layers if v.updated_at is not None}
+
+
 def create_app(catalog_ttl: float = 1.0) -> Service:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -49,14 +56,15 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
 
         if get_settings().migrate_on_start:
             ready_connection().close()  # migrations, once, before serving
-        app.state.pool = make_pool()
-        await app.state.pool.open(wait=True)
-        app.state.pages = PagePool()
+        # the pool and the page connections of every request: the replicas when
+        # SPP_READ_DATABASE_URLS names some, else the one database (services.replicas)
+        router = ReadRouter.from_settings(lambda: served_versions(app))
+        await router.open()
+        app.state.pool = app.state.pages = router
         try:
             yield
         finally:
-            await app.state.pages.close()
-            await app.state.pool.close()
+            await router.close()
 
     app = FastAPI(title="SPP Cần Thơ", lifespan=lifespan, openapi_url=None, docs_url=None,
                   redoc_url=None)

@@ -55,7 +55,8 @@ def _file_problems() -> list[str]:
 @router.get("/ready")
 async def ready(request: Request):
     problems = _file_problems() + await _database_problems(request)
-    body = {"status": "ready" if not problems else "not ready", "problems": problems}
+    body = {"status": "ready" if not problems else "not ready", "problems": problems,
+            "databases": request.app.state.pool.states()}
     headers = {"Cache-Control": "no-store"}
     if problems:
         headers["Retry-After"] = "5"
