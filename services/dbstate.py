@@ -56,12 +56,11 @@ class Breaker:
         return True
 
     def down(self, exc: BaseException) -> None:
-        now = time.monotonic()
-        if self.away_since is None:
-            self.away_since = now
+        if self.away_since is None:  # once tripped, only admit() schedules the probes
+            self.away_since = time.monotonic()
+            self._next_probe = self.away_since + self.recheck_s
             log.warning("database unreachable (%s); answering 503 and rechecking every "
                         "%g s", first_line(exc), self.recheck_s)
-        self._next_probe = now + self.recheck_s
 
     def up(self) -> None:
         if self.away_since is not None:

@@ -93,8 +93,21 @@ class WebPool(AsyncConnectionPool):
                 raise
 
 
-async def _gave_up(pool: AsyncConnectionPool) -> None:
-    pool.breaker.down(ConnectionError("the pool could not reconnect"))
+def _connection_class(breaker: Breaker) -> type[AsyncConnection]:
+    class _Connection(AsyncConnection):
+        """The pool's connections: a failed connect (the pool's own, in the background) trips
+        the breaker at once, so requests queued for a connection stop waiting for it."""
+
+        @classmethod
+        async def connect(cls, *args, **kwargs):
+            try:
+                return await super().connect(*args, **kwargs)
+            except Exception as exc:
+                if unreachable(exc):
+                    breaker.down(exc)
+                raise
+
+    return _Connection
 
 
 def make_pool(min_size: int = 2, max_size: int = 10, url: str | None = None,
@@ -113,8 +126,8 @@ def make_pool(min_size: int = 2, max_size: int = 10, url: str | None = None,
         kwargs={"autocommit": True, "row_factory": dict_row, "options": options,
                 "connect_timeout": max(1, round(s.db_connect_timeout_s))},
         configure=_configure, check=AsyncConnectionPool.check_connection,
-        reconnect_timeout=max(1.0, s.db_connect_timeout_s), reconnect_failed=_gave_up,
-        name=name)
+        connection_class=_connection_class(breaker or BREAKER),
+        reconnect_timeout=max(1.0, s.db_connect_timeout_s), name=name)
     if breaker is not None:
         pool.breaker = breaker
     return pool

@@ -79,8 +79,8 @@ def _wait_for(hits: list[Hit], since: float, ok: int, seconds: float) -> None:
 
 def test_database_restarts_under_load(session_dir):
     """Four clients all along: a quick restart, then 12 s away. Never a 500 nor a hang: every
-    answer is a 200 or a 503 with Retry-After, within 2.5 s while the database is away, and
-    the service answers 200 again by itself soon after the database is back."""
+    answer is a 200 or a 503 with Retry-After, each within 2.5 s, and the service answers 200
+    again by itself soon after the database is back."""
     folder = session_dir / "outage"
     cluster = EmbeddedCluster(folder / "pg")
     url = cluster.up()
@@ -128,7 +128,8 @@ def test_database_restarts_under_load(session_dir):
                 assert h.code == "ServiceUnavailable" and int(h.retry_after) >= 1, h
         away = [h for h in hits if gone + 3 < h.start and h.start + h.took < away_until]
         assert len(away) > 20 and all(h.status == 503 for h in away if h.path != LIST), away[:5]
-        assert max(h.took for h in away) < 2.5, sorted(away, key=lambda h: -h.took)[:3]
+        slowest = sorted(hits, key=lambda h: -h.took)[:3]  # no client waits on a lost database
+        assert slowest[0].took < 2.5, slowest
         for since in (back1, back2):
             for p in PATHS:
                 assert any(h.path == p and h.start > since and h.status == 200 for h in hits), p
