@@ -142,7 +142,8 @@ class ReadRouter:
     def states(self) -> list[dict]:
         """For /ready: each database's role, reachability and layers seen."""
         return [{"database": b.name, "role": "replica" if b in self.replicas else "primary",
-                 "reachable": not b.breaker.away, "layers": len(b.known)}
+                 "reachable": not b.breaker.away, "layers": len(b.known),
+                 "newest_load": max(b.known.values()).isoformat() if b.known else None}
                 for b in self.backends]
 
     async def _refresh_all(self) -> None:
