@@ -67,6 +67,18 @@ def db_up():
         console.print(f"Applied migrations: {', '.join(applied)}")
 
 
+@db_app.command("migrate")
+@user_errors
+def db_migrate():
+    """Apply pending schema migrations (as the owner role); a deployment runs it once."""
+    applied = db.migrate()
+    console.print(f"Migrations applied: {', '.join(applied)}" if applied
+                  else "The database schema is current; nothing to apply.")
+    if password := get_settings().web_db_password:
+        db.set_web_password(password)
+        console.print("Password of the web role spp_web set (SPP_WEB_DB_PASSWORD).")
+
+
 @db_app.command("status")
 @user_errors
 def db_status():
@@ -276,15 +288,32 @@ def serve_cmd(host: str = typer.Option(None, help="Address to listen on (default
     s = get_settings()
     host = host or s.host
     port = port or s.port
-    db.ready_connection().close()  # fail early, with a clear message, if the DB is unreachable
+    from services.assets import check_assets
+
+    check_assets()  # an incomplete installation is named now, not answered as a 500 later
+    if s.migrate_on_start:
+        db.ready_connection().close()  # fail early, clearly, if the DB is unreachable
     console.print(f"Web map / bản đồ: http://{host}:{port}/   OGC API: http://{host}:{port}/ogc"
                   "   (Ctrl-C stops / dừng)")
+    if workers > 1:  # metrics of all workers added up (prometheus-client multiprocess mode)
+        _fresh_metrics_dir(s.data_dir / "metrics")
+    from services.telemetry import log_config
+
     # X-Forwarded-For decides whose rate bucket a request draws from: believed only when the
     # peer is a configured proxy (uvicorn's own default would trust any loopback peer)
     proxies = s.trusted_proxies.strip()
     uvicorn.run("services.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False, proxy_headers=bool(proxies),
-                forwarded_allow_ips=proxies or None)
+                forwarded_allow_ips=proxies or None,
+                log_config=log_config(access_log=s.access_log))
+
+
+def _fresh_metrics_dir(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)  # counters of an earlier run are not ours
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
 # -- gis demo ---------------------------------------------------------------------------

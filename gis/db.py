@@ -7,6 +7,7 @@ from functools import lru_cache
 from importlib import resources
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from gis.embedded import EmbeddedCluster
@@ -56,7 +57,14 @@ def sqlalchemy_url() -> str:
 def _migration_files() -> list[tuple[str, str]]:
     pkg = resources.files("gis.migrations")
     files = sorted(p for p in pkg.iterdir() if p.name.endswith(".sql"))
+    if not files:  # a broken installation: never report an unmigrated database as ready
+        raise SetupError(f"no migration files (*.sql) in {pkg}: the installation is "
+                         "incomplete; reinstall the spp-cantho package")
     return [(p.name, p.read_text(encoding="utf-8")) for p in files]
+
+
+def migration_names() -> list[str]:
+    return [name for name, _ in _migration_files()]
 
 
 def migrate(conn: psycopg.Connection | None = None) -> list[str]:
@@ -92,6 +100,12 @@ def migrate(conn: psycopg.Connection | None = None) -> list[str]:
         if own:
             conn.close()
     return applied
+
+
+def set_web_password(password: str) -> None:
+    """The read-only web role's password (made by migration 0002 without one)."""
+    with connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER ROLE spp_web PASSWORD {}").format(sql.Literal(password)))
 
 
 _ready = False

@@ -265,10 +265,14 @@ def parse_layer_file(path: Path) -> LayerDef:  # or a RasterLayerDef for kind: r
 
 def load_layer_defs(directory: Path | None = None) -> dict[str, LayerDef]:
     """All layer definitions, by id. Every malformed file is reported, not only the first."""
-    directory = Path(directory or get_settings().layers_dir)
+    directory = layers_folder(directory)
     defs: dict[str, LayerDef] = {}
     errors: list[str] = []
-    for path in sorted(directory.glob("*.y*ml")):
+    paths = sorted(directory.glob("*.y*ml"))
+    if not paths:
+        raise LayerDefinitionError(f"no layer definitions (*.yaml) in {directory}: point "
+                                   "SPP_LAYERS_DIR at the folder of layer files")
+    for path in paths:
         try:
             layer = parse_layer_file(path)
         except LayerDefinitionError as exc:
@@ -280,8 +284,17 @@ def load_layer_defs(directory: Path | None = None) -> dict[str, LayerDef]:
     return defs
 
 
-def get_layer_def(layer_id: str, directory: Path | None = None) -> LayerDef:
+def layers_folder(directory: Path | None = None) -> Path:
+    """The folder of layer files (SPP_LAYERS_DIR); a missing one is an error, not 0 layers."""
     directory = Path(directory or get_settings().layers_dir)
+    if not directory.is_dir():
+        raise LayerDefinitionError(f"the layer definitions folder {directory} does not exist: "
+                                   "set SPP_LAYERS_DIR to the folder of layer files")
+    return directory
+
+
+def get_layer_def(layer_id: str, directory: Path | None = None) -> LayerDef:
+    directory = layers_folder(directory)
     for ext in (".yaml", ".yml"):
         path = directory / f"{layer_id}{ext}"
         if path.exists():

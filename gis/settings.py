@@ -1,5 +1,6 @@
 """Platform settings, read from environment variables (documented in the README)."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -7,6 +8,22 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A source checkout (or an editable install) reads layers/ and styles/ from the tree and keeps
+# its data in var/; an installed package reads the copies it carries (setup.py) and keeps its
+# data in the user's data folder, never inside the installation.
+FROM_SOURCE = (PROJECT_ROOT / "pyproject.toml").is_file()
+BUNDLED = Path(__file__).resolve().parent / "bundled"
+
+
+def _default_data_dir() -> Path:
+    if FROM_SOURCE:
+        return PROJECT_ROOT / "var"
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "spp-cantho"
+
+
+def _default_dir(name: str) -> Path:
+    return PROJECT_ROOT / name if FROM_SOURCE else BUNDLED / name
 
 
 class Settings(BaseSettings):
@@ -17,13 +34,13 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "SPP_DATABASE_URL")
     )
     # Where the embedded cluster, raster store and tile cache live.
-    data_dir: Path = PROJECT_ROOT / "var"
+    data_dir: Path = Field(default_factory=_default_data_dir)
     # Port of the embedded cluster; 0 picks a free one on first start.
     pg_port: int = 0
     # PostgreSQL bin directory for the embedded cluster (default: newest one with PostGIS).
     pg_bindir: Path | None = None
-    layers_dir: Path = PROJECT_ROOT / "layers"
-    styles_dir: Path = PROJECT_ROOT / "styles"
+    layers_dir: Path = Field(default_factory=lambda: _default_dir("layers"))
+    styles_dir: Path = Field(default_factory=lambda: _default_dir("styles"))
     host: str = "127.0.0.1"
     port: int = 8000
     # Recorded as the operator of loads and rollbacks (defaults to the OS user).
@@ -69,6 +86,22 @@ class Settings(BaseSettings):
     max_url_length: int = 8192
     max_body_bytes: int = 1_000_000
     request_timeout_s: float = 30.0
+    # Streaming replicas for the web reads (comma-separated URLs of the read-only role on
+    # each); the primary (SPP_WEB_DATABASE_URL) serves when none can.
+    read_database_urls: str | None = None
+    # `gis serve` applies pending migrations at start (as the owner role, DATABASE_URL). Set
+    # false where a separate `gis db migrate` step does it and the web tier holds only the
+    # read-only role's URL (SPP_WEB_DATABASE_URL); /ready then reports a schema not current.
+    migrate_on_start: bool = True
+    # `gis db migrate` sets this as the password of the read-only web role spp_web.
+    web_db_password: str | None = None
+    # Raster versions and the tile cache in S3-compatible object storage (s3://bucket/prefix)
+    # instead of the data folder, so several machines share them; the endpoint of a server
+    # other than AWS. Credentials: the standard AWS_* variables.
+    object_store: str | None = None
+    s3_endpoint_url: str | None = None
+    # One JSON log line per request (method, path, status, time, request id) on stderr.
+    access_log: bool = True
     # Connecting to the database from the web services gives up after this many seconds; a
     # lost database is then answered with 503 at once and re-checked every second.
     db_connect_timeout_s: float = 2.0

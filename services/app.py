@@ -10,21 +10,22 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
-from services import guard
+from services import guard, ops
 from services.catalog import Catalog
 from services.guard import Guard
 from services.ogc import collections, errors, items, landing, openapi
 from services.ogc.cqlworker import PARSER
 from services.ogc.hotpath import GZIP_LEVEL, ItemsHotPath
-from services.pages import PagePool
 from services.planning import router as planning_router
-from services.pool import make_pool
 from services.raster import router as raster_router
+from services.replicas import ReadRouter
+from services.telemetry import Telemetry
 from services.tiles import router as tiles_router
 
 
 class Service:
-    """What uvicorn serves: the guard (credentials, limits, audit), then the GeoJSON items hot
+    """What uvicorn serves: telemetry (request id, access log, metrics), the guard
+    (credentials, limits, audit), then the GeoJSON items hot
     path, then the FastAPI application with its own middlewares (gzip, errors) and routes.
     The hot path sits outside FastAPI's middleware stack on purpose: it is the request every
     client repeats, and each layer of that stack costs Python time on it."""
@@ -32,27 +33,41 @@ class Service:
     def __init__(self, app: FastAPI):
         self.app = app
         self.state = app.state
-        self._asgi = Guard(ItemsHotPath(app), writer=app.state.audit)
+        from gis.settings import get_settings
+
+        self._asgi = Telemetry(Guard(ItemsHotPath(app), writer=app.state.audit),
+                               access_log=get_settings().access_log)
 
     async def __call__(self, scope, receive, send):
         await self._asgi(scope, receive, send)
+
+
+def served_versions(app: FastAPI) -> dict:
+    """The layers (vector and raster) this process serves, with their spp.layers.updated_at."""
+    from services.raster.catalog import CATALOG
+
+    layers = [*app.state.catalog.last_read().values(), *CATALOG.last_read().values()]
+    return {v.id: v.updated_at for v in layers if v.updated_at is not None}
 
 
 def create_app(catalog_ttl: float = 1.0) -> Service:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         from gis.db import ready_connection
+        from gis.settings import get_settings
 
-        ready_connection().close()  # migrations, once, before serving
-        app.state.pool = make_pool()
-        await app.state.pool.open(wait=True)
-        app.state.pages = PagePool()
+        if get_settings().migrate_on_start:
+            ready_connection().close()  # migrations, once, before serving
+        # the pool and the page connections of every request: the replicas when
+        # SPP_READ_DATABASE_URLS names some, else the one database (services.replicas)
+        router = ReadRouter.from_settings(lambda: served_versions(app))
+        await router.open()
+        app.state.pool = app.state.pages = router
         await asyncio.to_thread(PARSER.warm)  # the CQL2 parser's child process
         try:
             yield
         finally:
-            await app.state.pages.close()
-            await app.state.pool.close()
+            await router.close()
 
     app = FastAPI(title="SPP Cần Thơ", lifespan=lifespan, openapi_url=None, docs_url=None,
                   redoc_url=None)
@@ -61,7 +76,7 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=GZIP_LEVEL)
     errors.install(app)
     guard.install(app)  # the audit writer of the guard
-    for module in (landing, collections, items, openapi):
+    for module in (ops, landing, collections, items, openapi):
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
     app.include_router(planning_router)  # /api/... planning information, / the web map

@@ -18,7 +18,7 @@ import re
 import asyncpg
 
 from gis.settings import get_settings
-from services.dbstate import BREAKER, DatabaseAway, unreachable
+from services.dbstate import BREAKER, Breaker, DatabaseAway, unreachable
 from services.pool import web_database_url
 
 _NAMED = re.compile(rb"%\((\w+)\)s|%%")
@@ -35,8 +35,10 @@ def numbered(text: bytes, names: list[str]) -> str:
 
 
 class PagePool:
-    def __init__(self, size: int = 10):
+    def __init__(self, size: int = 10, url: str | None = None, breaker: Breaker = BREAKER):
         self.size = size
+        self.url = url  # None: the web role's URL (services.pool.web_database_url)
+        self.breaker = breaker
         self._idle: asyncio.Queue[asyncpg.Connection | None] | None = None
 
     def _queue(self) -> asyncio.Queue:
@@ -48,7 +50,7 @@ class PagePool:
 
     async def _connect(self) -> asyncpg.Connection:
         s = get_settings()
-        conn = await asyncpg.connect(web_database_url(), timeout=s.db_connect_timeout_s,
+        conn = await asyncpg.connect(self.url or web_database_url(), timeout=s.db_connect_timeout_s,
                                      server_settings={
             "statement_timeout": str(int(s.statement_timeout_ms)),
             "default_transaction_read_only": "on",
@@ -60,7 +62,7 @@ class PagePool:
         return conn
 
     async def fetchrow(self, text: str, values: list):
-        BREAKER.admit()
+        self.breaker.admit()
         idle = self._queue()
         conn = await idle.get()
         try:
@@ -71,7 +73,7 @@ class PagePool:
                         conn = None
                         conn = await self._connect()
                     row = await conn.fetchrow(text, *values)
-                    BREAKER.up()
+                    self.breaker.up()
                     return row
                 except BaseException as exc:
                     # an error of the query (timeout, bad value) leaves the connection usable;
@@ -84,7 +86,7 @@ class PagePool:
                         raise
                     if retry and reused:  # a connection a restart closed: once on a new one
                         continue
-                    BREAKER.down(exc)
+                    self.breaker.down(exc)
                     raise DatabaseAway() from None
         finally:
             idle.put_nowait(conn if conn is not None and not conn.is_closed() else None)

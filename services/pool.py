@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gis import db
 from gis.settings import get_settings
-from services.dbstate import BREAKER, DatabaseAway, unreachable
+from services.dbstate import BREAKER, Breaker, DatabaseAway, unreachable
 
 
 async def _configure(conn: AsyncConnection) -> None:
@@ -55,9 +55,11 @@ class WebPool(AsyncConnectionPool):
     connection lost in use trips the breaker; a request waiting for a connection gives up as
     soon as the breaker trips."""
 
+    breaker = BREAKER  # one per database (services.replicas gives each replica its own)
+
     @asynccontextmanager
     async def connection(self, timeout: float | None = None):
-        probe = BREAKER.admit()
+        probe = self.breaker.admit()
         limit = get_settings().db_connect_timeout_s if probe else (timeout or self.timeout)
         conn = await self._checkout(limit, probe)
         try:
@@ -65,7 +67,7 @@ class WebPool(AsyncConnectionPool):
                 yield conn
         except Exception as exc:
             if unreachable(exc):
-                BREAKER.down(exc)
+                self.breaker.down(exc)
                 raise DatabaseAway() from exc
             raise
         finally:
@@ -76,36 +78,40 @@ class WebPool(AsyncConnectionPool):
         while True:  # in slices, to see the breaker trip while queued behind a dead database
             try:
                 conn = await self.getconn(max(0.01, min(1.0, deadline - time.monotonic())))
-                BREAKER.up()  # checked (check_connection) just now
+                self.breaker.up()  # checked (check_connection) just now
                 return conn
             except PoolTimeout as exc:
-                if time.monotonic() >= deadline or BREAKER.away:
-                    if BREAKER.away or probe:  # not merely a busy pool
-                        BREAKER.down(exc)
+                if time.monotonic() >= deadline or self.breaker.away:
+                    if self.breaker.away or probe:  # not merely a busy pool
+                        self.breaker.down(exc)
                         raise DatabaseAway() from None
                     raise
             except Exception as exc:
                 if unreachable(exc):
-                    BREAKER.down(exc)
+                    self.breaker.down(exc)
                     raise DatabaseAway() from None
                 raise
 
 
-class _Connection(AsyncConnection):
-    """The pool's connections: a failed connect (the pool's own, in the background) trips
-    the breaker at once, so requests queued for a connection stop waiting for it."""
+def _connection_class(breaker: Breaker) -> type[AsyncConnection]:
+    class _Connection(AsyncConnection):
+        """The pool's connections: a failed connect (the pool's own, in the background) trips
+        the breaker at once, so requests queued for a connection stop waiting for it."""
 
-    @classmethod
-    async def connect(cls, *args, **kwargs):
-        try:
-            return await super().connect(*args, **kwargs)
-        except Exception as exc:
-            if unreachable(exc):
-                BREAKER.down(exc)
-            raise
+        @classmethod
+        async def connect(cls, *args, **kwargs):
+            try:
+                return await super().connect(*args, **kwargs)
+            except Exception as exc:
+                if unreachable(exc):
+                    breaker.down(exc)
+                raise
+
+    return _Connection
 
 
-def make_pool(min_size: int = 2, max_size: int = 10) -> WebPool:
+def make_pool(min_size: int = 2, max_size: int = 10, url: str | None = None,
+              breaker: Breaker | None = None, name: str = "spp-services") -> WebPool:
     s = get_settings()
     timeout = int(s.statement_timeout_ms)
     # search_path: extensions made by migrations as the owner role "spp" land in its "$user"
@@ -115,10 +121,13 @@ def make_pool(min_size: int = 2, max_size: int = 10) -> WebPool:
     # check: a connection a database restart closed is noticed at checkout, not by a request;
     # a short reconnect_timeout: the pool's own reconnect attempts (which back off
     # exponentially) give up soon, and the next checkout starts a new one at once
-    return WebPool(
-        web_database_url(), min_size=min_size, max_size=max_size, open=False,
+    pool = WebPool(
+        url or web_database_url(), min_size=min_size, max_size=max_size, open=False,
         kwargs={"autocommit": True, "row_factory": dict_row, "options": options,
                 "connect_timeout": max(1, round(s.db_connect_timeout_s))},
         configure=_configure, check=AsyncConnectionPool.check_connection,
-        connection_class=_Connection, reconnect_timeout=max(1.0, s.db_connect_timeout_s),
-        name="spp-services")
+        connection_class=_connection_class(breaker or BREAKER),
+        reconnect_timeout=max(1.0, s.db_connect_timeout_s), name=name)
+    if breaker is not None:
+        pool.breaker = breaker
+    return pool

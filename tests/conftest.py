@@ -127,17 +127,20 @@ def web_role_url(database_url: str) -> str:
 
 
 @contextmanager
-def serve(database_url: str, log_path: Path, **settings: str):
+def serve(database_url: str, log_path: Path, gis: list[str] | None = None,
+          cwd: Path = ROOT, args: tuple[str, ...] = (), **settings: str):
     """A real `gis serve` on a free loopback port, its pool connected as the read-only web
-    role; yields its root URL (http://127.0.0.1:PORT) and stops it afterwards."""
+    role; yields its root URL (http://127.0.0.1:PORT) and stops it afterwards. `gis` and
+    `cwd`: another installation's command, run from another folder."""
     import httpx
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url,
            "SPP_WEB_DATABASE_URL": web_role_url(database_url), **settings}
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([*GIS, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([*(gis or GIS), "serve", "--host", "127.0.0.1", "--port",
+                                 str(port), *args], cwd=cwd, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
         root = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         try:

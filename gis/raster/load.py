@@ -57,7 +57,7 @@ class RasterLoadResult:
     status: str  # current | unchanged
     source_name: str
     source_sha256: str
-    path: Path | None = None
+    path: Path | str | None = None  # a file, or /vsis3/... with an object store
     operation: str | None = None
     pipeline: str | None = None
     source_crs: str | None = None
@@ -204,7 +204,7 @@ def load_raster(source: Path | str, layer_id: str, source_crs: str | None = None
             except BaseException as exc:
                 reason = ("interrupted by the user" if isinstance(exc, KeyboardInterrupt)
                           else str(exc))
-                rstore.absolute(rstore.relative_path(layer.id, version)).unlink(missing_ok=True)
+                rstore.remove(rstore.relative_path(layer.id, version))
                 with db.connect() as other:
                     store.update_version(other, layer.id, version, status="failed",
                                          message=reason[:2000], raster_path=None)
@@ -226,7 +226,7 @@ def load_raster(source: Path | str, layer_id: str, source_crs: str | None = None
 
 
 def _write_version(src, layer: RasterLayerDef, version: int, grid, op, pipe: str | None,
-                   bands: int) -> tuple[Path, dict]:
+                   bands: int) -> tuple[Path | str, dict]:
     folder = rstore.rasters_root() / layer.id
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".v{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
@@ -280,8 +280,7 @@ def _write_version(src, layer: RasterLayerDef, version: int, grid, op, pipe: str
         with rasterio.open(cog) as out:
             overviews = out.overviews(1)
         out_sha, out_size = sha256_of([cog])
-        final = rstore.absolute(rstore.relative_path(layer.id, version))
-        os.replace(cog, final)  # atomic within the store's filesystem
+        final = rstore.publish(cog, rstore.relative_path(layer.id, version))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     info = {"width": grid.width, "height": grid.height, "bands": out_count, "dtype": dtype,

@@ -7,12 +7,14 @@ is never written in place (a new version is a new file, renamed into place compl
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import psycopg
 
 from gis.loader import store
 from gis.loader.store import VersionError
+from gis.objectstore import object_store
 from gis.settings import get_settings
 
 
@@ -24,8 +26,46 @@ def relative_path(layer_id: str, version: int) -> str:
     return f"rasters/{layer_id}/v{version}.tif"
 
 
-def absolute(rel: str) -> Path:
-    return get_settings().data_dir / rel
+def absolute(rel: str) -> Path | str:
+    """Where GDAL opens a stored version: a file, or /vsis3/... with an object store."""
+    objects = object_store()
+    return objects.gdal_path(rel) if objects else get_settings().data_dir / rel
+
+
+def publish(local: Path, rel: str) -> Path | str:
+    """Move a complete file into the store under ``rel`` (atomic either way)."""
+    objects = object_store()
+    if objects:
+        objects.put_file(local, rel)
+        local.unlink(missing_ok=True)
+    else:
+        target = get_settings().data_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(local, target)  # same filesystem as the scratch folder below data_dir
+    return absolute(rel)
+
+
+def exists(rel: str) -> bool:
+    objects = object_store()
+    return objects.exists(rel) if objects else (get_settings().data_dir / rel).is_file()
+
+
+def remove(rel: str) -> None:
+    objects = object_store()
+    if objects:
+        objects.delete(rel)
+    else:
+        (get_settings().data_dir / rel).unlink(missing_ok=True)
+
+
+def stored(layer_id: str) -> list[str]:
+    """The version files of a layer present in the store, as relative paths."""
+    objects = object_store()
+    if objects:
+        return [r for r in objects.list(f"rasters/{layer_id}/") if r.endswith(".tif")]
+    folder = rasters_root() / layer_id
+    return [f"rasters/{layer_id}/{f.name}" for f in folder.glob("v*.tif")] \
+        if folder.is_dir() else []
 
 
 def current(conn: psycopg.Connection, layer_id: str) -> dict | None:
@@ -63,7 +103,7 @@ def prune(conn: psycopg.Connection, layer_id: str, keep: int) -> list[int]:
     drop = kept[max(keep - 1, 1):] + [r for r in rows if r not in kept]
     dropped = []
     for r in drop:
-        absolute(r["raster_path"]).unlink(missing_ok=True)
+        remove(r["raster_path"])
         conn.execute("UPDATE spp.layer_versions SET raster_path = NULL WHERE layer_id = %s "
                      "AND version = %s", (layer_id, r["version"]))
         dropped.append(r["version"])
@@ -71,11 +111,9 @@ def prune(conn: psycopg.Connection, layer_id: str, keep: int) -> list[int]:
     known = {r["raster_path"] for r in conn.execute(
         "SELECT raster_path FROM spp.layer_versions WHERE layer_id = %s AND raster_path "
         "IS NOT NULL", (layer_id,)).fetchall()}
-    folder = rasters_root() / layer_id
-    if folder.is_dir():
-        for f in folder.glob("v*.tif"):
-            if f"rasters/{layer_id}/{f.name}" not in known:
-                f.unlink(missing_ok=True)
+    for rel in stored(layer_id):
+        if rel not in known:
+            remove(rel)
     return dropped
 
 
@@ -107,7 +145,7 @@ def rollback(conn: psycopg.Connection, layer_id: str, to: int | None, actor: str
                     f"layer {layer_id!r}: v{to} cannot be restored (status {row['status']}"
                     f"{', its file was pruned' if not row['raster_path'] else ''}); kept "
                     f"versions are listed by `gis raster history {layer_id}`")
-        if not absolute(row["raster_path"]).is_file():
+        if not exists(row["raster_path"]):
             raise VersionError(f"layer {layer_id!r}: the file of v{row['version']} "
                                f"({absolute(row['raster_path'])}) is missing; cannot restore it")
         conn.execute("UPDATE spp.layer_versions SET status = 'rolled_back' WHERE layer_id = %s "

@@ -81,6 +81,10 @@ def unexpected_error_response(exc: Exception, path: str) -> JSONResponse:
     return error_response(500, "ServerError", "internal error; it was logged")
 
 
+FILESYSTEM_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError,
+                     LookupError)
+
+
 def _database_unreachable(exc: Exception, state: str) -> bool:
     """A lost or refused connection (the database restarting, a broken link), not a bug."""
     import psycopg
@@ -89,7 +93,9 @@ def _database_unreachable(exc: Exception, state: str) -> bool:
         return True
     if isinstance(exc, psycopg.OperationalError) and not state:  # incl. the pool's timeout
         return True
-    return isinstance(exc, OSError)  # refused or reset while connecting (asyncpg)
+    # refused or reset while connecting (asyncpg); a missing file or template (jinja2's
+    # TemplateNotFound is an OSError too) is a broken installation, not a database outage
+    return isinstance(exc, OSError) and not isinstance(exc, FILESYSTEM_ERRORS)
 
 
 def _is_client_data_error(exc: Exception) -> bool:

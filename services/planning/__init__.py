@@ -20,7 +20,11 @@ from services.raster.zonal import FLOOD_PREFIX
 router = APIRouter(tags=["Planning"])
 HERE = Path(__file__).resolve().parent
 WEB = HERE.parent / "web"
-VENDOR = {"maplibre-gl": WEB / "node_modules" / "maplibre-gl" / "dist"}
+# an installed package carries MapLibre's build in web/vendor (setup.py); a source checkout
+# serves it from npm's folder
+VENDOR = {"maplibre-gl": next((p for p in (WEB / "vendor" / "maplibre-gl",
+                                           WEB / "node_modules" / "maplibre-gl" / "dist")
+                               if p.is_dir()), WEB / "vendor" / "maplibre-gl")}
 WEB_FILES = {"app.js", "app.css", "index.html"}
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 

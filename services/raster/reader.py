@@ -28,12 +28,15 @@ _ENV = {"GDAL_CACHEMAX": 256, "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
         "GDAL_NUM_THREADS": "1"}
 
 
-def dataset(path: Path, level: int | None = None):
+def dataset(path: Path | str, level: int | None = None):
     """An open dataset for this thread (LRU of 32 files); ``level``: an overview of it."""
     cache: OrderedDict | None = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = OrderedDict()
-        _local.env = rasterio.Env(**_ENV)
+        from gis.objectstore import object_store
+
+        objects = object_store()  # versions in S3-compatible storage are read via /vsis3/
+        _local.env = rasterio.Env(**_ENV, **(objects.gdal_config() if objects else {}))
         _local.env.__enter__()
     key = (str(path), level)
     ds = cache.get(key)

@@ -325,14 +325,19 @@ async def tile_response(request: Request, c: Ctx, tls: list[mvt.TileLayer],
     if not drawn:
         return Response(status_code=204, headers=headers)
     cache = mvt.disk_cache() if c.who.is_public else None
-    data = cache.get(scope, z, x, y) if cache else None
+    data = None
+    if cache:
+        data = await asyncio.to_thread(cache.get, scope, z, x, y) if cache.remote \
+            else cache.get(scope, z, x, y)
     if data is None:
         try:
             data = await mvt.render(c.conn, drawn, z, x, y)
         except psycopg.errors.UndefinedTable:  # a version dropped after the catalog read
             raise OGCError("a layer was just reloaded; retry", status=503,
                            code="Unavailable") from None
-        if cache:
+        if cache and cache.remote:
+            await asyncio.to_thread(cache.put, scope, z, x, y, data)
+        elif cache:
             cache.put(scope, z, x, y, data)
     if not data:
         return Response(status_code=204, headers=headers)

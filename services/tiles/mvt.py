@@ -17,6 +17,7 @@ from the view, so a tile's bytes always belong to the versions its ETag and cach
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from gis.settings import get_settings
 from services.access import Principal, visible_columns
 from services.catalog import LayerInfo
 
+log = logging.getLogger(__name__)
 EXTENT = 4096  # MVT grid units per tile side
 BUFFER = 64  # grid units drawn beyond the tile edge (strokes and circles across edges)
 MVT = "application/vnd.mapbox-vector-tile"
@@ -141,6 +143,7 @@ def scope_key(layers: list[TileLayer]) -> str:
 
 
 class DiskCache:
+    remote = False
     """Public tiles under ``$SPP_DATA_DIR/tiles/<scope>/<z>/<x>/<y>.mvt``.
 
     The scope key names every layer's version and definition and the fields served, so a new
@@ -155,10 +158,15 @@ class DiskCache:
         return self.root / scope / str(z) / str(x) / f"{y}.mvt"
 
     def get(self, scope: str, z: int, x: int, y: int) -> bytes | None:
+        from services.telemetry import TILE_CACHE
+
         try:
-            return self.path(scope, z, x, y).read_bytes()
+            data = self.path(scope, z, x, y).read_bytes()
         except OSError:
+            TILE_CACHE.labels("miss").inc()
             return None
+        TILE_CACHE.labels("hit").inc()
+        return data
 
     def put(self, scope: str, z: int, x: int, y: int, data: bytes) -> None:
         path = self.path(scope, z, x, y)
@@ -171,7 +179,37 @@ class DiskCache:
             pass  # a full or read-only disk only costs the cache
 
 
-def disk_cache() -> DiskCache | None:
+class ObjectTileCache:
+    """The same cache in S3-compatible object storage, shared by every machine; its look-ups
+    are network calls, so the tile route makes them off the event loop (``remote``)."""
+
+    remote = True
+
+    def __init__(self, objects):
+        self.objects = objects
+
+    def get(self, scope: str, z: int, x: int, y: int) -> bytes | None:
+        from services.telemetry import TILE_CACHE
+
+        try:
+            data = self.objects.get_bytes(f"tiles/{scope}/{z}/{x}/{y}.mvt")
+        except Exception as exc:  # the store away only costs the cache
+            log.warning("tile cache read failed: %s", exc)
+            data = None
+        TILE_CACHE.labels("hit" if data is not None else "miss").inc()
+        return data
+
+    def put(self, scope: str, z: int, x: int, y: int, data: bytes) -> None:
+        try:
+            self.objects.put_bytes(f"tiles/{scope}/{z}/{x}/{y}.mvt", data)
+        except Exception as exc:
+            log.warning("tile cache write failed: %s", exc)
+
+
+def disk_cache() -> DiskCache | ObjectTileCache | None:
     if not TileSettings().tile_cache:
         return None
-    return DiskCache(get_settings().data_dir / "tiles")
+    from gis.objectstore import object_store
+
+    objects = object_store()
+    return ObjectTileCache(objects) if objects else DiskCache(get_settings().data_dir / "tiles")

@@ -1,0 +1,42 @@
+"""Build step of the package (the metadata is in pyproject.toml).
+
+A wheel must run without the source tree: besides the code it carries the layer definitions
+(`layers/`), the styles (`styles/`) and the web map's MapLibre GL JS build from npm
+(`services/web/node_modules/maplibre-gl/dist`), copied into the packages as
+`gis/bundled/layers`, `gis/bundled/styles` and `services/web/vendor/maplibre-gl`. Editable
+installs skip the copy: they read the source tree itself.
+"""
+
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
+MAPLIBRE = ROOT / "services" / "web" / "node_modules" / "maplibre-gl" / "dist"
+MAPLIBRE_FILES = ("maplibre-gl.js", "maplibre-gl.css", "LICENSE.txt")
+
+
+class BuildWithData(build_py):
+    def run(self):
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return
+        lib = Path(self.build_lib)
+        for folder, pattern in (("layers", "*.y*ml"), ("styles", "*.json")):
+            target = lib / "gis" / "bundled" / folder
+            target.mkdir(parents=True, exist_ok=True)
+            for path in sorted((ROOT / folder).glob(pattern)):
+                shutil.copy2(path, target / path.name)
+        missing = [n for n in MAPLIBRE_FILES if not (MAPLIBRE / n).is_file()]
+        if missing:
+            raise SystemExit(f"{MAPLIBRE} lacks {', '.join(missing)}: run `npm ci` in "
+                             "services/web (./spp setup does) before building the package")
+        target = lib / "services" / "web" / "vendor" / "maplibre-gl"
+        target.mkdir(parents=True, exist_ok=True)
+        for name in MAPLIBRE_FILES:
+            shutil.copy2(MAPLIBRE / name, target / name)
+
+
+setup(cmdclass={"build_py": BuildWithData})
