@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from functools import wraps
 from pathlib import Path
 
@@ -62,7 +61,7 @@ def db_up():
     url = db.database_url()
     applied = db.migrate()
     where = "DATABASE_URL" if get_settings().database_url else "embedded cluster"
-    console.print(f"Database ready ({where}): {db._safe(url)}")
+    console.print(f"Database ready ({where}): {db.safe_url(url)}")
     if applied:
         console.print(f"Applied migrations: {', '.join(applied)}")
 
@@ -87,7 +86,7 @@ def db_status():
     if s.database_url:
         with db.connect() as conn:
             version = conn.execute("SELECT postgis_full_version() AS v").fetchone()["v"]
-        console.print(f"Using DATABASE_URL {db._safe(s.database_url)}: reachable\n{version}")
+        console.print(f"Using DATABASE_URL {db.safe_url(s.database_url)}: reachable\n{version}")
         return
     st = db.embedded_cluster().status()
     state = "[green]running[/]" if st.running else "[yellow]stopped[/]"
@@ -138,10 +137,6 @@ def layers_list():
             st["updated_at"].strftime("%Y-%m-%d %H:%M") if st.get("updated_at") else "-",
         )
     console.print(table)
-
-
-def main() -> None:  # pragma: no cover - entry point convenience
-    app(sys.argv[1:])
 
 
 # -- gis load ---------------------------------------------------------------------------
@@ -216,15 +211,32 @@ def load_cmd(
 @user_errors
 def layer_history(layer_id: str = typer.Argument(..., help="Layer id")):
     """Every load of a layer: version, status, source and its SHA-256, CRS operation, counts."""
+    from gis import versions
     from gis.layerdef import get_layer_def
-    from gis.loader import store
     from gis.loader.report import print_history
 
     if get_layer_def(layer_id).kind == "raster":
         return raster_history(layer_id)
     with db.ready_connection() as conn:
-        rows = store.history(conn, layer_id)
+        rows = versions.history(conn, layer_id)
     print_history(console, layer_id, rows)
+
+
+def _rollback(layer, to: int | None) -> dict:
+    import getpass
+
+    from gis import versions
+
+    actor = get_settings().operator or getpass.getuser()
+    with db.ready_connection() as conn:
+        row = versions.rollback(conn, versions.storage_for(layer), layer.id, to, actor)
+    if layer.kind == "raster":
+        console.print(f"Raster layer {layer.id}: v{row['version']} is current again "
+                      f"(source {row['source_name']}, file {row['raster_path']}).")
+    else:
+        console.print(f"Layer {layer.id}: v{row['version']} is current again "
+                      f"({row['feature_count']:,} features, source {row['source_name']}).")
+    return row
 
 
 @layer_app.command("rollback")
@@ -232,19 +244,10 @@ def layer_history(layer_id: str = typer.Argument(..., help="Layer id")):
 def layer_rollback(layer_id: str = typer.Argument(..., help="Layer id"),
                    to: int = typer.Option(None, "--to", help="Version to restore "
                                           "(default: the one before the current)")):
-    """Make an earlier kept version of a layer current again, atomically."""
-    import getpass
-
+    """Make an earlier kept version of a layer (vector or raster) current again, atomically."""
     from gis.layerdef import get_layer_def
-    from gis.loader import store
 
-    if get_layer_def(layer_id).kind == "raster":
-        return raster_rollback(layer_id, to)
-    actor = get_settings().operator or getpass.getuser()
-    with db.ready_connection() as conn:
-        row = store.rollback(conn, layer_id, to, actor)
-    console.print(f"Layer {layer_id}: v{row['version']} is current again "
-                  f"({row['feature_count']:,} features, source {row['source_name']}).")
+    _rollback(get_layer_def(layer_id), to)
 
 
 # -- gis sample -------------------------------------------------------------------------
@@ -328,7 +331,7 @@ def demo_cmd(parcels: int = typer.Option(3000, help="Parcels in the sample Ninh 
 
     url = db.database_url()
     db.migrate()
-    console.print(f"Database: {db._safe(url)}")
+    console.print(f"Database: {db.safe_url(url)}")
     outdir = ensure_sample(get_settings().data_dir / "sample", parcels)
     console.print(f"Sample delivery set: {outdir}")
 
@@ -523,12 +526,12 @@ def load_raster_cmd(
 @user_errors
 def raster_history(layer_id: str = typer.Argument(..., help="Raster layer id")):
     """Every load of a raster layer: version, status, source SHA-256, CRS operation, grid."""
-    from gis.loader import store
-    from gis.raster.load import _raster_layer
+    from gis import versions
+    from gis.raster.load import raster_layer
 
-    _raster_layer(layer_id)
+    raster_layer(layer_id)
     with db.ready_connection() as conn:
-        rows = store.history(conn, layer_id)
+        rows = versions.history(conn, layer_id)
     t = Table(title=f"{layer_id}: {len(rows)} versions / phiên bản")
     for col in ("v", "status", "source", "sha256", "CRS → operation", "grid", "file",
                 "finished", "operator"):
@@ -553,14 +556,6 @@ def raster_rollback(layer_id: str = typer.Argument(..., help="Raster layer id"),
                     to: int = typer.Option(None, "--to", help="Version to restore "
                                            "(default: the one before the current)")):
     """Make an earlier kept version of a raster layer current again, atomically."""
-    import getpass
+    from gis.raster.load import raster_layer
 
-    from gis.raster import store as rstore
-    from gis.raster.load import _raster_layer
-
-    _raster_layer(layer_id)
-    actor = get_settings().operator or getpass.getuser()
-    with db.ready_connection() as conn:
-        row = rstore.rollback(conn, layer_id, to, actor)
-    console.print(f"Raster layer {layer_id}: v{row['version']} is current again "
-                  f"(source {row['source_name']}, file {row['raster_path']}).")
+    _rollback(raster_layer(layer_id), to)

@@ -36,11 +36,11 @@ def connect(autocommit: bool = True, **kwargs) -> psycopg.Connection:
         return psycopg.connect(database_url(), autocommit=autocommit, row_factory=dict_row,
                                **kwargs)
     except psycopg.OperationalError as exc:
-        raise SetupError(f"Cannot connect to the database ({_safe(database_url())}): "
+        raise SetupError(f"Cannot connect to the database ({safe_url(database_url())}): "
                          f"{str(exc).strip()}") from exc
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without its password, for messages."""
     if "@" in url and ":" in url.split("@")[0].split("//")[-1]:
         scheme, rest = url.split("//", 1)

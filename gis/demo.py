@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gis import db
-from gis.loader import store
+from gis import db, versions
 from gis.loader.load import LoadOptions, LoadResult, load
 from gis.loader.source import sha256_of
 
@@ -56,7 +55,7 @@ def load_sample(outdir: Path, report=None) -> list[LoadResult]:
     changes nothing."""
     results = []
     with db.ready_connection() as conn:
-        chains = {layer: [r["source_sha256"] for r in store.current_chain(conn, layer)]
+        chains = {layer: [r["source_sha256"] for r in versions.current_chain(conn, layer)]
                   for layer in {layer for _, layer, _ in SAMPLE_LOADS}}
     wanted: dict[str, list[str]] = {}
     for rel, layer, _ in SAMPLE_LOADS:
@@ -90,13 +89,13 @@ def load_sample(outdir: Path, report=None) -> list[LoadResult]:
 
 def _unchanged(conn_layer: str, rel: str, outdir: Path) -> LoadResult:
     with db.ready_connection() as conn:
-        cur = store.current_version(conn, conn_layer)
+        cur = versions.current_version(conn, conn_layer)
     sha = sha256_of(_parts(outdir / rel))[0]
     return LoadResult(conn_layer, cur["version"], "unchanged", rel, sha, {}, None, {},
                       feature_count=cur["feature_count"])
 
 
 def _parts(path: Path) -> list[Path]:
-    from gis.loader.source import _dataset_files
+    from gis.loader.source import dataset_files
 
-    return _dataset_files(path)
+    return dataset_files(path)

@@ -40,7 +40,7 @@ def web_database_url() -> str:
         if not _warned:
             _warned = True
             print(f"WARNING: SPP_WEB_DATABASE_URL is unset: the web services use DATABASE_URL "
-                  f"({db._safe(db.database_url())}), a role that can write. Set "
+                  f"({db.safe_url(db.database_url())}), a role that can write. Set "
                   f"SPP_WEB_DATABASE_URL to the read-only role {WEB_ROLE}.", file=sys.stderr,
                   flush=True)
         return db.database_url()

@@ -23,7 +23,7 @@ import shapely
 
 from gis.crs import from_wgs84, to_wgs84, transform_geometries
 from gis.demo import ensure_sample
-from gis.loader.store import lock_key
+from gis.versions import lock_key
 from tests.conftest import GIS, ROOT, run_gis
 
 PARCELS = "cadastral_parcels"

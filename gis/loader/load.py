@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from gis import db
-from gis.catalog import sync_layer
+from gis import db, naming, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
 from gis.layerdef import LayerDef, get_layer_def
 from gis.loader import changes as diff
-from gis.loader import store
+from gis.loader import tables
 from gis.loader.batch import process_batch
 from gis.loader.copier import BackgroundCopy, csv_bytes
 from gis.loader.keys import FeatureIds
@@ -93,19 +92,6 @@ def _operator(options: LoadOptions) -> str:
     return options.operator or get_settings().operator or getpass.getuser()
 
 
-def _same_source_in_current(conn, layer_id: str, sha: str, mode: str) -> int | None:
-    """The version holding this very file in the current data, if any: a replace is a no-op
-    when the current version is exactly that file; an append/upsert when the file is already
-    one of the loads the current version is made of."""
-    chain = store.current_chain(conn, layer_id)
-    if not chain:
-        return None
-    if mode == "replace":
-        return chain[0]["version"] if len(chain) == 1 and chain[0]["source_sha256"] == sha \
-            else None
-    return next((r["version"] for r in chain if r["source_sha256"] == sha), None)
-
-
 def resolve_source_crs(src: Source, layer: LayerDef, given: str | None):
     """--source-crs, else the file's own CRS; CSV tables (no CRS slot) use the layer default."""
     spec, origin = given, "--source-crs"
@@ -154,12 +140,8 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
 
     conn = db.ready_connection()
     try:
-        store.lock_layer(conn, layer.id, notify)
-        with conn.transaction():
-            store.mark_interrupted(conn, layer.id)
-            sync_layer(conn, layer)
-            current = store.current_version(conn, layer.id)
-        same = _same_source_in_current(conn, layer.id, src.sha256, options.mode)
+        current = versions.begin(conn, layer, notify)
+        same = versions.unchanged(conn, layer.id, src.sha256, options.mode)
         if same and not options.force and not options.dry_run:
             result.status, result.version = "unchanged", current["version"]
             result.feature_count = current["feature_count"]
@@ -167,15 +149,10 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
                               f"already in the current version v{current['version']}: nothing "
                               "to do. Use --force to load it again.")
             return result
-        with conn.transaction():
-            version = store.next_version(conn, layer.id)
-            store.insert_version(conn, layer.id, version, {
-                "mode": options.mode, "parent_version": current["version"] if current else None,
-                "source_name": str(src.path.name), "source_sha256": src.sha256,
-                "source_bytes": src.size, "source_format": src.driver,
-                "source_layer": src.layer, "source_crs": crs_info["source_crs"],
-                "crs_case": crs_info["datum_case"], "operation": crs_info["operation"],
-                "pipeline": crs_info["pipeline"], "operator": operator})
+        version = versions.start(
+            conn, layer.id, current, crs_info, mode=options.mode, operator=operator,
+            source_name=str(src.path.name), source_sha256=src.sha256, source_bytes=src.size,
+            source_format=src.driver, source_layer=src.layer)
         result.version = version
         gate = PlausibilityGate(
             layer, op, src.label,
@@ -189,21 +166,16 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
                                current, version, operator, progress)
         except _DryRun as dry:  # everything ran; the transaction was rolled back on purpose
             with conn.transaction():
-                store.update_version(conn, layer.id, version, **{**dry.lineage,
-                                                                 "table_name": None})
+                versions.update_version(conn, layer.id, version,
+                                        **{**dry.lineage, "table_name": None})
             result.status = "dry_run"
         except BaseException as exc:
-            reason = "interrupted by the user" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            # A fresh connection: this one may be mid-COPY after an interrupt.
-            with db.connect() as other:
-                store.update_version(other, layer.id, version, status="failed",
-                                     finished_at=pd.Timestamp.now(tz="UTC").to_pydatetime(),
-                                     message=reason[:2000], count_read=result.count_read,
-                                     count_rejected=result.count_rejected)
+            versions.fail(layer.id, version, exc, count_read=result.count_read,
+                          count_rejected=result.count_rejected)
             raise
         if not options.dry_run:
             with conn.transaction():
-                store.drop_old_versions(conn, layer.id, get_settings().keep_versions)
+                versions.prune(conn, versions.TABLES, layer.id, get_settings().keep_versions)
     finally:
         conn.close()  # also releases the layer's advisory lock
     result.seconds = time.monotonic() - started
@@ -214,11 +186,11 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
                        decoder, gate, result: LoadResult, current: dict | None, version: int,
                        operator: str, progress) -> None:
     rejects: list[tuple[int, str]] = []
-    table = store.version_table(layer.id, version)
-    columns = ["fid", *(n for n, _ in store.data_columns(layer)), "geom"]
+    table = naming.version_table(layer.id, version)
+    columns = ["fid", *(n for n, _ in tables.data_columns(layer)), "geom"]
     axis = options.axis_order or layer.source.axis_order
     with conn.transaction():
-        store.create_version_table(conn, layer, table)
+        tables.create_version_table(conn, layer, table)
         ids = FeatureIds(conn, layer, current["table_name"] if current else None, options.mode)
         copier = BackgroundCopy(conn, table, columns)
         try:
@@ -252,11 +224,11 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
         if result.count_loaded == 0 and options.mode == "replace":
             raise LoadError(f"{src.label}: no feature could be loaded; nothing was changed")
 
-        store.index_keys(conn, layer, table)
+        tables.index_keys(conn, layer, table)
         if current and options.mode in ("append", "upsert"):
-            store.merge_current_rows(conn, layer, table, current["table_name"], options.mode)
-        store.index_geometry(conn, table)
-        count, bbox = store.table_stats(conn, table)
+            tables.merge_current_rows(conn, layer, table, current["table_name"], options.mode)
+        tables.index_geometry(conn, table)
+        count, bbox = tables.table_stats(conn, table)
         if current:
             result.changes = diff.compare(conn, layer, table, current["table_name"])
             result.changes["against"] = current["version"]
@@ -282,16 +254,14 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
                                ensure_ascii=False))
         if options.dry_run:
             raise _DryRun(lineage)
-        store.point_view(conn, layer.id, table)
-        if current:
-            store.update_version(conn, layer.id, current["version"], status="superseded")
-        store.update_version(conn, layer.id, version, **lineage)
-        conn.execute("UPDATE spp.layers SET current_version = %s, feature_count = %s, bbox = %s,"
-                     " updated_at = now() WHERE id = %s", (version, count, bbox, layer.id))
-        store.audit(conn, operator, "load", layer.id,
-                    {"version": version, "mode": options.mode, "source": src.label,
-                     "sha256": src.sha256, "loaded": result.count_loaded,
-                     "rejected": result.count_rejected, "changes": result.changes})
+        versions.update_version(conn, layer.id, version, **lineage)
+        versions.make_current(
+            conn, versions.TABLES, layer.id,
+            {"version": version, "table_name": table, "feature_count": count, "bbox": bbox},
+            operator, "load",
+            {"version": version, "mode": options.mode, "source": src.label,
+             "sha256": src.sha256, "loaded": result.count_loaded,
+             "rejected": result.count_rejected, "changes": result.changes})
         result.status = "current"
 
 

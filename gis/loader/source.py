@@ -78,7 +78,7 @@ def sha256_of(paths: list[Path]) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _dataset_files(path: Path) -> list[Path]:
+def dataset_files(path: Path) -> list[Path]:
     if path.is_dir():
         return sorted(p for p in path.rglob("*") if p.is_file())
     if path.suffix.lower() == ".shp":
@@ -163,7 +163,7 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
     elif path.is_dir():  # a folder of Shapefiles: GDAL skips a damaged one without a word
         for shp in sorted(path.glob("*.[sS][hH][pP]")):
             _check_shapefile(shp, Path.exists)
-    files = _dataset_files(path)
+    files = dataset_files(path)
     sha, size = sha256_of(files)
     if path.suffix.lower() == ".csv" or gdal_path.lower().endswith(".csv"):
         return _open_csv(path, gdal_path, sha, size, x_field, y_field)

@@ -1,6 +1,6 @@
 """`gis load-raster`: a delivered grid (GeoTIFF, ASCII grid, JPEG2000... whatever the GDAL
 bundled with rasterio reads) in VN-2000 (any zone) or WGS 84 → a Cloud-Optimised GeoTIFF in
-WGS 84 under ``$SPP_DATA_DIR/rasters/<id>/v<N>.tif``, as a new version of the layer.
+WGS 84 under ``$SPP_DATA_DIR/rasters/<id>/v<N>.tif`` (gis.naming), as a new version of the layer.
 
 - VN-2000 is warped through EPSG:6960 exactly (explicit pipeline, see gis.raster.warp);
 - nodata is carried over (the layer's ``nodata``, else the source's), RGB gets an alpha band;
@@ -25,19 +25,17 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import rasterio.shutil
-from psycopg.types.json import Jsonb
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError, RasterioIOError
 from rasterio.warp import reproject
 
-from gis import db
-from gis.catalog import sync_layer
+from gis import db, versions
 from gis.crs import CANTHO_EXTENT, CRSError, to_wgs84
 from gis.errors import SPPError
 from gis.layerdef import get_layer_def
-from gis.loader import store
 from gis.loader.source import sha256_of
-from gis.raster import store as rstore
+from gis.naming import raster_key, raster_location, rasters_root
+from gis.raster import files as stored
 from gis.raster.warp import gdal_pipeline, target_grid
 from gis.rasterdef import RasterLayerDef
 from gis.settings import get_settings
@@ -67,7 +65,7 @@ class RasterLoadResult:
     message: str | None = None
 
 
-def _raster_layer(layer_id: str) -> RasterLayerDef:
+def raster_layer(layer_id: str) -> RasterLayerDef:
     layer = get_layer_def(layer_id)
     if getattr(layer, "kind", "vector") != "raster":
         raise RasterLoadError(f"layer {layer_id!r} is a vector layer ({layer.geometry}); load "
@@ -148,7 +146,7 @@ def load_raster(source: Path | str, layer_id: str, source_crs: str | None = None
                 force: bool = False, operator: str | None = None) -> RasterLoadResult:
     started = time.monotonic()
     path = Path(source)
-    layer = _raster_layer(layer_id)
+    layer = raster_layer(layer_id)
     operator = operator or get_settings().operator or getpass.getuser()
     with _open(path) as src:
         bands = _check_bands(src, path, layer)
@@ -165,28 +163,20 @@ def load_raster(source: Path | str, layer_id: str, source_crs: str | None = None
                                   source_crs=crs_info["source_crs"])
         conn = db.ready_connection()
         try:
-            store.lock_layer(conn, layer.id)
-            with conn.transaction():
-                store.mark_interrupted(conn, layer.id)
-                sync_layer(conn, layer)
-                current = store.current_version(conn, layer.id)
-            if current and current["source_sha256"] == sha and not force:
+            current = versions.begin(conn, layer)
+            if versions.unchanged(conn, layer.id, sha, "replace") and not force:
                 result.status, result.version = "unchanged", current["version"]
-                result.path = rstore.absolute(current["raster_path"])
+                result.path = raster_location(current["raster_path"])
                 result.message = (f"{path.name} is identical (SHA-256) to the source of the "
                                   f"current version v{current['version']}: nothing to do. Use "
                                   "--force to load it again.")
                 return result
-            with conn.transaction():
-                version = store.next_version(conn, layer.id)
-                store.insert_version(conn, layer.id, version, {
-                    "mode": "replace",
-                    "parent_version": current["version"] if current else None,
-                    "source_name": path.name, "source_sha256": sha, "source_bytes": size,
-                    "source_format": src.driver, "source_crs": crs_info["source_crs"],
-                    "crs_case": crs_info["datum_case"], "operation": crs_info["operation"],
-                    "pipeline": crs_info["pipeline"], "operator": operator})
+            version = versions.start(
+                conn, layer.id, current, crs_info, mode="replace", operator=operator,
+                source_name=path.name, source_sha256=sha, source_bytes=size,
+                source_format=src.driver)
             result.version = version
+            rel = raster_key(layer.id, version)
             try:
                 final, info = _write_version(src, layer, version, grid, op, pipe, bands)
                 info.update(source_size=[src.width, src.height],
@@ -195,28 +185,22 @@ def load_raster(source: Path | str, layer_id: str, source_crs: str | None = None
                             source_files=[f.name for f in files], crs_origin=origin,
                             gdal_coordinate_operation=pipe)
                 with conn.transaction():
-                    store.update_version(conn, layer.id, version,
-                                         raster_path=rstore.relative_path(layer.id, version),
-                                         bbox=list(grid.bounds))
-                    conn.execute("UPDATE spp.layer_versions SET raster = %s WHERE layer_id = %s"
-                                 " AND version = %s", (Jsonb(info), layer.id, version))
-                    rstore.make_current(conn, layer.id, version, list(grid.bounds), operator)
+                    versions.update_version(conn, layer.id, version, raster_path=rel,
+                                            bbox=list(grid.bounds), raster=info)
+                    versions.make_current(
+                        conn, versions.FILES, layer.id,
+                        {"version": version, "raster_path": rel, "bbox": list(grid.bounds)},
+                        operator, "load_raster")
             except BaseException as exc:
-                reason = ("interrupted by the user" if isinstance(exc, KeyboardInterrupt)
-                          else str(exc))
-                rstore.remove(rstore.relative_path(layer.id, version))
-                with db.connect() as other:
-                    store.update_version(other, layer.id, version, status="failed",
-                                         message=reason[:2000], raster_path=None)
-                    other.execute("UPDATE spp.layer_versions SET finished_at = now() WHERE "
-                                  "layer_id = %s AND version = %s", (layer.id, version))
+                stored.remove(rel)
+                versions.fail(layer.id, version, exc, raster_path=None)
                 if isinstance(exc, RasterioError):
                     raise RasterLoadError(f"{path}: reading or warping failed ({exc}); the "
                                           "file is probably truncated or corrupt. Nothing was "
                                           "changed.") from exc
                 raise
             with conn.transaction():
-                rstore.prune(conn, layer.id, get_settings().keep_versions)
+                versions.prune(conn, versions.FILES, layer.id, get_settings().keep_versions)
         finally:
             conn.close()  # releases the advisory lock
     result.status, result.path, result.raster = "current", final, info
@@ -227,7 +211,7 @@ def load_raster(source: Path | str, layer_id: str, source_crs: str | None = None
 
 def _write_version(src, layer: RasterLayerDef, version: int, grid, op, pipe: str | None,
                    bands: int) -> tuple[Path | str, dict]:
-    folder = rstore.rasters_root() / layer.id
+    folder = rasters_root() / layer.id
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".v{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
     tmp.mkdir()
@@ -280,7 +264,7 @@ def _write_version(src, layer: RasterLayerDef, version: int, grid, op, pipe: str
         with rasterio.open(cog) as out:
             overviews = out.overviews(1)
         out_sha, out_size = sha256_of([cog])
-        final = rstore.publish(cog, rstore.relative_path(layer.id, version))
+        final = stored.publish(cog, raster_key(layer.id, version))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     info = {"width": grid.width, "height": grid.height, "bands": out_count, "dtype": dtype,

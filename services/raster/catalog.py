@@ -11,7 +11,7 @@ from pathlib import Path
 
 from psycopg import AsyncConnection
 
-from gis.raster.store import absolute, relative_path
+from gis.naming import raster_key, raster_location
 from gis.rasterdef import RasterLayerDef
 from services.catalog import CachedLayers, LayerInfo
 
@@ -45,7 +45,7 @@ class RasterCatalog(CachedLayers):
 
     @staticmethod
     def path(info: LayerInfo) -> Path:
-        return absolute(relative_path(info.id, info.current_version))
+        return raster_location(raster_key(info.id, info.current_version))
 
 
 CATALOG = RasterCatalog()

@@ -25,7 +25,7 @@ from pathlib import Path
 from psycopg import sql
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gis.loader.store import version_table
+from gis.naming import version_table
 from gis.settings import get_settings
 from services.access import Principal, visible_columns
 from services.catalog import LayerInfo

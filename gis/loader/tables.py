@@ -1,0 +1,83 @@
+"""A vector version's table in PostGIS: its columns, the merge of the current rows (append,
+upsert), its indexes and figures.
+
+Every load writes ``data."<id>__v<N>"`` (gis.naming) inside one transaction and, at its end,
+makes it current (gis.versions points the view ``data."<id>"`` at it). Readers keep seeing the
+previous version until the commit; an interrupted load (Ctrl-C, kill -9, disk full) rolls back
+and leaves nothing half-made.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from gis.layerdef import LayerDef
+
+PG_TYPES = {"string": "text", "integer": "bigint", "number": "double precision",
+            "boolean": "boolean", "date": "date", "datetime": "timestamptz"}
+
+
+def data_columns(layer: LayerDef) -> list[tuple[str, str]]:
+    """(name, SQL type) of a layer table's columns besides fid and geom, in order."""
+    cols = [(f.name, PG_TYPES[f.type]) for f in layer.fields]
+    cols += [(f"{f.name}_codelist", "text") for f in layer.fields if f.codelist]
+    if layer.plane_area:
+        cols += [("area_plane_m2", "double precision"), ("area_geodesic_m2", "double precision")]
+    cols += [("extra", "jsonb"), ("source_row", "integer")]
+    return cols
+
+
+def create_version_table(conn: psycopg.Connection, layer: LayerDef, table: str) -> None:
+    cols = [sql.SQL("fid bigint NOT NULL")]  # primary key added after the bulk COPY
+    cols += [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t))
+             for n, t in data_columns(layer)]
+    cols.append(sql.SQL("geom geometry({}, 4326) NOT NULL").format(sql.SQL(layer.geometry)))
+    # Web Mercator copy for vector tiles, kept by PostgreSQL itself (never in COPY or merges)
+    cols.append(sql.SQL("geom_3857 geometry({}, 3857) GENERATED ALWAYS AS "
+                        "(ST_Transform(geom, 3857)) STORED").format(sql.SQL(layer.geometry)))
+    conn.execute(sql.SQL("CREATE TABLE data.{} ({})").format(
+        sql.Identifier(table), sql.SQL(", ").join(cols)))
+
+
+def merge_current_rows(conn: psycopg.Connection, layer: LayerDef, table: str,
+                       current_table: str, mode: str) -> None:
+    """append: keep every current feature; upsert: those whose key was not re-delivered."""
+    names = ["fid", *(n for n, _ in data_columns(layer)), "geom"]
+    cols = sql.SQL(", ").join(map(sql.Identifier, names))
+    keep = sql.SQL("")
+    if mode == "upsert":
+        join = sql.SQL(" AND ").join(
+            sql.SQL("n.{0} = c.{0}").format(sql.Identifier(k)) for k in layer.natural_key)
+        keep = sql.SQL(" WHERE NOT EXISTS (SELECT 1 FROM {} n WHERE {})").format(
+            sql.Identifier("data", table), join)
+    conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} c{}").format(
+        sql.Identifier("data", table), cols,
+        sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(n)) for n in names),
+        sql.Identifier("data", current_table), keep))
+
+
+def index_keys(conn: psycopg.Connection, layer: LayerDef, table: str) -> None:
+    ident = sql.Identifier("data", table)
+    conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(ident))
+    if layer.natural_key:
+        conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
+            sql.Identifier(f"{table}_key"), ident,
+            sql.SQL(", ").join(map(sql.Identifier, layer.natural_key))))
+
+
+def index_geometry(conn: psycopg.Connection, table: str) -> None:
+    ident = sql.Identifier("data", table)
+    conn.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
+        sql.Identifier(f"{table}_geom"), ident))
+    conn.execute(sql.SQL("ANALYZE {}").format(ident))
+
+
+def table_stats(conn: psycopg.Connection, table: str) -> tuple[int, list[float] | None]:
+    row = conn.execute(sql.SQL(
+        "SELECT n, ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1 "
+        "FROM (SELECT count(*) AS n, ST_Extent(geom) AS e FROM {}) s").format(
+        sql.Identifier("data", table))).fetchone()
+    if not row["n"]:
+        return 0, None
+    return row["n"], [row["x0"], row["y0"], row["x1"], row["y1"]]
