@@ -44,9 +44,7 @@ class Service:
 
 def served_versions(app: FastAPI) -> dict:
     """The layers (vector and raster) this process serves, with their spp.layers.updated_at."""
-    from services.raster.catalog import CATALOG
-
-    layers = [*app.state.catalog.last_read().values(), *CATALOG.last_read().values()]
+    layers = app.state.catalog.last_read().values()
     return {v.id: v.updated_at for v in layers if v.updated_at is not None}
 
 

@@ -1,8 +1,11 @@
-"""What the services know about each loaded layer, cached per (current version, definition).
+"""What the services know about each loaded layer, vector or raster, cached per (current
+version, definition): one catalog on ``app.state.catalog``, whose entries carry their ``kind``.
 
-One short query reads ``spp.layers`` at most once per ``ttl`` seconds; a layer whose
+One short query reads ``spp.layers`` at most once per ``ttl`` seconds; a vector layer whose
 current_version or definition changed gets its view's columns read again. Requests therefore
-cost one SQL round trip for their data, and a new load shows within ``ttl`` seconds.
+cost one SQL round trip for their data, and a new load shows within ``ttl`` seconds. A raster
+layer's current file is named by its id and current version (gis.naming); the web role reads
+only ``spp.layers``, never the version rows.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from psycopg import AsyncConnection, sql
 
 from gis.layerdef import LayerDef
+from gis.naming import raster_key, raster_location
+from gis.rasterdef import RasterLayerDef
 
 # SQL type of the view column -> field type of the layer-definition vocabulary
 _PG_TO_FIELD = {"text": "string", "bigint": "integer", "integer": "integer",
@@ -60,11 +66,17 @@ class LayerInfo:
     columns: dict[str, Column] = field(default_factory=dict)
     temporal: list[str | None] | None = None  # [min, max] of the time field, ISO strings
     mercator: bool = False  # the version table stores geom_3857 (Web Mercator) for tiles
+    kind: str = "vector"  # vector | raster
 
     @property
     def time_field(self) -> str | None:
         tf = self.definition.time_field
         return tf if tf and tf in self.columns else None
+
+    @property
+    def raster_file(self) -> Path | str:
+        """Where GDAL opens a raster layer's current version (a file or /vsis3/...)."""
+        return raster_location(raster_key(self.id, self.current_version))
 
 
 def _columns(layer: LayerDef, present: dict[str, str]) -> dict[str, Column]:
@@ -86,54 +98,69 @@ def _columns(layer: LayerDef, present: dict[str, str]) -> dict[str, Column]:
     return out
 
 
-class CachedLayers:
-    """Layers read from spp.layers by ``_refresh`` at most once per ``ttl`` seconds."""
+class Catalog:
+    """Loaded layers read from spp.layers by one query at most once per ``ttl`` seconds."""
 
     def __init__(self, ttl: float = 1.0):
         self.ttl = ttl
         self._layers: dict[str, LayerInfo] = {}
+        self._by_kind: dict[str, dict[str, LayerInfo]] = {}
         self._read_at = -1e9
         self._lock = asyncio.Lock()
 
-    def last_read(self) -> dict[str, LayerInfo]:
-        """The layers of the last read, however old."""
-        return self._layers
-
-    def fresh(self) -> dict[str, LayerInfo] | None:
-        """The layers if read less than ``ttl`` seconds ago (no connection needed), else None."""
-        return self._layers if time.monotonic() - self._read_at <= self.ttl else None
-
-    async def _cached(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
+    async def entries(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
+        """Every loaded layer, whatever its kind."""
         if time.monotonic() - self._read_at > self.ttl:
             async with self._lock:
                 if time.monotonic() - self._read_at > self.ttl:
-                    self._layers = await self._refresh(conn)
+                    self._set(await self._refresh(conn))
                     self._read_at = time.monotonic()
         return self._layers
 
-    async def _refresh(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
-        raise NotImplementedError
-
-
-class Catalog(CachedLayers):
     async def layers(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
-        return await self._cached(conn)
+        """The vector layers (collections with features)."""
+        await self.entries(conn)
+        return self.of_kind("vector")
+
+    async def rasters(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
+        await self.entries(conn)
+        return self.of_kind("raster")
+
+    def of_kind(self, kind: str) -> dict[str, LayerInfo]:
+        """The layers of one kind as last read, however old."""
+        return self._by_kind.get(kind, {})
+
+    def last_read(self) -> dict[str, LayerInfo]:
+        """Every layer of the last read, however old."""
+        return self._layers
+
+    def fresh(self) -> dict[str, LayerInfo] | None:
+        """The vector layers if read less than ``ttl`` seconds ago (no connection needed)."""
+        return self.of_kind("vector") if time.monotonic() - self._read_at <= self.ttl else None
+
+    def _set(self, layers: dict[str, LayerInfo]) -> None:
+        by_kind: dict[str, dict[str, LayerInfo]] = {}
+        for info in layers.values():
+            by_kind.setdefault(info.kind, {})[info.id] = info
+        self._layers, self._by_kind = layers, by_kind
 
     async def _refresh(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
         cur = await conn.execute(
-            "SELECT l.*, to_regclass(format('data.%I', l.id)) IS NOT NULL AS has_view "
+            "SELECT l.*, coalesce(l.definition->>'kind', 'vector') AS kind, "
+            "to_regclass(format('data.%I', l.id)) IS NOT NULL AS has_view "
             "FROM spp.layers l WHERE l.current_version IS NOT NULL ORDER BY l.id")
-        rows = await cur.fetchall()
         out: dict[str, LayerInfo] = {}
-        for r in rows:
-            if not r["has_view"]:
+        for r in await cur.fetchall():
+            if r["kind"] != "raster" and not r["has_view"]:
                 continue
             old = self._layers.get(r["id"])
             if (old is not None and old.current_version == r["current_version"]
-                    and old.definition_sha == r["definition_sha"]):
+                    and old.definition_sha == r["definition_sha"] and old.kind == r["kind"]):
                 out[r["id"]] = old
-                continue
-            out[r["id"]] = await self._describe(conn, r)
+            elif r["kind"] == "raster":
+                out[r["id"]] = _raster(r)
+            else:
+                out[r["id"]] = await self._describe(conn, r)
         return out
 
     async def _describe(self, conn: AsyncConnection, r: dict) -> LayerInfo:
@@ -154,13 +181,23 @@ class Catalog(CachedLayers):
                 sql.Identifier(tf), sql.Identifier("data", r["id"])))
             t = await cur.fetchone()
             temporal = [t["lo"], t["hi"]]
-        return LayerInfo(
-            id=r["id"], title_vi=r["title_vi"], title_en=r["title_en"],
-            description_vi=r["description_vi"], description_en=r["description_en"],
-            owner_vi=r["owner_vi"], owner_en=r["owner_en"], owner_code=layer.owner_code,
-            licence=r["licence"], keywords=list(r["keywords"] or []),
-            access_level=r["access_level"], departments=list(r["departments"] or []),
-            geometry_type=r["geometry_type"], definition=layer, bbox=r["bbox"],
-            feature_count=r["feature_count"], current_version=r["current_version"],
-            definition_sha=r["definition_sha"], updated_at=r["updated_at"], columns=columns,
-            temporal=temporal, mercator=mercator)
+        return _info(r, layer, geometry_type=r["geometry_type"],
+                     feature_count=r["feature_count"], columns=columns, temporal=temporal,
+                     mercator=mercator)
+
+
+def _raster(r: dict) -> LayerInfo:
+    return _info(r, RasterLayerDef.model_validate(r["definition"]), geometry_type="Raster",
+                 feature_count=None, kind="raster")
+
+
+def _info(r: dict, layer, **kw) -> LayerInfo:
+    """The catalog entry of a spp.layers row (fields common to every kind) and ``kw``."""
+    return LayerInfo(
+        id=r["id"], title_vi=r["title_vi"], title_en=r["title_en"],
+        description_vi=r["description_vi"], description_en=r["description_en"],
+        owner_vi=r["owner_vi"], owner_en=r["owner_en"], owner_code=layer.owner_code,
+        licence=r["licence"], keywords=list(r["keywords"] or []),
+        access_level=r["access_level"], departments=list(r["departments"] or []),
+        definition=layer, bbox=r["bbox"], current_version=r["current_version"],
+        definition_sha=r["definition_sha"], updated_at=r["updated_at"], **kw)

@@ -114,10 +114,8 @@ def _licence_link(layer: LayerInfo) -> dict:
 
 async def _raster(c: Ctx, layer_id: str) -> LayerInfo | None:
     """The raster layer ``layer_id`` if this caller may see it."""
-    from services.raster.catalog import CATALOG
-
     try:
-        return layer_for(c.who, await CATALOG.rasters(c.conn), layer_id)
+        return layer_for(c.who, c.raster_layers(), layer_id)
     except LayerHidden:
         return None
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request, Response
 from psycopg import AsyncConnection
 
-from services.access import LayerHidden, Principal, layer_for, principal
+from services.access import LayerHidden, Principal, layer_for, principal, visible_columns
 from services.catalog import LayerInfo
 from services.ogc.errors import NotFound
 from services.ogc.params import parse_format
@@ -28,28 +28,45 @@ URL_SAFE = ",:/"
 
 @dataclass
 class Ctx:
+    """One request: its connection (if it holds one), its caller, the catalog's layers as
+    read for it, and absolute links. Vector and raster endpoints alike."""
+
     request: Request
-    conn: AsyncConnection | None  # None on the items hot path (it uses pages)
+    conn: AsyncConnection | None  # None on the items hot path (it uses pages) and for rasters
     who: Principal
-    layers: dict[str, LayerInfo]
+    layers: dict[str, LayerInfo]  # vector layers
     pages: PagePool | None = None  # runs the GeoJSON page queries (services.pages)
+    rasters: dict[str, LayerInfo] | None = None  # None (hot path): the catalog's last read
     _base: str | None = field(default=None, repr=False)
+
+    def raster_layers(self) -> dict[str, LayerInfo]:
+        if self.rasters is None:
+            self.rasters = self.request.app.state.catalog.of_kind("raster")
+        return self.rasters
 
     def layer(self, layer_id: str) -> LayerInfo:
         """The layer if this caller may see it; a missing and a hidden layer look the same."""
         try:
             return layer_for(self.who, self.layers, layer_id)
         except LayerHidden:
-            from services.raster.catalog import CATALOG
-
             try:  # a raster collection has a coverage and map tiles, no features
-                raster = layer_for(self.who, CATALOG.last_read(), layer_id)
+                raster = layer_for(self.who, self.raster_layers(), layer_id)
             except LayerHidden:
                 raise NotFound(f"no collection {layer_id!r}; the list is at "
                                f"{self.url('/ogc/collections')}") from None
             raise NotFound(f"collection {raster.id!r} is a raster layer (a coverage): it has no "
                            f"features; see {self.url(f'/ogc/collections/{raster.id}')} for "
                            "its coverage and map tiles") from None
+
+    def raster(self, layer_id: str) -> LayerInfo:
+        """The raster layer if this caller may see it (its read noted for the audit)."""
+        try:
+            info = layer_for(self.who, self.raster_layers(), layer_id)
+        except LayerHidden:
+            raise NotFound(f"no raster collection {layer_id!r}; the list is at "
+                           f"{self.url('/api/rasters')}") from None
+        visible_columns(self.who, info)  # notes the read of a non-public layer for the audit
+        return info
 
     def url(self, path: str, params: dict | list | None = None) -> str:
         base = self._base
@@ -79,10 +96,20 @@ def base_url(scope) -> str:
 
 
 async def ctx(request: Request, who: Principal = Depends(principal)) -> AsyncIterator[Ctx]:
-    app = request.app
-    async with app.state.pool.connection() as conn:
-        layers = await app.state.catalog.layers(conn)
-        yield Ctx(request, conn, who, layers, app.state.pages)
+    """A request holding a connection for its queries."""
+    catalog = request.app.state.catalog
+    async with request.app.state.pool.connection() as conn:
+        layers = await catalog.layers(conn)
+        yield Ctx(request, conn, who, layers, request.app.state.pages,
+                  catalog.of_kind("raster"))
+
+
+async def file_ctx(request: Request, who: Principal = Depends(principal)) -> Ctx:
+    """A request answered from files (rasters): a connection only to read the catalog."""
+    catalog = request.app.state.catalog
+    async with request.app.state.pool.connection() as conn:
+        layers = await catalog.layers(conn)
+    return Ctx(request, None, who, layers, rasters=catalog.of_kind("raster"))
 
 
 def negotiate(request: Request, allowed: set[str], default: str = "geojson") -> str:

@@ -14,7 +14,6 @@ from services.ogc.http import Ctx, cache_headers, conditional, ctx, etag_for, ne
 from services.planning import export as export_mod
 from services.planning import info
 from services.planning import search as search_mod
-from services.raster.catalog import CATALOG
 from services.raster.zonal import FLOOD_PREFIX
 
 router = APIRouter(tags=["Planning"])
@@ -43,7 +42,7 @@ async def parcel_planning(request: Request, fid: str, f: str | None = Query(
         raise NotFound(f"no parcel {fid!r}: feature ids are integers") from None
     if not -(2**63) <= fid_i < 2**63:
         raise NotFound(f"no parcel {fid!r}")
-    rasters = await CATALOG.rasters(c.conn)  # flood depth: the flood rasters' versions too
+    rasters = c.raster_layers()  # flood depth: the flood rasters' versions too
     floods = sorted((r.id, r.current_version, r.definition_sha) for r in rasters.values()
                     if r.id.startswith(FLOOD_PREFIX))
     etag = etag_for("planning", fid_i, fmt, c.who.cache_scope, _versions(c), floods)

@@ -33,7 +33,6 @@ from services.planning.common import (
     round_or_none,
     table,
 )
-from services.raster.catalog import CATALOG
 from services.raster.zonal import ZonalError, flood_summary
 
 log = logging.getLogger(__name__)
@@ -129,8 +128,8 @@ async def flood_depth(c: Ctx, geom) -> list[dict]:
     (``services.raster.zonal.flood_summary``): shares of the cells with data in each depth
     class (the same numbers as ``/api/parcels/{fid}/flood``), with the class colours."""
     try:
-        rows = await flood_summary(c.conn, geom, c.who)
-        rasters = await CATALOG.rasters(c.conn)
+        rasters = c.raster_layers()
+        rows = await flood_summary(rasters, geom, c.who)
     except (ZonalError, OSError) as exc:  # a broken raster file must not hide the rest
         log.warning("flood depth of a parcel not computed: %s", exc)
         return []

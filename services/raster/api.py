@@ -16,56 +16,27 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from psycopg import sql
 from starlette.concurrency import run_in_threadpool
 
-from services.access import LayerHidden, Principal, layer_for, principal, visible_columns
 from services.access import visible_layers as _visible
 from services.catalog import LayerInfo
+from services.ogc.crs import CRS84, SERVED
 from services.ogc.errors import InvalidParameter, NotFound
-from services.ogc.http import Ctx, cache_headers, conditional, ctx, etag_for
+from services.ogc.http import Ctx, cache_headers, conditional, ctx, etag_for, file_ctx
+from services.ogc.params import parse_bbox
 from services.raster import reader, render
-from services.raster.catalog import CATALOG
 from services.raster.zonal import ZonalError, flood_summary, zonal_stats
+from services.tiles.matrix import TMS_ID, check_tms, parse_tile
 
 router = APIRouter(tags=["Rasters"])
-TMS_ID = "WebMercatorQuad"
 MAX_COVERAGE_CELLS = 25_000_000
-MAX_ZOOM = 24
 
 
-@dataclass
-class RCtx:
-    request: Request
-    who: Principal
-    rasters: dict[str, LayerInfo]
-
-    def layer(self, layer_id: str) -> LayerInfo:
-        try:
-            info = layer_for(self.who, self.rasters, layer_id)
-        except LayerHidden:
-            raise NotFound(f"no raster collection {layer_id!r}; the list is at "
-                           f"{self.url('/api/rasters')}") from None
-        visible_columns(self.who, info)  # notes the read of a non-public layer for the audit
-        return info
-
-    def url(self, path: str) -> str:
-        return str(self.request.base_url).rstrip("/") + path
-
-
-async def rctx(request: Request, who: Principal = Depends(principal)) -> RCtx:
-    async with request.app.state.pool.connection() as conn:
-        rasters = await CATALOG.rasters(conn)
-    return RCtx(request, who, rasters)
-
-
-def _describe(c: RCtx, info: LayerInfo) -> dict:
+def _describe(c: Ctx, info: LayerInfo) -> dict:
     d = info.definition
     tiles = f"/ogc/collections/{info.id}/map/tiles/{TMS_ID}/{{z}}/{{y}}/{{x}}?f=png"
     return {
@@ -85,20 +56,21 @@ def _describe(c: RCtx, info: LayerInfo) -> dict:
 
 
 @router.get("/api/rasters", summary="Raster layers")
-async def rasters_list(c: RCtx = Depends(rctx)):
-    layers = [_describe(c, i) for i in sorted(_visible(c.who, c.rasters), key=lambda i: i.id)]
+async def rasters_list(c: Ctx = Depends(file_ctx)):
+    visible = sorted(_visible(c.who, c.raster_layers()), key=lambda i: i.id)
+    layers = [_describe(c, i) for i in visible]
     return JSONResponse({"rasters": layers}, headers=cache_headers(c.who, None, 5))
 
 
 @router.get("/api/rasters/{layer_id}", summary="A raster layer")
-async def raster_one(layer_id: str, c: RCtx = Depends(rctx)):
-    return JSONResponse(_describe(c, c.layer(layer_id)), headers=cache_headers(c.who, None, 5))
+async def raster_one(layer_id: str, c: Ctx = Depends(file_ctx)):
+    return JSONResponse(_describe(c, c.raster(layer_id)), headers=cache_headers(c.who, None, 5))
 
 
 @router.get("/ogc/collections/{layer_id}/map/tiles/{tms}", summary="Raster tileset")
-async def raster_tileset(layer_id: str, tms: str, c: RCtx = Depends(rctx)):
-    info = c.layer(layer_id)
-    _check_tms(tms)
+async def raster_tileset(layer_id: str, tms: str, c: Ctx = Depends(file_ctx)):
+    info = c.raster(layer_id)
+    check_tms(tms)
     d = _describe(c, info)
     doc = {"tilejson": "3.0.0", "name": info.title_en, "scheme": "xyz",
            "tiles": d["tiles"], "minzoom": d["minzoom"], "maxzoom": d["maxzoom"],
@@ -108,25 +80,12 @@ async def raster_tileset(layer_id: str, tms: str, c: RCtx = Depends(rctx)):
     return JSONResponse(doc, headers=cache_headers(c.who, None, 5))
 
 
-def _check_tms(tms: str) -> None:
-    if tms != TMS_ID:
-        raise NotFound(f"no tile matrix set {tms!r}; this service offers {TMS_ID}")
-
-
-def _int(name: str, value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or len(value) > 9:  # '²'.isdigit() is True
-        raise InvalidParameter(f"{name} must be a non-negative integer, not {value!r}")
-    return int(value)
-
-
 @router.get("/ogc/collections/{layer_id}/map/tiles/{tms}/{z}/{y}/{x}", summary="Map tile")
 async def raster_tile(layer_id: str, tms: str, z: str, y: str, x: str, request: Request,
-                      f: str = "png", c: RCtx = Depends(rctx)):
-    info = c.layer(layer_id)
-    _check_tms(tms)
-    zi, yi, xi = _int("z", z), _int("y", y), _int("x", x)
-    if zi > MAX_ZOOM or yi >= 1 << zi or xi >= 1 << zi:
-        raise NotFound(f"tile {zi}/{yi}/{xi} is outside {TMS_ID}")
+                      f: str = "png", c: Ctx = Depends(file_ctx)):
+    info = c.raster(layer_id)
+    check_tms(tms)
+    zi, yi, xi = parse_tile(z, y, x)
     if f not in render.MEDIA:
         raise InvalidParameter(f"f={f!r}: map tiles are png or webp")
     d = info.definition
@@ -137,7 +96,7 @@ async def raster_tile(layer_id: str, tms: str, z: str, y: str, x: str, request: 
     headers = cache_headers(c.who, etag, 3600)
     if not d.tiles.min_zoom <= zi <= d.tiles.max_zoom:
         return Response(status_code=204, headers=headers)
-    body = await run_in_threadpool(_tile_bytes, CATALOG.path(info), d, zi, xi, yi, f)
+    body = await run_in_threadpool(_tile_bytes, info.raster_file, d, zi, xi, yi, f)
     if body is None:
         return Response(status_code=204, headers=headers)
     return Response(body, media_type=render.MEDIA[f], headers=headers)
@@ -153,30 +112,22 @@ def _tile_bytes(path, d, z, x, y, f) -> bytes | None:
     return render.encode(rgba, f)
 
 
-def _bbox(value: str | None) -> tuple[float, float, float, float]:
-    if not value:
-        raise InvalidParameter("bbox is required: bbox=west,south,east,north in WGS 84 degrees")
-    try:
-        parts = [float(p) for p in value.split(",")]
-    except ValueError:
-        raise InvalidParameter(f"bbox {value!r}: four numbers west,south,east,north") from None
-    if len(parts) != 4 or not all(math.isfinite(p) for p in parts):
-        raise InvalidParameter(f"bbox {value!r}: four numbers west,south,east,north")
-    w, s, e, n = parts
-    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise InvalidParameter(f"bbox {value!r}: west < east, south < north, WGS 84 degrees")
+def _bbox(value: str) -> tuple[float, float, float, float]:
+    w, s, e, n = parse_bbox(value, SERVED[CRS84])
+    if not (w < e and s < n):
+        raise InvalidParameter(f"bbox={value!r}: an empty box; west < east, south < north")
     return w, s, e, n
 
 
 @router.get("/ogc/collections/{layer_id}/coverage", summary="Coverage subset (GeoTIFF)")
 async def raster_coverage(layer_id: str, bbox: str | None = None, f: str = "tif",
-                          c: RCtx = Depends(rctx)):
-    info = c.layer(layer_id)
+                          c: Ctx = Depends(file_ctx)):
+    info = c.raster(layer_id)
     if f not in ("tif", "tiff", "geotiff"):
         raise InvalidParameter(f"f={f!r}: coverages are served as tif (GeoTIFF)")
     box = _bbox(bbox) if bbox else tuple(info.bbox)
     try:
-        body = await run_in_threadpool(reader.subset_geotiff, CATALOG.path(info), box,
+        body = await run_in_threadpool(reader.subset_geotiff, info.raster_file, box,
                                        MAX_COVERAGE_CELLS)
     except ValueError as exc:
         raise InvalidParameter(f"bbox asks for {exc}, more than {MAX_COVERAGE_CELLS:,} cells; "
@@ -191,11 +142,11 @@ async def raster_coverage(layer_id: str, bbox: str | None = None, f: str = "tif"
 
 
 @router.get("/api/rasters/{layer_id}/value", summary="Value at a point")
-async def raster_value(layer_id: str, lon: float, lat: float, c: RCtx = Depends(rctx)):
-    info = c.layer(layer_id)
+async def raster_value(layer_id: str, lon: float, lat: float, c: Ctx = Depends(file_ctx)):
+    info = c.raster(layer_id)
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidParameter("lon, lat must be WGS 84 degrees")
-    vals = await run_in_threadpool(reader.read_point, CATALOG.path(info), lon, lat)
+    vals = await run_in_threadpool(reader.read_point, info.raster_file, lon, lat)
     d = info.definition
     doc = {"layer": info.id, "version": info.current_version, "lon": lon, "lat": lat,
            "units": d.units, "value": None, "class": None}
@@ -222,11 +173,11 @@ async def _geometry_body(request: Request) -> dict:
 
 
 @router.post("/api/rasters/{layer_id}/zonal", summary="Zonal statistics in a polygon")
-async def raster_zonal(layer_id: str, request: Request, c: RCtx = Depends(rctx)):
-    info = c.layer(layer_id)
+async def raster_zonal(layer_id: str, request: Request, c: Ctx = Depends(file_ctx)):
+    info = c.raster(layer_id)
     body = await _geometry_body(request)
     try:
-        stats = await run_in_threadpool(zonal_stats, CATALOG.path(info), info.definition, body)
+        stats = await run_in_threadpool(zonal_stats, info.raster_file, info.definition, body)
     except ZonalError as exc:
         raise InvalidParameter(str(exc)) from None
     stats.update(version=info.current_version,
@@ -244,6 +195,6 @@ async def parcel_flood(fid: str, c: Ctx = Depends(ctx)):
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no parcel {fid}")
-    rows = await flood_summary(c.conn, orjson.loads(row["g"]), c.who)
+    rows = await flood_summary(c.raster_layers(), orjson.loads(row["g"]), c.who)
     return JSONResponse({"fid": int(fid), "flood": rows},
                         headers=cache_headers(c.who, None, 0))

@@ -10,8 +10,8 @@ polygon's cells that hold data (the rest are rivers or outside the model).
 Python API for the planning-information service::
 
     from services.raster.zonal import flood_summary
-    rows = await flood_summary(conn_or_pool, geometry_wgs84, who=principal)
-    # conn_or_pool: psycopg AsyncConnection or AsyncConnectionPool (reads spp.layers only)
+    rows = await flood_summary(rasters, geometry_wgs84, who=principal)
+    # rasters: the raster layers of the service catalog (Ctx.raster_layers())
     # geometry_wgs84: shapely (Multi)Polygon or GeoJSON mapping, lon/lat
     # who: services.access.Principal (default: the public)
     # -> one dict per visible, loaded flood layer (id starting with "flood_"), sorted by id:
@@ -158,25 +158,20 @@ def _summary(layer: RasterLayerDef, s: dict, dom: dict | None) -> dict:
 
 
 # -- flood summary -----------------------------------------------------------------------
-async def flood_summary(conn_or_pool, geometry_wgs84, who=None) -> list[dict]:
-    """Zonal statistics of ``geometry_wgs84`` for every flood layer (id ``flood_*``) that is
-    loaded and visible to ``who`` (default: the public). See the module docstring."""
+async def flood_summary(rasters: dict, geometry_wgs84, who=None) -> list[dict]:
+    """Zonal statistics of ``geometry_wgs84`` for every flood layer (id ``flood_*``) among
+    ``rasters`` (catalog entries) that is visible to ``who`` (default: the public). See the
+    module docstring."""
     from services.access import PUBLIC, visible_layers
-    from services.raster.catalog import CATALOG
 
     who = who or PUBLIC
     geom = as_polygon(geometry_wgs84)
-    if hasattr(conn_or_pool, "connection") and not hasattr(conn_or_pool, "execute"):
-        async with conn_or_pool.connection() as conn:
-            rasters = await CATALOG.rasters(conn)
-    else:
-        rasters = await CATALOG.rasters(conn_or_pool)
     out = []
     for info in sorted(visible_layers(who, rasters), key=lambda i: i.id):
         if not info.id.startswith(FLOOD_PREFIX) or info.definition.bands != 1:
             continue
         try:
-            stats = await run_in_threadpool(zonal_stats, CATALOG.path(info), info.definition,
+            stats = await run_in_threadpool(zonal_stats, info.raster_file, info.definition,
                                             geom)
         except (OSError, RasterioIOError) as exc:  # catalog row without its file here
             log.warning("flood layer %s v%s: raster file unreadable (%s); left out",

@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import re
-from functools import lru_cache
 from urllib.parse import urlencode
 
-import morecantile
 import psycopg
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -33,26 +30,15 @@ from services.catalog import LayerInfo
 from services.ogc.errors import InvalidParameter, NotFound, OGCError
 from services.ogc.http import JSON, Ctx, cache_headers, conditional, ctx, etag_for
 from services.tiles import mvt
+from services.tiles.matrix import TMS_ID, check_tms, max_zoom, parse_tile, tms
 
 router = APIRouter(tags=["Tiles"])
 
-TMS_ID = "WebMercatorQuad"
 TILEJSON = "application/vnd.mapbox.tilejson+json"  # informal; served as JSON
 REL_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
-REL_TILESETS = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 CRS_3857 = "http://www.opengis.net/def/crs/EPSG/0/3857"
 MVT_TYPES = {"string": "String", "integer": "Number", "number": "Number",
              "boolean": "Boolean", "date": "String", "datetime": "String"}
-_INT = re.compile(r"^[0-9]{1,9}$")
-
-
-@lru_cache(maxsize=1)
-def tms() -> morecantile.TileMatrixSet:
-    return morecantile.tms.get(TMS_ID)
-
-
-def max_zoom() -> int:
-    return len(tms().tileMatrices) - 1
 
 
 # -- tile matrix sets -------------------------------------------------------------------------
@@ -76,16 +62,11 @@ async def tile_matrix_sets(c: Ctx = Depends(ctx)):
 
 @router.get("/ogc/tileMatrixSets/{tileMatrixSetId}", summary="A tile matrix set")
 async def tile_matrix_set(tileMatrixSetId: str, c: Ctx = Depends(ctx)):  # noqa: N803
-    _check_tms(tileMatrixSetId)
+    check_tms(tileMatrixSetId)
     doc = tms().model_dump(mode="json", exclude_none=True)
     doc["links"] = [{"rel": "self", "type": JSON, "title": TMS_ID,
                      "href": c.url(f"/ogc/tileMatrixSets/{TMS_ID}")}]
     return JSONResponse(doc, headers=cache_headers(c.who, None, 3600))
-
-
-def _check_tms(tms_id: str) -> None:
-    if tms_id != TMS_ID:
-        raise NotFound(f"no tile matrix set {tms_id!r}; this service offers {TMS_ID}")
 
 
 # -- tileset metadata -----------------------------------------------------------------------
@@ -225,7 +206,7 @@ async def collection_tileset(request: Request, collectionId: str,  # noqa: N803
                              tileMatrixSetId: str, f: str | None = None,  # noqa: N803
                              c: Ctx = Depends(ctx)):
     layer = _vector_layer(c, collectionId)
-    _check_tms(tileMatrixSetId)
+    check_tms(tileMatrixSetId)
     fmt = _format(request, {"json", "tilejson"})
     tls = [mvt.tile_layer(c.who, layer)]
     base = f"/ogc/collections/{layer.id}/tiles/{TMS_ID}"
@@ -278,7 +259,7 @@ async def dataset_tilesets(c: Ctx = Depends(ctx)):
 async def dataset_tileset(request: Request, tileMatrixSetId: str,  # noqa: N803
                           f: str | None = None, collections: str | None = None,
                           c: Ctx = Depends(ctx)):
-    _check_tms(tileMatrixSetId)
+    check_tms(tileMatrixSetId)
     fmt = _format(request, {"json", "tilejson"})
     layers, params = _selected(c, request)
     tls = [mvt.tile_layer(c.who, lyr) for lyr in layers]
@@ -300,19 +281,6 @@ async def dataset_tileset(request: Request, tileMatrixSetId: str,  # noqa: N803
 
 
 # -- tiles ------------------------------------------------------------------------------------
-def parse_tile(z: str, y: str, x: str) -> tuple[int, int, int]:
-    for name, value in (("tileMatrix", z), ("tileRow", y), ("tileCol", x)):
-        if not _INT.match(value):
-            raise InvalidParameter(f"{name} must be a non-negative integer, not {value!r}")
-    zi, yi, xi = int(z), int(y), int(x)
-    if zi > max_zoom():
-        raise NotFound(f"tileMatrix {zi} is not in {TMS_ID} (0..{max_zoom()})")
-    if xi >= 1 << zi or yi >= 1 << zi:
-        raise NotFound(f"tile {zi}/{yi}/{xi} is outside tile matrix {zi} of {TMS_ID} "
-                       f"(rows and columns 0..{(1 << zi) - 1})")
-    return zi, yi, xi
-
-
 async def tile_response(request: Request, c: Ctx, tls: list[mvt.TileLayer],
                         z: int, y: int, x: int) -> Response:
     settings = mvt.TileSettings()
@@ -355,7 +323,7 @@ async def collection_tile(request: Request, collectionId: str,  # noqa: N803
                           tileMatrixSetId: str, z: str, y: str, x: str,  # noqa: N803
                           c: Ctx = Depends(ctx)):
     layer = _vector_layer(c, collectionId)
-    _check_tms(tileMatrixSetId)
+    check_tms(tileMatrixSetId)
     zi, yi, xi = parse_tile(z, y, x)
     return await tile_response(request, c, [mvt.tile_layer(c.who, layer)], zi, yi, xi)
 
@@ -364,7 +332,7 @@ async def collection_tile(request: Request, collectionId: str,  # noqa: N803
             summary="A vector tile of every visible layer drawn at this zoom")
 async def dataset_tile(request: Request, tileMatrixSetId: str, z: str, y: str,  # noqa: N803
                        x: str, collections: str | None = None, c: Ctx = Depends(ctx)):
-    _check_tms(tileMatrixSetId)
+    check_tms(tileMatrixSetId)
     zi, yi, xi = parse_tile(z, y, x)
     layers, _ = _selected(c, request)
     return await tile_response(request, c, [mvt.tile_layer(c.who, lyr) for lyr in layers],
