@@ -21,7 +21,6 @@ DATUM_SHIFT_STEPS = (
     + " +step +inv +proj=cart +ellps=WGS84 +step +proj=pop +v_3"
 )
 WGS84_A, WGS84_RF = 6378137.0, 298.257223563
-VN2000_GEOGRAPHIC_EPSG = 4756
 OFFICIAL_OPERATION = "EPSG:6960"
 
 # Central meridian (degrees) -> EPSG code of the VN-2000 / TM-3 projected CRS.

@@ -177,7 +177,3 @@ def old_units(code: str) -> tuple[str, ...]:
 def old_codes(code: str) -> tuple[str, ...]:
     """Synthetic former codes in the national list's step of 3, the first being the new code."""
     return tuple(str(int(code) - 3 * i) for i in range(len(old_units(code))))
-
-
-def is_old_cantho(code: str) -> bool:
-    return int(code) < 31321

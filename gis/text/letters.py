@@ -24,4 +24,3 @@ def _build() -> tuple[str, ...]:
 
 # 67 lower-case letters then their 67 capitals, each one precomposed (NFC) code point.
 LETTERS: tuple[str, ...] = _build()
-LETTER_SET = frozenset(LETTERS)
