@@ -155,7 +155,7 @@ def test_keys_time_fields_and_tiles_are_consistent(defs):
         assert 0 <= layer.tiles.min_zoom <= layer.tiles.max_zoom, layer.id
         for name in layer.tiles.fields or []:
             assert name in fields, f"{layer.id}: tile field {name}"
-        assert layer.style == layer.id
+        assert layer.style_name == layer.id
         assert 0 < layer.checks.margin_m <= 20_000, layer.id
     keys = {lid: d.natural_key for lid, d in defs.items()}
     assert keys["address_points"] == ["address_code"]

@@ -35,7 +35,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.features import geometry_mask
 from starlette.concurrency import run_in_threadpool
 
-from gis.rasterdef import RasterLayerDef
+from gis.layerdef import RasterLayerDef
 from services.raster import reader
 
 log = logging.getLogger(__name__)
