@@ -80,9 +80,25 @@ class StyleClass(Strict):
     values: list[str | int | float] = Field(min_length=1)
     color: str
     label: Text
-    width: float | None = None  # lines: width in pixels
+    width: int | float | None = None  # lines: width in pixels
 
     _colour = field_validator("color")(classmethod(lambda cls, v: check_colour(v)))
+
+
+class ClassesFrom(Strict):
+    """Classes made from a code list's entries that have a colour (``gis.codelists``)."""
+
+    codelist: str
+    show_code: bool = True  # legend text "ODT — Đất ở tại đô thị" rather than the meaning only
+
+    @field_validator("codelist")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from gis.codelists import CODELISTS
+
+        if v not in CODELISTS:
+            raise ValueError(f"unknown code list {v!r} (known: {', '.join(sorted(CODELISTS))})")
+        return v
 
 
 class LabelStyle(Strict):
@@ -91,7 +107,7 @@ class LabelStyle(Strict):
     field: str
     min_zoom: int = Field(default=14, ge=0, le=24)
     color: str = "#333333"
-    size: float = 11
+    size: int | float = 11
     along_line: bool = False
 
     _colour = field_validator("color")(classmethod(lambda cls, v: check_colour(v)))
@@ -104,20 +120,25 @@ class VectorStyle(Strict):
     symbol: Literal["fill", "boundary", "line", "circle"] | None = None  # default: geometry
     property: str | None = None  # the classified field (none: one symbol)
     classes: list[StyleClass] = []
-    classes_from: str | None = None  # a code list whose colours are the classes
+    classes_from: ClassesFrom | None = None  # a code list whose colours are the classes
     color: str = "#888888"  # what no class matches (or every feature)
     legend: Text | None = None  # legend text of `color` (default: Khác / Other)
     outline: str | None = None  # fill: outline colour
-    outline_width: float | None = None
-    opacity: float | None = Field(default=None, ge=0, le=1)
-    width: float | None = None  # line width (px)
-    radius: float | None = None  # circle radius (px)
+    outline_width: int | float | None = None
+    opacity: int | float | None = Field(default=None, ge=0, le=1)
+    width: int | float | None = None  # line width (px)
+    radius: int | float | None = None  # circle radius (px)
     label: LabelStyle | None = None
 
     @field_validator("color", "outline")
     @classmethod
     def _c(cls, v: str | None) -> str | None:
         return None if v is None else check_colour(v)
+
+    @field_validator("classes_from", mode="before")
+    @classmethod
+    def _short(cls, v):
+        return {"codelist": v} if isinstance(v, str) else v  # `classes_from: land_use`
 
     @model_validator(mode="after")
     def _classes(self) -> VectorStyle:
@@ -198,6 +219,13 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
     for key, name in refs:
         if name and name not in names:
             out.append(f"{key} field {name!r} is not among the fields")
+    tiled = layer.tiles.fields
+    drawn = [("style.property", layer.style.property),
+             ("style.label.field", layer.style.label and layer.style.label.field)]
+    for key, name in drawn:
+        if name and tiled is not None and name in names and name not in tiled:
+            out.append(f"{key} field {name!r} is not in tiles.fields (the map draws from "
+                       "the tiles)")
     return out
 
 

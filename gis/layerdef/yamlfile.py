@@ -74,6 +74,12 @@ def _cross_field_problems(data: dict) -> list[tuple[tuple, str]]:
     for loc, name, key in _field_refs(data):
         if isinstance(name, str) and name not in known:
             problems.append((loc, f"{key} field {name!r} is not among the fields"))
+    tiled = _get(data, "tiles", "fields")
+    for path in (("style", "property"), ("style", "label", "field")):
+        name = _get(data, *path)
+        if isinstance(tiled, list) and name in known and name not in tiled:
+            problems.append((path, f"{'.'.join(path)} field {name!r} is not in tiles.fields "
+                                   "(the map draws from the tiles)"))
     return problems
 
 

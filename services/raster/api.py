@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from services.access import LayerHidden, Principal, layer_for, principal, visible_columns
 from services.access import visible_layers as _visible
 from services.catalog import LayerInfo
+from services.maphints import map_hints
 from services.ogc.errors import InvalidParameter, NotFound
 from services.ogc.http import Ctx, cache_headers, conditional, ctx, etag_for
 from services.raster import reader, render
@@ -72,6 +73,7 @@ def _describe(c: RCtx, info: LayerInfo) -> dict:
         "id": info.id, "kind": "raster", "title": {"vi": info.title_vi, "en": info.title_en},
         "description": {"vi": info.description_vi, "en": info.description_en},
         "owner": {"vi": info.owner_vi, "en": info.owner_en}, "domain": d.domain,
+        "map": map_hints(d),
         "access": info.access_level, "version": info.current_version, "bbox": info.bbox,
         "units": d.units, "value": d.value.model_dump() if d.value else None,
         "render": d.render, "legend": render.legend(d), "opacity": d.style.opacity,
