@@ -30,7 +30,7 @@ from gis.layerdef.vector import (
     VectorLayerDef,
     VectorStyle,
 )
-from gis.layerdef.yamlfile import LayerDefinitionError, parse
+from gis.layerdef.yamlfile import LayerDefinitionError, line_of, parse
 from gis.settings import get_settings
 
 __all__ = ["Access", "Domain", "FieldDef", "LayerBase", "LayerDef", "LayerDefinition",
@@ -82,10 +82,34 @@ def load_layer_defs(directory: Path | None = None) -> dict[str, VectorLayerDef |
         except LayerDefinitionError as exc:
             errors.append(str(exc))
             continue
-        defs[layer.id] = layer
+        defs[layer.id] = (layer, path)
+    errors += _shared_problems(defs)
     if errors:
         raise LayerDefinitionError("\n".join(errors))
-    return defs
+    return {lid: layer for lid, (layer, _) in defs.items()}
+
+
+SINGLE_ROLES = ("parcels", "wards")  # the planning panel and search know one layer of each
+
+
+def _shared_problems(defs: dict) -> list[str]:
+    """Problems across files: a role only one layer may have, section keys used twice."""
+    seen: dict[tuple, str] = {}
+    out = []
+    for layer, path in defs.values():
+        p = layer.planning
+        if p is None:
+            continue
+        key = ("role", p.role) if p.role in SINGLE_ROLES else ("section", p.section)
+        if key[1] is None:
+            continue
+        if key in seen:
+            loc = ("planning", "role" if key[0] == "role" else "section")
+            out.append(f"{path}:{line_of(path, loc)}: {'.'.join(loc)}: {key[1]!r} is already "
+                       f"the {key[0]} of layer {seen[key]!r}; only one layer may have it")
+        else:
+            seen[key] = layer.id
+    return out
 
 
 def get_layer_def(layer_id: str, directory: Path | None = None

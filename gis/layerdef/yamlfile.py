@@ -117,6 +117,11 @@ def read_yaml(path: Path) -> tuple[dict, dict]:
     return data, _line_index(node)
 
 
+def line_of(path: Path, loc: tuple) -> int:
+    """The line of a key in a (valid) layer file."""
+    return _line_for(loc, read_yaml(path)[1])
+
+
 def parse(path: Path, validate):
     """The definition in ``path``, validated by ``validate`` (the union's validator)."""
     data, lines = read_yaml(path)

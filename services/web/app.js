@@ -247,19 +247,21 @@
     return out.slice(0, 1);
   }
 
+  // the tree's groups: each layer under the domain its collection document (or raster entry) gives
+  function treeGroups(collections, rasters, drawn = () => true) {
+    const groups = {};
+    const add = (c) => (groups[domainOf(c)] = groups[domainOf(c)] || []).push(c);
+    collections.filter((c) => drawn(c.id)).forEach(add);
+    rasters.filter((r) => drawn(r.id)).forEach((r) => add({ ...r, raster: r }));
+    return groups;
+  }
+  const defaultVisible = (layers) => layers.filter((c) => hints(c).visible).map((c) => c.id);
+
   function renderTree() {
     const tree = $("#layer-tree");
     if (!tree) return;
-    const groups = {};
-    for (const c of state.collections) {
-      if (!state.styleLayers[c.id]) continue; // not in the tiles: nothing to draw
-      (groups[domainOf(c)] = groups[domainOf(c)] || []).push(c);
-    }
-    for (const r of state.rasters) {
-      if (!state.styleLayers[r.id]) continue;
-      const d = domainOf(r);
-      (groups[d] = groups[d] || []).push({ ...r, raster: r });
-    }
+    // a layer not in the tiles or without style layers has nothing to draw
+    const groups = treeGroups(state.collections, state.rasters, (id) => state.styleLayers[id]);
     let html = "";
     for (const d of DOMAIN_ORDER) {
       if (!groups[d]) continue;
@@ -533,8 +535,7 @@
     WARDS = withRole("wards");
     const all = [...state.collections, ...state.rasters];
     const ids = new Set(all.map((c) => c.id));
-    const defaultOn = all.filter((c) => hints(c).visible).map((c) => c.id);
-    (h.layers || defaultOn).filter((id) => ids.has(id)).forEach((id) => state.visible.add(id));
+    (h.layers || defaultVisible(all)).filter((id) => ids.has(id)).forEach((id) => state.visible.add(id));
     const style = await buildStyle();
     const map = new maplibregl.Map({
       container: "map", style, center: (h.view || HOME).center, zoom: (h.view || HOME).zoom,
@@ -611,6 +612,8 @@
     applyLang();
   }
 
+  state.treeGroups = treeGroups;
+  state.defaultVisible = defaultVisible;
   state.selectParcel = selectParcel;
   state.search = doSearch;
   state.goTo = goTo;
