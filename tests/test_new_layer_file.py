@@ -61,11 +61,15 @@ X0, Y0 = 105.7770, 10.0330  # a parcel in Ninh Kiều
 
 
 @pytest.fixture(scope="module")
-def server(own_database, session_dir):
+def env(session_dir):
     layers = session_dir / "layers_plus_one"
     shutil.copytree(ROOT / "layers", layers, dirs_exist_ok=True)
     (layers / f"{NEW}.yaml").write_text(LAYER_FILE, encoding="utf-8")
-    env = {"SPP_LAYERS_DIR": str(layers), "SPP_DATA_DIR": str(session_dir / "plus_one")}
+    return {"SPP_LAYERS_DIR": str(layers), "SPP_DATA_DIR": str(session_dir / "plus_one")}
+
+
+@pytest.fixture(scope="module")
+def server(own_database, session_dir, env):
     data = session_dir / "plus_one_data"
     parcels = gpd.GeoDataFrame(
         {"commune_code": ["31135", "31135"], "sheet_no": [2, 2], "parcel_no": [49, 50],
@@ -123,6 +127,17 @@ def test_search_finds_it_by_its_search_fields(web, own_conn):
         "SELECT indexname FROM pg_indexes WHERE schemaname = 'data' AND indexname LIKE %s",
         (f"{NEW}%_skey",))]
     assert indexes, "the load makes the search index"
+
+
+def test_gis_layers_remakes_a_missing_search_index(server, own_conn, env):
+    """A version loaded before its file declared search fields gets the index from the
+    owner's `gis layers`, never from the web tier."""
+    query = ("SELECT indexname FROM pg_indexes WHERE schemaname = 'data' "
+             f"AND indexname LIKE '{NEW}%_skey'")
+    name = own_conn.execute(query).fetchone()["indexname"]
+    own_conn.execute(f'DROP INDEX data."{name}"')
+    run_gis("layers", env=env, check=True)
+    assert own_conn.execute(query).fetchone()["indexname"] == name
 
 
 def test_planning_information_has_its_section(web, own_conn):

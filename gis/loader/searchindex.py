@@ -20,6 +20,28 @@ def key_expression(fields: list[str], alias: str | None = None) -> sql.Composabl
     return sql.SQL("spp.search_key({})").format(sql.SQL(" || ' ' || ").join(parts))
 
 
+# the table a layer's view shows
+VIEW_TABLE_SQL = (
+    "SELECT DISTINCT c.relname FROM pg_rewrite r JOIN pg_depend d ON d.objid = r.oid "
+    "JOIN pg_class c ON c.oid = d.refobjid WHERE r.ev_class = to_regclass(%s) "
+    "AND d.refobjid <> r.ev_class AND c.relkind = 'r'")
+
+
+def ensure_current(conn, defs: dict) -> list[str]:
+    """Index the current version of every layer with search fields (versions loaded before
+    the layer file declared them); run by `gis layers` as the owner role."""
+    made = []
+    for layer in defs.values():
+        if not isinstance(layer, VectorLayerDef) or layer.search is None:
+            continue
+        rows = conn.execute(VIEW_TABLE_SQL, (f"data.{layer.id}",)).fetchall()
+        if len(rows) == 1:
+            table = rows[0]["relname"] if isinstance(rows[0], dict) else rows[0][0]
+            create(conn, layer, table)
+            made.append(table)
+    return made
+
+
 def create(conn, layer: LayerDefinition, table: str) -> bool:
     """Index the search key of ``data.<table>`` when the layer has search fields."""
     if not isinstance(layer, VectorLayerDef) or layer.search is None:
