@@ -82,7 +82,10 @@ class StyleClass(Strict):
     label: Text
     width: int | float | None = None  # lines: width in pixels
 
-    _colour = field_validator("color")(classmethod(lambda cls, v: check_colour(v)))
+    @field_validator("color")
+    @classmethod
+    def _colour(cls, v: str) -> str:
+        return check_colour(v)
 
 
 class ClassesFrom(Strict):
@@ -110,7 +113,10 @@ class LabelStyle(Strict):
     size: int | float = 11
     along_line: bool = False
 
-    _colour = field_validator("color")(classmethod(lambda cls, v: check_colour(v)))
+    @field_validator("color")
+    @classmethod
+    def _colour(cls, v: str) -> str:
+        return check_colour(v)
 
 
 class VectorStyle(Strict):
