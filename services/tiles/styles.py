@@ -62,11 +62,14 @@ def style_file(layer: LayerInfo) -> dict:
     except OSError:  # a new layer file: its style is made from the definition
         key = (layer.id, layer.definition_sha)
         if key not in _BUILT:
+            if len(_BUILT) > 256:  # old definitions' styles
+                _BUILT.clear()
             _BUILT[key] = build_style(layer.definition)
         return _BUILT[key]
 
 
 _BUILT: dict[tuple[str, str], dict] = {}  # (layer id, definition sha) -> style
+
 
 def _styled(c: Ctx) -> list[LayerInfo]:
     out = []
