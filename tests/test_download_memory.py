@@ -1,8 +1,8 @@
 """A whole-layer download streams: from a real `gis serve` with a 1 s request timeout, the
 f=csv export of a ~130 MB layer arrives whole, takes longer than the timeout, and raises the
 server process's peak resident memory (VmHWM, reset before each download) no more than a
-third of it does. Two promises not kept yet are strict xfails: a peak smaller than the
-download, and the same for f=gpkg."""
+third of it does. One promise not kept yet is a strict xfail: a peak smaller than the
+download."""
 
 from __future__ import annotations
 
@@ -110,10 +110,6 @@ def test_a_csv_download_costs_less_memory_than_its_size(server):
     assert growth < min(MAX_GROWTH, size / 2), (growth >> 20, size >> 20)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "services/ogc/exports.py writes the whole GeoPackage to a temporary file before its first "
-    "byte (and the gzip middleware holds the response start until then): past the request "
-    "timeout a whole-layer gpkg is a 503"))
 def test_a_whole_layer_gpkg_streams_past_the_timeout(server):
     root, pid, folder = server
     _, took, growth = download(root, pid, "f=gpkg", folder / "all.gpkg")
