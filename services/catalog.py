@@ -18,9 +18,8 @@ from pathlib import Path
 
 from psycopg import AsyncConnection, sql
 
-from gis.layerdef import LayerDef
+from gis.layerdef import LayerDef, RasterLayerDef
 from gis.naming import raster_key, raster_location
-from gis.rasterdef import RasterLayerDef
 
 # SQL type of the view column -> field type of the layer-definition vocabulary
 _PG_TO_FIELD = {"text": "string", "bigint": "integer", "integer": "integer",
