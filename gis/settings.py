@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     cursor_secret: str | None = None
     # Rows a download (CSV, GeoPackage, Shapefile) fetches from the database at a time.
     export_batch_rows: int = 5000
+    # ... and at most about this many bytes of rows (wide rows make smaller batches).
+    export_batch_bytes: int = 4 * 2**20
 
     @property
     def embedded_dir(self) -> Path:
