@@ -90,7 +90,7 @@ async def _started(gen):
         try:
             # an empty first chunk lets the headers go now: the gzip middleware holds them
             # until the first body message, and a GeoPackage's first bytes come only when the
-            # whole file is written (the guard's time-to-first-byte limit would answer 503)
+            # whole file is written (services.limits answers 503 past the time to first byte)
             yield b""
             async for chunk in gen:
                 yield chunk

@@ -1,7 +1,7 @@
 """The hot path of OGC API - Features: GeoJSON pages of ``/ogc/collections/{id}/items``.
 
 Answered by this plain ASGI handler in front of the FastAPI application (``services.app.
-Service`` puts it right behind the guard: credentials, rate limits, audit), so without
+Service`` puts it right behind the request limits, rate limits and audit trail), so without
 FastAPI's middleware stack, routing and dependency solving, which together cost more Python
 time than the rest of such a request (bench/README.md). It calls the very function the FastAPI
 route calls (``items.items_response``), so the answer, the access checks and the errors are the

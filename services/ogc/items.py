@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from psycopg import sql
 
 from services.access import visible_columns
+from services.audit import note_read
 from services.ogc import geojson, query
 from services.ogc.collections import CollectionId
 from services.ogc.crs import content_crs_header, parse_crs
@@ -76,6 +77,7 @@ async def items_response(c: Ctx, collection_id: str, fmt: str) -> Response:
     request = c.request
     layer = c.layer(collection_id)
     visible = visible_columns(c.who, layer)
+    note_read(c.who, layer, visible)
     q = parse_items_query(request.query_params, visible, has_time=layer.time_field is not None
                           and layer.time_field in visible, formats=ITEM_FORMATS,
                           layer_id=layer.id)
@@ -201,6 +203,7 @@ async def item(request: Request, collection_id: str = CollectionId,
     if (resp := conditional(request, c.who, etag)) is not None:
         return resp
     s = query.SQLQuery(layer, visible_columns(c.who, layer))
+    note_read(c.who, layer, s.columns)
     path = f"/ogc/collections/{layer.id}/items/{fid}"
     if fmt == "html":
         stmt = sql.SQL("SELECT fid, {props} AS props, ST_AsSVG(geom, 0, 7) AS svg, "

@@ -25,8 +25,9 @@ from fastapi.responses import JSONResponse
 from psycopg import sql
 from starlette.concurrency import run_in_threadpool
 
-from services.access import LayerHidden, Principal, layer_for, principal, visible_columns
+from services.access import LayerHidden, Principal, layer_for, principal
 from services.access import visible_layers as _visible
+from services.audit import note_read
 from services.catalog import LayerInfo
 from services.ogc.errors import InvalidParameter, NotFound
 from services.ogc.http import Ctx, cache_headers, conditional, ctx, etag_for
@@ -52,7 +53,6 @@ class RCtx:
         except LayerHidden:
             raise NotFound(f"no raster collection {layer_id!r}; the list is at "
                            f"{self.url('/api/rasters')}") from None
-        visible_columns(self.who, info)  # notes the read of a non-public layer for the audit
         return info
 
     def url(self, path: str) -> str:
@@ -123,6 +123,7 @@ def _int(name: str, value: str) -> int:
 async def raster_tile(layer_id: str, tms: str, z: str, y: str, x: str, request: Request,
                       f: str = "png", c: RCtx = Depends(rctx)):
     info = c.layer(layer_id)
+    note_read(c.who, info)  # raster data returned
     _check_tms(tms)
     zi, yi, xi = _int("z", z), _int("y", y), _int("x", x)
     if zi > MAX_ZOOM or yi >= 1 << zi or xi >= 1 << zi:
@@ -172,6 +173,7 @@ def _bbox(value: str | None) -> tuple[float, float, float, float]:
 async def raster_coverage(layer_id: str, bbox: str | None = None, f: str = "tif",
                           c: RCtx = Depends(rctx)):
     info = c.layer(layer_id)
+    note_read(c.who, info)  # raster data returned
     if f not in ("tif", "tiff", "geotiff"):
         raise InvalidParameter(f"f={f!r}: coverages are served as tif (GeoTIFF)")
     box = _bbox(bbox) if bbox else tuple(info.bbox)
@@ -193,6 +195,7 @@ async def raster_coverage(layer_id: str, bbox: str | None = None, f: str = "tif"
 @router.get("/api/rasters/{layer_id}/value", summary="Value at a point")
 async def raster_value(layer_id: str, lon: float, lat: float, c: RCtx = Depends(rctx)):
     info = c.layer(layer_id)
+    note_read(c.who, info)  # raster data returned
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidParameter("lon, lat must be WGS 84 degrees")
     vals = await run_in_threadpool(reader.read_point, CATALOG.path(info), lon, lat)
@@ -224,6 +227,7 @@ async def _geometry_body(request: Request) -> dict:
 @router.post("/api/rasters/{layer_id}/zonal", summary="Zonal statistics in a polygon")
 async def raster_zonal(layer_id: str, request: Request, c: RCtx = Depends(rctx)):
     info = c.layer(layer_id)
+    note_read(c.who, info)  # raster data returned
     body = await _geometry_body(request)
     try:
         stats = await run_in_threadpool(zonal_stats, CATALOG.path(info), info.definition, body)

@@ -29,6 +29,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.access import visible_columns, visible_layers
+from services.audit import note_read
 from services.catalog import LayerInfo
 from services.ogc.errors import InvalidParameter, NotFound, OGCError
 from services.ogc.http import JSON, Ctx, cache_headers, conditional, ctx, etag_for
@@ -317,6 +318,8 @@ async def tile_response(request: Request, c: Ctx, tls: list[mvt.TileLayer],
                         z: int, y: int, x: int) -> Response:
     settings = mvt.TileSettings()
     drawn = [t for t in tls if mvt.in_zoom(t.layer, z)]
+    for t in drawn:
+        note_read(c.who, t.layer, t.fields)
     scope = mvt.scope_key(drawn)
     etag = etag_for("tile", scope, z, y, x)
     if (resp := conditional(request, c.who, etag, settings.tile_max_age)) is not None:
