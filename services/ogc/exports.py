@@ -50,7 +50,7 @@ def _statement(s: SQLQuery, q: ItemsQuery, crs: ServedCRS, wkb: bool) -> sql.Com
                     "ST_Y(ST_PointOnSurface({g})) AS y").format(geom, sql.Literal(crs.decimals),
                                                                  g=geom)
     return sql.SQL("WITH page AS ({cte}) SELECT fid, {cols} FROM page ORDER BY {o}").format(
-        cte=page_cte(s, q.limit if q.limit_given else None, q.cursor),
+        cte=page_cte(s, q.limit_given, q.cursor),
         cols=sql.SQL(", ").join([*props, g]), o=s.order_sql(alias=True))
 
 
