@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 
 import yaml
 
@@ -31,7 +32,9 @@ def _compose() -> dict:
 def test_compose_names_only_settings_the_code_reads():
     doc = _compose()
     known = _settings_env_names()
-    for name, svc in doc["services"].items():
+    ours = {n: s for n, s in doc["services"].items() if "build" in s}  # the app image
+    assert set(ours) == {"migrate", "app", "loader"}
+    for name, svc in ours.items():
         env = svc.get("environment") or {}
         for key in env:
             if key.startswith("SPP_") or key == "DATABASE_URL":
@@ -87,3 +90,20 @@ def test_dockerignore_keeps_local_state_out_of_the_context():
         assert ignored(local, patterns), local
     assert not ignored("gis/migrations/0001_catalog.sql", patterns)
     assert not ignored("services/web/app.js", patterns)
+
+
+def test_compose_replica_is_a_streaming_standby_the_web_tier_reads():
+    svc = _compose()["services"]
+    replica = svc["db-replica"]
+    assert replica["image"] == svc["db"]["image"]
+    script = (ROOT / "docker" / "replica" / "start.sh")
+    text = script.read_text()
+    assert "pg_basebackup" in text and " -R " in text and "exec gosu postgres postgres" in text
+    assert any(v.startswith("./replica:/replica") for v in replica["volumes"])
+    init = [v for v in svc["db"]["volumes"] if "docker-entrypoint-initdb.d" in v]
+    assert init and (ROOT / "docker" / init[0].split(":")[0].removeprefix("./")).is_file()
+    reads = svc["app"]["environment"]["SPP_READ_DATABASE_URLS"]
+    assert reads.startswith("postgresql://spp_web:") and "@db-replica:5432/" in reads
+    assert svc["app"]["depends_on"]["db-replica"]["condition"] == "service_healthy"
+    for path in (script, ROOT / "docker" / "initdb" / "20-replication.sh"):
+        subprocess.run(["bash", "-n", str(path)], check=True)

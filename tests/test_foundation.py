@@ -104,3 +104,12 @@ def test_missing_postgres_binaries_message(tmp_path):
     assert proc.returncode != 0
     assert "apt-get install postgresql postgresql-postgis" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_every_setting_is_documented_in_the_readme():
+    from gis.settings import Settings
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [f"SPP_{n.upper()}" for n in Settings.model_fields
+               if f"`SPP_{n.upper()}`" not in readme and n != "database_url"]
+    assert not missing, f"README settings table lacks {missing}"
