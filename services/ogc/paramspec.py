@@ -51,8 +51,9 @@ class Formats(Param):
     """``f``: a spelling of one of the formats the route offers (case-insensitive)."""
 
     def __init__(self, spellings: dict[str, str]):
-        super().__init__("f", "Response format: " + " | ".join(spellings) + " (default: the "
-                         "Accept header; a browser's text/html gives HTML)",
+        html = " (default: a browser's text/html in Accept gives HTML)" \
+            if "html" in spellings.values() else ""
+        super().__init__("f", "Response format: " + " | ".join(spellings) + html,
                          {"type": "string", "enum": list(spellings)})
         object.__setattr__(self, "spellings", spellings)
 
