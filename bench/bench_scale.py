@@ -6,7 +6,8 @@ workers, and items req/s read from a streaming replica against the primary, in o
 Data: the 300 000-parcel table of bench_features.py (same embedded cluster, SPP_DATA_DIR,
 default /tmp/bench-features). Items: the same fixed bbox list and query as bench_features.py
 (100 features a page, 14 properties, no gzip). Tiles: z14-z16 tiles under the parcels, tile
-cache off (every request renders in PostGIS). Replica: a hot standby of the cluster made with
+cache off (every request renders in PostGIS), and once with the cache on after every tile was
+requested once. Replica: a hot standby of the cluster made with
 pg_basebackup -R (kept in SPP_DATA_DIR/replica), the server reading from it through
 SPP_READ_DATABASE_URLS. Load: wrk, one thread. Server, PostgreSQL and wrk share the machine,
 so 2 workers measure what one more core of application CPU buys only where cores are free.
@@ -83,6 +84,8 @@ def main() -> None:
             ("items, 2 workers", base_env, ["--workers", "2"], items),
             ("tiles, 1 worker", base_env, [], tile_paths),
             ("tiles, 2 workers", base_env, ["--workers", "2"], tile_paths),
+            ("tiles, 1 worker, tile cache on", {**base_env, "SPP_TILE_CACHE": "1"}, [],
+             tile_paths),
             ("items from the replica, 1 worker",
              {**base_env, "SPP_READ_DATABASE_URLS": web_role(standby)}, [], items)]
     print(f"machine: {os.cpu_count()} CPU, {platform.python_version()}; {len(items)} bboxes, "
@@ -95,6 +98,9 @@ def main() -> None:
                                "", None, "/ogc")
             server.start()
             try:
+                if "cache on" in name:  # every tile rendered once, so the run reads the cache
+                    for p in paths:
+                        bf.httpx.get(server.base + p, timeout=60)
                 bf.wrk(server, paths, args.warmup, args.concurrency, Path(tmp))
                 r = bf.wrk(server, paths, args.seconds, args.concurrency, Path(tmp))
             finally:

@@ -8,14 +8,19 @@ import json
 import psycopg
 from psycopg.types.json import Jsonb
 
-from gis.layerdef import LayerDef, load_layer_defs
+from gis.layerdef import LayerDefinition, VectorLayerDef, load_layer_defs
 
 
-def definition_json(layer: LayerDef) -> dict:
+def definition_json(layer: LayerDefinition) -> dict:
     return layer.model_dump(mode="json")
 
 
-def sync_layer(conn: psycopg.Connection, layer: LayerDef) -> None:
+def geometry_type(layer: LayerDefinition) -> str:
+    """The catalog's geometry_type column: the vector geometry, or the layer's kind."""
+    return layer.geometry if isinstance(layer, VectorLayerDef) else layer.kind.capitalize()
+
+
+def sync_layer(conn: psycopg.Connection, layer: LayerDefinition) -> None:
     """Insert or update the catalog row of a layer from its definition file."""
     doc = definition_json(layer)
     sha = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
@@ -42,13 +47,13 @@ def sync_layer(conn: psycopg.Connection, layer: LayerDef) -> None:
             "den": layer.description.en if layer.description else None,
             "domain": layer.domain, "ovi": layer.owner.vi, "oen": layer.owner.en,
             "licence": layer.licence, "access": layer.access.level,
-            "deps": layer.access.departments, "kw": layer.keywords, "geom": layer.geometry,
+            "deps": layer.access.departments, "kw": layer.keywords, "geom": geometry_type(layer),
             "doc": Jsonb(doc), "sha": sha,
         },
     )
 
 
-def sync_catalog(conn: psycopg.Connection, defs: dict[str, LayerDef] | None = None) -> None:
+def sync_catalog(conn: psycopg.Connection, defs: dict[str, LayerDefinition] | None = None) -> None:
     defs = load_layer_defs() if defs is None else defs
     with conn.transaction():
         for layer in defs.values():

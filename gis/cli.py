@@ -118,10 +118,12 @@ def layers_list():
     """List the layers defined in layers/ with their load state."""
     from gis.catalog import layer_states, sync_catalog
     from gis.layerdef import load_layer_defs
+    from gis.loader import searchindex
 
     defs = load_layer_defs()
     with db.ready_connection() as conn:
         sync_catalog(conn, defs)
+        searchindex.ensure_current(conn, defs)  # versions loaded before search fields were set
         states = layer_states(conn)
     table = Table(title=f"{len(defs)} layers / lớp dữ liệu")
     for col in ("id", "tên / title", "domain", "owner", "access", "version", "features",

@@ -49,7 +49,7 @@ def new_key() -> tuple[str, str]:
 
 
 def _check_personal(fields: list[str]) -> list[str]:
-    from gis.layerdef import load_layer_defs
+    from gis.layerdef import VectorLayerDef, load_layer_defs
 
     defs = load_layer_defs()
     out = []
@@ -61,7 +61,7 @@ def _check_personal(fields: list[str]) -> list[str]:
         layer = defs.get(layer_id)
         if layer is None:
             raise KeyRequestError(f"--personal {item!r}: no layer {layer_id!r} in layers/")
-        fdef = next((f for f in layer.fields if f.name == name), None)
+        fdef = layer.field.get(name) if isinstance(layer, VectorLayerDef) else None
         if fdef is None or not fdef.personal:
             personal = [f.name for f in layer.fields if f.personal]
             raise KeyRequestError(f"--personal {item!r}: not a personal field of {layer_id}; its "

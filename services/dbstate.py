@@ -1,11 +1,11 @@
 """Whether the database is away, so that requests answer 503 at once instead of queueing
 behind connection attempts that cannot succeed.
 
-One breaker per process, shared by the psycopg pool (``services.pool``) and the page
-connections (``services.pages``). A lost or refused connection trips it; while it is tripped,
-one request a second goes through as the probe (with short connect and checkout timeouts) and
-every other request gets ``DatabaseAway``: 503 with Retry-After. The first request that gets
-an answer from the database closes it again.
+One breaker per database a process reads from (``services.replicas``), shared by its psycopg
+pool (``services.pool``) and page connections (``services.pages``). A connect that fails
+trips it; while it is tripped, one request a second goes through as the probe (with short
+connect and checkout timeouts) and every other request gets ``DatabaseAway``: 503 with
+Retry-After. The first request that gets an answer from the database closes it again.
 """
 
 from __future__ import annotations

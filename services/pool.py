@@ -52,8 +52,8 @@ def web_database_url() -> str:
 class WebPool(AsyncConnectionPool):
     """psycopg's pool behind the database breaker (``services.dbstate``): while the database is
     away a checkout fails at once with 503 instead of waiting out the pool timeout; a
-    connection lost in use trips the breaker; a request waiting for a connection gives up as
-    soon as the breaker trips."""
+    failed connect trips the breaker (a connection lost in use only fails its own request); a
+    request waiting for a connection gives up as soon as the breaker trips."""
 
     breaker = BREAKER  # one per database (services.replicas gives each replica its own)
 
@@ -66,8 +66,10 @@ class WebPool(AsyncConnectionPool):
             async with conn:  # a pool's connection: given back, not closed
                 yield conn
         except Exception as exc:
+            # one connection lost in use (terminated by an administrator, cut) is this
+            # request's 503; whether the database is away is for the next connect to tell
+            # (a failed connect trips the breaker), so other requests are not refused for it
             if unreachable(exc):
-                self.breaker.down(exc)
                 raise DatabaseAway() from exc
             raise
         finally:

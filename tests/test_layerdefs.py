@@ -155,7 +155,7 @@ def test_keys_time_fields_and_tiles_are_consistent(defs):
         assert 0 <= layer.tiles.min_zoom <= layer.tiles.max_zoom, layer.id
         for name in layer.tiles.fields or []:
             assert name in fields, f"{layer.id}: tile field {name}"
-        assert layer.style == layer.id
+        assert layer.style_name == layer.id
         assert 0 < layer.checks.margin_m <= 20_000, layer.id
     keys = {lid: d.natural_key for lid, d in defs.items()}
     assert keys["address_points"] == ["address_code"]
@@ -455,3 +455,45 @@ def test_codelists_registry():
         assert cl.name == name and len(cl) > 0
         assert len({e.code for e in cl}) == len(cl)
     assert len(codelists.WARD_TYPES) == 3
+
+
+# -- the map, search and planning keys: refused at their line ------------------------------
+LAYER_KEYS = {
+    "style_property_unknown": ("style:\n  property: colour\n", "property: colour",
+                               ["style.property", "'colour'", "not among the fields"]),
+    "style_property_not_tiled": ("tiles: {fields: [code]}\nstyle:\n  property: note\n",
+                                 "property: note", ["style.property", "tiles.fields"]),
+    "label_field_unknown": ("style:\n  label: {field: name}\n", "label: {field: name}",
+                            ["style.label.field", "'name'"]),
+    "bad_class_colour": ("style:\n  property: note\n  classes:\n    - {values: [a], "
+                         "color: red, label: {vi: A, en: A}}\n", "color: red",
+                         ["style.classes.0.color", "colour 'red'"]),
+    "unknown_codelist": ("style:\n  property: note\n  classes_from: colours\n",
+                         "classes_from: colours", ["unknown code list 'colours'"]),
+    "search_field_unknown": ("search: {fields: [code, address]}\n", "search:",
+                             ["search.fields", "'address'"]),
+    "overlap_without_section": ("planning: {role: overlap}\n", "planning:",
+                                ["planning", "section and a title"]),
+    "raster_role_on_vector": ("planning: {role: flood_depth}\n", "planning:",
+                              ["raster layers"]),
+    "map_typo": ("map: {visble: true}\n", "visble", ["map.visble", "Extra inputs"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LAYER_KEYS))
+def test_map_search_and_planning_keys_are_checked_at_their_line(tmp_path, case):
+    extra, marker, words = LAYER_KEYS[case]
+    text = GOOD.format(id="demo") + extra
+    message = _error(_write(tmp_path, text))
+    if case != "raster_role_on_vector":  # a model-level problem: reported at the top
+        assert f"{tmp_path / 'demo.yaml'}:{_line_of(text, marker)}:" in message, message
+    for word in words:
+        assert word in message, f"{case}: {word!r} not in {message!r}"
+
+
+def test_one_layer_per_single_role(tmp_path):
+    for name in ("one", "two"):
+        _write(tmp_path, GOOD.format(id=name) + "planning: {role: parcels}\n", name)
+    with pytest.raises(LayerDefinitionError) as exc:
+        load_layer_defs(tmp_path)
+    assert f"{tmp_path / 'two.yaml'}:" in str(exc.value) and "'parcels'" in str(exc.value)

@@ -18,7 +18,7 @@ import io
 import pytest
 
 from gis.text import fold_diacritics
-from services.planning.search import ensure_search_indexes_sync, parse_coordinates
+from services.planning.search import parse_coordinates
 
 pytest_plugins = ["tests.planning_fixtures"]
 PARCEL_KEY = ("31135", 2, 49)  # = tests.planning_fixtures.PARCEL_KEY
@@ -173,7 +173,7 @@ def test_address_search_with_the_old_ward_name(web, pdb):
 
 
 def test_address_search_uses_the_trigram_index(pdb):
-    assert ensure_search_indexes_sync(pdb)
+    """The load made the index (search.fields of the layer file); no search had to."""
     pdb.execute("SET enable_seqscan = off")
     plan = "\n".join(r["QUERY PLAN"] for r in pdb.execute(
         "EXPLAIN SELECT fid FROM data.address_points a WHERE spp.search_key(coalesce("

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gis.layerdef import LayerDefinitionError, load_layer_defs, parse_layer_file
-from gis.rasterdef import RasterLayerDef
+from gis.layerdef import LayerDefinitionError, RasterLayerDef, load_layer_defs, parse_layer_file
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ROOT / "layers"
@@ -24,7 +23,7 @@ def test_shipped_raster_layers(rasters):
     assert set(rasters) == {"flood_depth_100y", "flood_depth_10y", "elevation_dem",
                             "orthophoto"}
     for d in rasters.values():
-        assert isinstance(d, RasterLayerDef) and d.geometry == "Raster" and d.fields == []
+        assert isinstance(d, RasterLayerDef) and not hasattr(d, "fields")
         assert d.description and d.title.vi != d.title.en
     flood = rasters["flood_depth_100y"]
     assert flood.units == "m" and flood.nodata == -9999 and flood.render == "classes"

@@ -181,18 +181,17 @@ def test_basemap_leaves_out_restricted_layers_and_bad_formats(tiles):
 
 
 def test_style_files_are_up_to_date_and_cover_every_layer():
-    import yaml
+    from gis.layerdef import VectorLayerDef, load_layer_defs
 
     proc = subprocess.run([sys.executable, "styles/build.py", "--check"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    for path in sorted((ROOT / "layers").glob("*.yaml")):
-        layer = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if layer.get("kind", "vector") != "vector":
+    for layer in load_layer_defs(ROOT / "layers").values():
+        if not isinstance(layer, VectorLayerDef):
             continue
-        style = json.loads((ROOT / "styles" / f"{layer['style']}.json").read_text())
-        tile_fields = set(layer["tiles"]["fields"])
+        style = json.loads((ROOT / "styles" / f"{layer.style_name}.json").read_text())
+        tile_fields = set(layer.tiles.fields)
         for lyr in style["layers"]:
             used = set(re.findall(r'\["get", "([a-z_0-9]+)"\]', json.dumps(lyr)))
-            assert used <= tile_fields, (layer["id"], used - tile_fields)
-            assert lyr["minzoom"] >= layer["tiles"]["min_zoom"]
+            assert used <= tile_fields, (layer.id, used - tile_fields)
+            assert lyr["minzoom"] >= layer.tiles.min_zoom

@@ -13,7 +13,7 @@ from gis.crs.axes import orient
 from gis.layerdef import LayerDef
 from gis.loader.areas import plane_and_geodesic_areas
 from gis.loader.geometry import prepare
-from gis.loader.plausibility import WARD_CODE_FIELD, key_strings
+from gis.loader.plausibility import key_strings
 from gis.loader.schema import coerce
 from gis.loader.source import Batch
 
@@ -93,8 +93,9 @@ def process_batch(batch: Batch, layer: LayerDef, op, mapping, decoder, gate,
 
     coerced = coerce(frame, mapping, layer)
     keep = prepared.keep.copy()
-    expected = (coerced.frame[WARD_CODE_FIELD].to_numpy()[keep]
-                if WARD_CODE_FIELD in coerced.frame else None)
+    ward_field = gate.wards.field if gate.wards is not None else None
+    expected = (coerced.frame[ward_field].to_numpy()[keep]
+                if ward_field in coerced.frame else None)
     source_geoms = prepared.geoms[keep]
     keys = (key_strings(coerced.frame.iloc[np.flatnonzero(keep)], layer)
             if layer.natural_key and gate.previous is not None and not gate.checked else None)

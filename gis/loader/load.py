@@ -24,7 +24,7 @@ from gis.crs.errors import CRSError
 from gis.errors import SPPError
 from gis.layerdef import LayerDef, get_layer_def
 from gis.loader import changes as diff
-from gis.loader import store
+from gis.loader import searchindex, store
 from gis.loader.batch import process_batch
 from gis.loader.copier import BackgroundCopy, csv_bytes
 from gis.loader.keys import FeatureIds
@@ -255,6 +255,7 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
         store.index_keys(conn, layer, table)
         if current and options.mode in ("append", "upsert"):
             store.merge_current_rows(conn, layer, table, current["table_name"], options.mode)
+        searchindex.create(conn, layer, table)  # the web role cannot make it later
         store.index_geometry(conn, table)
         count, bbox = store.table_stats(conn, table)
         if current:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -13,13 +14,12 @@ from gis.crs.diagnose import diagnose
 from gis.crs.extent import metres_per_degree
 from gis.crs.reference import PolygonReference, PreviousVersion
 from gis.errors import SPPError
-from gis.layerdef import LayerDef
+from gis.layerdef import LayerDef, VectorLayerDef, load_layer_defs
 
 REFERENCE_SAMPLE = 20_000  # features of the previous version used as a reference
 # A reading must put this many more features in their ward to overrule the declared CRS:
 # real deliveries have a few miscoded parcels, a zone mix-up moves many more.
 MIN_FIT_GAIN = 0.05
-WARD_CODE_FIELD = "commune_code"  # checked against the admin_units layer when both exist
 # Matched features needed before the previous version (by natural key) judges the CRS.
 MIN_MATCHED = 20
 # Share of matched features that must move alike for a shift to count as systematic.
@@ -76,18 +76,29 @@ def previous_key_points(conn, layer: LayerDef):
     return {r["k"]: (r["x"], r["y"]) for r in rows} or None
 
 
-def ward_polygons(conn, layer: LayerDef):
-    """(polygons, codes) of the loaded administrative units, when the layer carries a commune
-    code that can be checked against them; else None."""
-    if WARD_CODE_FIELD not in layer.field or layer.id == "admin_units":
-        return None
-    loaded = conn.execute("SELECT current_version FROM spp.layers WHERE id = 'admin_units'"
-                          ).fetchone()
-    if not loaded or not loaded["current_version"]:
-        return None
-    rows = conn.execute("SELECT code, ST_AsBinary(geom) AS g FROM data.admin_units").fetchall()
-    return (shapely.from_wkb([r["g"] for r in rows]),
-            np.array([str(r["code"]) for r in rows]))
+class WardReference(NamedTuple):
+    polygons: np.ndarray
+    codes: np.ndarray  # the reference layer's key of each polygon
+    field: str  # the field of the loaded layer holding that key
+
+
+def ward_polygons(conn, layer: LayerDef, defs: dict | None = None) -> WardReference | None:
+    """The polygons of the loaded reference layer (a layer file with
+    ``checks.reference_for``, e.g. wards) whose ``field`` the layer carries; else None."""
+    defs = load_layer_defs() if defs is None else defs
+    for ref in defs.values():
+        rf = ref.checks.reference_for if isinstance(ref, VectorLayerDef) else None
+        if rf is None or ref.id == layer.id or rf.field not in layer.field:
+            continue
+        loaded = conn.execute("SELECT current_version FROM spp.layers WHERE id = %s",
+                              (ref.id,)).fetchone()
+        if not loaded or not loaded["current_version"]:
+            continue
+        rows = conn.execute(sql.SQL("SELECT {} AS code, ST_AsBinary(geom) AS g FROM {}").format(
+            sql.Identifier(rf.key), sql.Identifier("data", ref.id))).fetchall()
+        return WardReference(shapely.from_wkb([r["g"] for r in rows]),
+                             np.array([str(r["code"]) for r in rows]), rf.field)
+    return None
 
 
 class PlausibilityGate:

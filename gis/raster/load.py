@@ -34,12 +34,11 @@ from gis import db
 from gis.catalog import sync_layer
 from gis.crs import CANTHO_EXTENT, CRSError, to_wgs84
 from gis.errors import SPPError
-from gis.layerdef import get_layer_def
+from gis.layerdef import RasterLayerDef, get_layer_def
 from gis.loader import store
 from gis.loader.source import sha256_of
 from gis.raster import store as rstore
 from gis.raster.warp import gdal_pipeline, target_grid
-from gis.rasterdef import RasterLayerDef
 from gis.settings import get_settings
 
 BLOCK = 512
@@ -69,8 +68,8 @@ class RasterLoadResult:
 
 def _raster_layer(layer_id: str) -> RasterLayerDef:
     layer = get_layer_def(layer_id)
-    if getattr(layer, "kind", "vector") != "raster":
-        raise RasterLoadError(f"layer {layer_id!r} is a vector layer ({layer.geometry}); load "
+    if not isinstance(layer, RasterLayerDef):
+        raise RasterLoadError(f"layer {layer_id!r} is a {layer.kind} layer; load "
                               f"it with `gis load SOURCE --layer {layer_id}`. Raster layers "
                               "have `kind: raster` in their definition.")
     return layer

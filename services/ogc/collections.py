@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from services.access import LayerHidden, Principal, layer_for, visible_columns, visible_layers
 from services.catalog import LayerInfo
+from services.maphints import map_hints
 from services.ogc.crs import CRS84, CRS_LIST
 from services.ogc.html import page
 from services.ogc.http import (
@@ -19,7 +20,7 @@ from services.ogc.http import (
     etag_for,
     negotiate,
 )
-from services.tiles.styles import style_path
+from services.tiles import mvt
 
 router = APIRouter(prefix="/ogc/collections", tags=["Data"])
 JSON_SCHEMA_TYPES = {"string": {"type": "string"}, "integer": {"type": "integer"},
@@ -51,7 +52,7 @@ def collection_doc(c: Ctx, layer: LayerInfo) -> dict:
     ]
     links.append({"rel": f"{OGC_REL}/tilesets-vector", "type": JSON,
                   "title": "Vector tiles (OGC API - Tiles)", "href": c.url(f"{base}/tiles")})
-    if style_path(layer).exists():
+    if mvt.is_vector(layer):  # a file in styles/, or the style made from the definition
         links.append({"rel": f"{OGC_REL}/style", "type": "application/vnd.mapbox.style+json",
                       "title": "Style (MapLibre; also f=sld, f=qml)",
                       "href": c.url(f"/ogc/styles/{layer.id}", {"f": "mapbox"})})
@@ -78,6 +79,7 @@ def _described(layer: LayerInfo, item_type: str) -> dict:
         "descriptions": {"vi": layer.description_vi, "en": layer.description_en},
         "keywords": layer.keywords, "itemType": item_type,
         "owner": {"vi": layer.owner_vi, "en": layer.owner_en, "code": layer.owner_code},
+        "spp:map": map_hints(layer.definition),
         "license": layer.licence, "updated": layer.updated_at.isoformat()
         if layer.updated_at else None, "version": layer.current_version,
     }

@@ -15,7 +15,7 @@ from services.planning import export as export_mod
 from services.planning import info
 from services.planning import search as search_mod
 from services.raster.catalog import CATALOG
-from services.raster.zonal import FLOOD_PREFIX
+from services.raster.zonal import is_flood_depth
 
 router = APIRouter(tags=["Planning"])
 HERE = Path(__file__).resolve().parent
@@ -45,18 +45,19 @@ async def parcel_planning(request: Request, fid: str, f: str | None = Query(
         raise NotFound(f"no parcel {fid!r}")
     rasters = await CATALOG.rasters(c.conn)  # flood depth: the flood rasters' versions too
     floods = sorted((r.id, r.current_version, r.definition_sha) for r in rasters.values()
-                    if r.id.startswith(FLOOD_PREFIX))
+                    if is_flood_depth(r))
     etag = etag_for("planning", fid_i, fmt, c.who.cache_scope, _versions(c), floods)
     if (resp := conditional(request, c.who, etag)) is not None:
         return resp
     doc = await info.parcel_planning(c, fid_i)
+    parcels = doc["layer"]
     doc["links"] = [
         {"rel": "self", "type": "application/json",
          "href": c.url(f"/api/parcels/{fid_i}/planning", {"f": "json"})},
         {"rel": "alternate", "type": "text/html", "title": "Printable page / Trang in",
          "href": c.url(f"/api/parcels/{fid_i}/planning", {"f": "html"})},
         {"rel": "item", "type": "application/geo+json", "title": "The parcel feature",
-         "href": c.url(f"/ogc/collections/{info.PARCELS}/items/{fid_i}")},
+         "href": c.url(f"/ogc/collections/{parcels}/items/{fid_i}")},
         {"rel": "map", "type": "text/html", "title": "On the map / Trên bản đồ",
          "href": c.url("/") + f"#parcel={fid_i}"},
     ]

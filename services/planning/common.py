@@ -37,6 +37,23 @@ def optional_layer(c: Ctx, layer_id: str) -> LayerInfo | None:
         return None
 
 
+def with_role(c: Ctx, role: str) -> list[LayerInfo]:
+    """The loaded layers the caller may see whose definition has this planning role
+    (``planning.role`` of layers/<id>.yaml), in their ``planning.order``."""
+    out = []
+    for layer in c.layers.values():
+        p = layer.definition.planning
+        if p is not None and p.role == role and optional_layer(c, layer.id) is not None:
+            out.append(layer)
+    return sorted(out, key=lambda lyr: (lyr.definition.planning.order, lyr.id))
+
+
+def role_layer(c: Ctx, role: str) -> LayerInfo | None:
+    """The visible layer of a role held by one layer (parcels, wards), or None."""
+    found = with_role(c, role)
+    return found[0] if found else None
+
+
 def table(layer: LayerInfo) -> sql.Composable:
     return sql.Identifier("data", layer.id)
 

@@ -44,7 +44,7 @@ def parse_fids(value: str | None) -> list[int]:
 
 async def export(c: Ctx, layer_id: str | None, fids_text: str | None, fmt: str) -> Response:
     if not layer_id:
-        raise InvalidParameter("layer is required: a collection id, e.g. layer=cadastral_parcels")
+        raise InvalidParameter("layer is required: a collection id (see /ogc/collections)")
     layer = c.layer(layer_id)
     fids = parse_fids(fids_text)
     if fmt not in ("geojson", "json", "csv"):

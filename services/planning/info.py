@@ -2,6 +2,8 @@
 (intersection area in the VN-2000 plane and share), investment projects touching it, the
 nearest water pipe and drainage line, the flood-risk zones it lies in, and the modelled flood
 depth in it from every visible flood raster (``flood_depth``, ``services.raster.zonal``).
+Which layer plays which part is the ``planning`` key of its layer file (role ``parcels``,
+``overlap``, ``nearest``, ``flood_depth``; section key, title and order); none is named here.
 
 Areas: PostGIS cuts each zone with the parcel (``ST_Intersection`` in WGS 84); the pieces are
 measured in Python in the VN-2000 TM-3 105°00' plane through the exact inverse of EPSG:6960
@@ -13,7 +15,6 @@ area over the parcel's plane area computed the same way. Distances are geodesic 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import orjson
 import shapely
@@ -27,53 +28,29 @@ from services.planning.common import (
     PLANE_LABEL,
     labelled,
     meaning,
-    optional_layer,
     plane_areas,
     props_sql,
+    role_layer,
     round_or_none,
     table,
+    with_role,
 )
 from services.raster.catalog import CATALOG
 from services.raster.zonal import ZonalError, flood_summary
 
 log = logging.getLogger(__name__)
 
-PARCELS = "cadastral_parcels"
 MIN_PIECE_M2 = 0.01  # pieces smaller than this are shared edges or slivers, not overlaps
 
-
-@dataclass(frozen=True)
-class Related:
-    key: str
-    layer_id: str
-    touching: bool  # list features that only touch the parcel too (investment projects)
-    code_field: str | None  # the field summarising a zone (its meaning is shown)
-    title: dict
-
-
-RELATED = (
-    Related("land_use_plan", "land_use_plan_zones", False, "plan_land_use_code",
-            {"vi": "Quy hoạch sử dụng đất", "en": "Land-use plan"}),
-    Related("construction_plan", "construction_plan_zones", False, "function_code",
-            {"vi": "Quy hoạch xây dựng (phân khu, chi tiết)",
-             "en": "Construction plan (zoning, detailed)"}),
-    Related("investment_projects", "investment_projects", True, "planned_land_use",
-            {"vi": "Dự án kêu gọi đầu tư", "en": "Investment projects"}),
-    Related("flood_risk", "flood_risk_zones", False, "depth_class",
-            {"vi": "Vùng nguy cơ ngập", "en": "Flood-risk zones"}),
-)
-NEAREST = (
-    ("water_pipe", "water_pipes", {"vi": "Ống cấp nước gần nhất", "en": "Nearest water pipe"}),
-    ("drainage_line", "drainage_lines",
-     {"vi": "Tuyến thoát nước gần nhất", "en": "Nearest drainage line"}),
-)
 SUMMARY_FIELDS = {  # parcel fields shown first, in this order, in the panel and printout
     "ward_name", "commune_code", "sheet_no", "parcel_no", "land_use_code", "address",
     "legal_area", "area_plane_m2", "area_geodesic_m2"}
 
 
 async def parcel_planning(c: Ctx, fid: int) -> dict:
-    parcels = c.layer(PARCELS)
+    parcels = role_layer(c, "parcels")
+    if parcels is None:
+        raise NotFound("no parcel layer is loaded (a layer with planning role 'parcels')")
     props, cols = props_sql(c, parcels, "p")
     stmt = sql.SQL(
         "SELECT p.fid, {props} AS props, ST_AsBinary(p.geom) AS wkb, "
@@ -83,12 +60,12 @@ async def parcel_planning(c: Ctx, fid: int) -> dict:
         "FROM {t} p WHERE p.fid = %(fid)s").format(props=props, t=table(parcels))
     row = await (await c.conn.execute(stmt, {"fid": fid})).fetchone()
     if row is None:
-        raise NotFound(f"no parcel {fid} in {PARCELS}")
+        raise NotFound(f"no parcel {fid} in {parcels.id}")
     p = orjson.loads(row["props"])
     geom = shapely.from_wkb(row["wkb"])
     parcel_plane = float(plane_areas([geom])[0])
     out: dict = {
-        "fid": fid, "layer": PARCELS,
+        "fid": fid, "layer": parcels.id,
         "title": {"vi": parcels.title_vi, "en": parcels.title_en},
         "label": parcel_label(p),
         "properties": labelled(parcels, cols, p),
@@ -106,16 +83,14 @@ async def parcel_planning(c: Ctx, fid: int) -> dict:
                                    "area, both in the same VN-2000 plane"}},
         "sections": [],
     }
-    for rel in RELATED:
-        layer = optional_layer(c, rel.layer_id)
-        if layer is None:
-            continue
-        out["sections"].append(await _overlaps(c, parcels, fid, layer, rel, parcel_plane))
-    for key, layer_id, title in NEAREST:
-        layer = optional_layer(c, layer_id)
-        if layer is None:
-            continue
-        out["sections"].append(await _nearest(c, parcels, fid, layer, key, title))
+    layers = sorted(with_role(c, "overlap") + with_role(c, "nearest"),
+                    key=lambda lyr: (lyr.definition.planning.order, lyr.id))
+    for layer in layers:  # the sections, as the layer files declare them
+        if layer.definition.planning.role == "overlap":
+            section = await _overlaps(c, parcels, fid, layer, parcel_plane)
+        else:
+            section = await _nearest(c, parcels, fid, layer)
+        out["sections"].append(section)
     out["flood_depth"] = await flood_depth(c, geom)
     return out
 
@@ -160,8 +135,9 @@ def parcel_label(p: dict) -> dict:
             "en": f"Parcel {no}, sheet {sheet}, {ward}".strip(", ")}
 
 
-async def _overlaps(c: Ctx, parcels: LayerInfo, fid: int, layer: LayerInfo, rel: Related,
+async def _overlaps(c: Ctx, parcels: LayerInfo, fid: int, layer: LayerInfo,
                     parcel_plane: float) -> dict:
+    rel = layer.definition.planning
     props, cols = props_sql(c, layer, "z")
     stmt = sql.SQL(
         "SELECT z.fid, {props} AS props, "
@@ -186,14 +162,14 @@ async def _overlaps(c: Ctx, parcels: LayerInfo, fid: int, layer: LayerInfo, rel:
             if rel.code_field else None,
             "properties": labelled(layer, cols, p)})
     features.sort(key=lambda f: -f["intersection_m2"])
-    return {"key": rel.key, "layer": layer.id, "kind": "overlap",
-            "title": rel.title, "layer_title": {"vi": layer.title_vi, "en": layer.title_en},
+    return {"key": rel.section, "layer": layer.id, "kind": "overlap",
+            "title": rel.title.model_dump(),
+            "layer_title": {"vi": layer.title_vi, "en": layer.title_en},
             "features": features,
             "covered_pct": round(sum(f["share_pct"] or 0 for f in features), 3)}
 
 
-async def _nearest(c: Ctx, parcels: LayerInfo, fid: int, layer: LayerInfo, key: str,
-                   title: dict) -> dict:
+async def _nearest(c: Ctx, parcels: LayerInfo, fid: int, layer: LayerInfo) -> dict:
     """The nearest feature: 16 candidates from the GiST index (KNN in degrees), then the
     geodesic distance decides."""
     props, cols = props_sql(c, layer, "l")
@@ -208,7 +184,9 @@ async def _nearest(c: Ctx, parcels: LayerInfo, fid: int, layer: LayerInfo, key: 
     if row is not None:
         feature = {"fid": row["fid"], "distance_m": round(float(row["d"]), 2),
                    "properties": labelled(layer, cols, orjson.loads(row["props"]))}
-    return {"key": key, "layer": layer.id, "kind": "nearest", "title": title,
+    rel = layer.definition.planning
+    return {"key": rel.section, "layer": layer.id, "kind": "nearest",
+            "title": rel.title.model_dump(),
             "layer_title": {"vi": layer.title_vi, "en": layer.title_en},
             "features": [feature] if feature else []}
 

@@ -3,48 +3,46 @@ diacritics (new 2025 ward names and the old ones), ward names, and coordinates i
 VN-2000 (TM-3 105°00', northing-first or easting-first).
 
 How each kind stays fast on 200 000+ rows:
-- parcels: ``commune_code, sheet_no, parcel_no`` is the layer's natural key, so every version
-  table has a unique B-tree index on it; the ward text resolves to commune codes through
-  ``admin_units`` (its 103 names and old names are matched in Python);
-- addresses: the search key ``spp.search_key(...)`` (migration 0003, the SQL twin of
-  ``gis.text.fold_diacritics``) of the address text gets a trigram GIN index on each version
-  table; every query word must appear in the key (``LIKE '%word%'``, answered by the index);
+- parcels (the layer with planning role ``parcels``): ``commune_code, sheet_no, parcel_no`` is
+  its natural key, so every version table has a unique B-tree index on it; the ward text
+  resolves to commune codes through the layer with role ``wards`` (its names and old names are
+  matched in Python);
+- addresses: every layer whose file declares ``search.fields``; the search key of those fields
+  (``gis.loader.searchindex``) has a trigram GIN index on each version table, made by the load;
+  every query word must appear in the key (``LIKE '%word%'``, answered by the index);
 - coordinates: a point-in-polygon through the GiST index of the geometry.
 
-Version tables are made by loads, after the migrations ran, so the expression indexes are made
-here: the first search on a new layer version starts ``CREATE INDEX CONCURRENTLY`` in a thread
-on a separate (writing) connection; until it is there the same query runs as a scan.
+Nothing here writes: the indexes belong to the loader.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 from psycopg import sql
 
 from gis.crs import AxisOrder, detect_axis_order, to_wgs84
+from gis.loader.searchindex import key_expression
 from gis.text import fold_diacritics
 from services.access import visible_columns
 from services.audit import note_read
 from services.catalog import LayerInfo
 from services.ogc.http import Ctx
-from services.planning.common import optional_layer, table
-from services.planning.info import PARCELS, parcel_label
+from services.planning.common import optional_layer, role_layer, table
+from services.planning.info import parcel_label
 
 log = logging.getLogger("services.planning")
 VN2000_ZONE = "vn2000-cantho"  # TM-3 105°00'
 MAX_RESULTS = 20
 
-# Text searched for each layer: (layer, fields joined into the key). Only fields the caller may
-# see take part; the index matches the expression made of all of them (the public case).
-ADDRESS_FIELDS = {
-    "address_points": ("full_address", "old_ward_name", "old_district"),
-    "cadastral_parcels": ("address",),
-}
+
+def searchable(c: Ctx) -> list[LayerInfo]:
+    """The visible layers whose file declares search fields, by id."""
+    return [layer for layer in sorted(c.layers.values(), key=lambda lyr: lyr.id)
+            if layer.definition.search is not None and optional_layer(c, layer.id)]
 
 _NUM = r"[-+]?\d+(?:[.,]\d+)?"
 _COORD = re.compile(
@@ -122,7 +120,7 @@ _WARDS_CACHE: dict[tuple, list[dict]] = {}
 
 
 async def _wards(c: Ctx) -> list[dict]:
-    layer = optional_layer(c, "admin_units")
+    layer = role_layer(c, "wards")
     if layer is None:
         return []
     vis = visible_columns(c.who, layer)
@@ -157,78 +155,6 @@ def match_wards(wards: list[dict], ward: str) -> list[tuple[dict, bool]]:
     out = [(w, True) for w in wards if w["key"] == ward]
     out += [(w, False) for w in wards if ward in w["old_keys"] and w["key"] != ward]
     return out
-
-
-# -- search indexes ---------------------------------------------------------------------------
-_ENSURED: set[str] = set()
-_LOCK = threading.Lock()
-
-
-def key_expression(fields: list[str], alias: str | None) -> sql.Composable:
-    parts = [sql.SQL("coalesce({}, '')").format(
-        sql.Identifier(alias, f) if alias else sql.Identifier(f)) for f in fields]
-    return sql.SQL("spp.search_key({})").format(sql.SQL(" || ' ' || ").join(parts))
-
-
-# The table a layer's view shows, from the system catalogs (readable by the read-only web role,
-# unlike spp.layer_versions).
-VIEW_TABLE_SQL = (
-    "SELECT DISTINCT c.relname FROM pg_rewrite r JOIN pg_depend d ON d.objid = r.oid "
-    "JOIN pg_class c ON c.oid = d.refobjid WHERE r.ev_class = to_regclass(%s) "
-    "AND d.refobjid <> r.ev_class AND c.relkind = 'r'")
-
-
-async def _ensure_index(c: Ctx, layer: LayerInfo, fields: list[str]) -> None:
-    rows = await (await c.conn.execute(VIEW_TABLE_SQL, (f"data.{layer.id}",))).fetchall()
-    if len(rows) != 1:
-        return
-    name = rows[0]["relname"]
-    if name in _ENSURED:
-        return
-    with _LOCK:
-        if name in _ENSURED:
-            return
-        _ENSURED.add(name)
-    threading.Thread(target=_create_index, args=(name, fields), daemon=True,
-                     name=f"search-index-{name}").start()
-
-
-def _index_sql(conn, name: str, fields: list[str], concurrently: bool) -> sql.Composable:
-    """CREATE INDEX of the search key, the trigram operator class named with the schema
-    pg_trgm was installed in (it follows the migrating user's search_path)."""
-    row = conn.execute("SELECT extnamespace::regnamespace::text AS s FROM pg_extension "
-                       "WHERE extname = 'pg_trgm'").fetchone()
-    schema = row["s"] if isinstance(row, dict) else row[0]
-    return sql.SQL("CREATE INDEX {} IF NOT EXISTS {} ON {} USING gin (({}) {})").format(
-        sql.SQL("CONCURRENTLY") if concurrently else sql.SQL(""),
-        sql.Identifier(f"{name}_skey"), sql.Identifier("data", name),
-        key_expression(fields, None), sql.Identifier(schema, "gin_trgm_ops"))
-
-
-def _create_index(name: str, fields: list[str]) -> None:
-    from gis import db
-
-    try:
-        with db.connect(autocommit=True) as conn:
-            conn.execute("SET statement_timeout = 0")
-            conn.execute(_index_sql(conn, name, fields, True))
-        log.info("search index on data.%s ready", name)
-    except Exception as exc:  # a dropped version table, no privilege: searches still work
-        log.warning("search index on data.%s not made: %s", name, exc)
-
-
-def ensure_search_indexes_sync(conn) -> list[str]:
-    """Make the address search indexes of every current layer version now (tests, admin)."""
-    made = []
-    for layer_id, fields in ADDRESS_FIELDS.items():
-        rows = conn.execute(VIEW_TABLE_SQL, (f"data.{layer_id}",)).fetchall()
-        if len(rows) != 1:
-            continue
-        name = rows[0]["relname"]
-        conn.execute(_index_sql(conn, name, list(fields), False))
-        _ENSURED.add(name)
-        made.append(name)
-    return made
 
 
 # -- the search -------------------------------------------------------------------------------
@@ -269,7 +195,7 @@ def _geom_cols(alias: str) -> sql.Composable:
 
 
 async def _parcels(c: Ctx, p: ParsedParcel, limit: int) -> list[dict]:
-    layer = optional_layer(c, PARCELS)
+    layer = role_layer(c, "parcels")
     if layer is None:
         return []
     vis = visible_columns(c.who, layer)
@@ -289,7 +215,7 @@ async def _parcels(c: Ctx, p: ParsedParcel, limit: int) -> list[dict]:
             params["current"] = [w["code"] for w, cur in matches if cur]
             where.append(sql.SQL("p.commune_code = ANY(%(codes)s)"))
             rank = [sql.SQL("(p.commune_code = ANY(%(current)s)) DESC")]
-        elif "ward_name" in vis:  # no admin_units: the parcel's own ward name
+        elif "ward_name" in vis:  # no ward layer: the parcel's own ward name
             params["ward"] = f"%{p.ward}%"
             where.append(sql.SQL("spp.search_key(p.ward_name) LIKE %(ward)s"))
         else:
@@ -302,17 +228,18 @@ async def _parcels(c: Ctx, p: ParsedParcel, limit: int) -> list[dict]:
         order=sql.SQL(", ").join([*rank, sql.SQL("p.commune_code, p.fid")]),
         n=sql.Literal(min(limit, MAX_RESULTS)))
     rows = await (await c.conn.execute(stmt, params)).fetchall()
-    return [_feature_result("parcel", PARCELS, r["fid"], parcel_label(r), r) for r in rows]
+    return [_feature_result("parcel", layer.id, r["fid"], parcel_label(r), r) for r in rows]
 
 
 async def _ward_results(c: Ctx, q: str) -> list[dict]:
     key = _strip_type(fold_diacritics(q))
+    wards = role_layer(c, "wards")
     out = []
     for w, current in match_wards(await _wards(c), key):
         label = {"vi": w["name"], "en": w["name"]}
         if not current:
             label = {"vi": f"{w['name']} (gồm {q})", "en": f"{w['name']} (includes {q})"}
-        out.append(_feature_result("ward", "admin_units", w["fid"], label, w) | {
+        out.append(_feature_result("ward", wards.id, w["fid"], label, w) | {
             "code": w["code"]})
     return out
 
@@ -323,20 +250,17 @@ async def _addresses(c: Ctx, q: str, limit: int) -> list[dict]:
         return []
     results: list[dict] = []
     number = next((w for w in ws if w.isdigit()), None)
-    parcels = optional_layer(c, PARCELS)
-    for layer_id, fields in ADDRESS_FIELDS.items():
+    parcels = role_layer(c, "parcels")
+    for layer in searchable(c):
         if len(results) >= limit:
             break
-        layer = optional_layer(c, layer_id)
-        if layer is None:
-            continue
+        # only fields the caller may see take part; the index matches the expression made of
+        # all of them (the public case)
         vis = visible_columns(c.who, layer)
         note_read(c.who, layer, vis)
-        present = [f for f in fields if f in vis]
+        present = [f for f in layer.definition.search.fields if f in vis]
         if not present:
             continue
-        if present == list(fields):
-            await _ensure_index(c, layer, present)
         expr = key_expression(present, "a")
         params: dict = {f"w{i}": f"%{w}%" for i, w in enumerate(ws)}
         params["ordered"] = "%" + "%".join(ws) + "%"
@@ -357,7 +281,7 @@ async def _addresses(c: Ctx, q: str, limit: int) -> list[dict]:
                 phases.append((sql.SQL("a.house_number = %(num)s AND {}").format(cond), True))
             phases.append((cond, False))
         inside = sql.SQL("NULL::bigint")
-        if layer_id == PARCELS:
+        if parcels is not None and layer.id == parcels.id:
             inside = sql.SQL("h.fid")
         elif parcels is not None:
             inside = sql.SQL("(SELECT p.fid FROM {} p WHERE ST_Intersects(p.geom, h.geom) "
@@ -378,8 +302,7 @@ async def _addresses(c: Ctx, q: str, limit: int) -> list[dict]:
             found = await (await c.conn.execute(stmt, params)).fetchall()
             rows += sorted(found, key=lambda r: (len(r["text"] or ""), r["fid"]))
         for r in rows:
-            kind = "address" if layer_id == "address_points" else "parcel"
-            res = _feature_result(kind, layer_id, r["fid"],
+            res = _feature_result(layer.definition.search.kind, layer.id, r["fid"],
                                   {"vi": r["text"], "en": r["text"]}, r)
             if r["parcel_fid"] is not None:
                 res["parcel_fid"] = r["parcel_fid"]
@@ -394,7 +317,7 @@ async def _at_point(c: Ctx, coords: dict) -> list[dict]:
     point = {"kind": "coordinate", "label": label, "point": [lon, lat],
              "bbox": [lon, lat, lon, lat], "input": coords}
     out = [point]
-    parcels = optional_layer(c, PARCELS)
+    parcels = role_layer(c, "parcels")
     if parcels is not None:
         vis = visible_columns(c.who, parcels)
         note_read(c.who, parcels, vis)
@@ -406,9 +329,9 @@ async def _at_point(c: Ctx, coords: dict) -> list[dict]:
             "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) ORDER BY p.fid LIMIT 3").format(
             cols=sql.SQL(", ").join(cols), g=_geom_cols("p"), t=table(parcels))
         for r in await (await c.conn.execute(stmt, {"lon": lon, "lat": lat})).fetchall():
-            out.append(_feature_result("parcel", PARCELS, r["fid"], parcel_label(r), r))
+            out.append(_feature_result("parcel", parcels.id, r["fid"], parcel_label(r), r))
             point["parcel_fid"] = r["fid"]
-    wards = optional_layer(c, "admin_units")
+    wards = role_layer(c, "wards")
     if wards is not None and "name" in visible_columns(c.who, wards):
         note_read(c.who, wards, ["name"])
         stmt = sql.SQL("SELECT a.name FROM {t} a WHERE ST_Intersects(a.geom, "

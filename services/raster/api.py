@@ -29,8 +29,10 @@ from services.access import LayerHidden, Principal, layer_for, principal
 from services.access import visible_layers as _visible
 from services.audit import note_read
 from services.catalog import LayerInfo
+from services.maphints import map_hints
 from services.ogc.errors import InvalidParameter, NotFound
 from services.ogc.http import Ctx, cache_headers, conditional, ctx, etag_for
+from services.planning.common import role_layer
 from services.raster import reader, render
 from services.raster.catalog import CATALOG
 from services.raster.zonal import ZonalError, flood_summary, zonal_stats
@@ -72,6 +74,7 @@ def _describe(c: RCtx, info: LayerInfo) -> dict:
         "id": info.id, "kind": "raster", "title": {"vi": info.title_vi, "en": info.title_en},
         "description": {"vi": info.description_vi, "en": info.description_en},
         "owner": {"vi": info.owner_vi, "en": info.owner_en}, "domain": d.domain,
+        "map": map_hints(d),
         "access": info.access_level, "version": info.current_version, "bbox": info.bbox,
         "units": d.units, "value": d.value.model_dump() if d.value else None,
         "render": d.render, "legend": render.legend(d), "opacity": d.style.opacity,
@@ -240,7 +243,9 @@ async def raster_zonal(layer_id: str, request: Request, c: RCtx = Depends(rctx))
 
 @router.get("/api/parcels/{fid}/flood", summary="Flood depth statistics of a parcel")
 async def parcel_flood(fid: str, c: Ctx = Depends(ctx)):
-    parcels = c.layer("cadastral_parcels")
+    parcels = role_layer(c, "parcels")  # the layer file with planning role 'parcels'
+    if parcels is None:
+        raise NotFound("no parcel layer is loaded")
     if not (fid.isascii() and fid.isdigit()) or len(fid) > 18:  # '²'.isdigit() is True
         raise InvalidParameter(f"fid must be an integer, not {fid!r}")
     cur = await c.conn.execute(sql.SQL("SELECT ST_AsGeoJSON(geom) AS g FROM {} WHERE fid = %s")

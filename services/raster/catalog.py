@@ -11,8 +11,8 @@ from pathlib import Path
 
 from psycopg import AsyncConnection
 
+from gis.layerdef import RasterLayerDef
 from gis.raster.store import absolute, relative_path
-from gis.rasterdef import RasterLayerDef
 from services.catalog import CachedLayers, LayerInfo
 
 

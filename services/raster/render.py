@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from gis.rasterdef import RasterLayerDef
+from gis.layerdef import RasterLayerDef
 
 MEDIA = {"png": "image/png", "webp": "image/webp"}
 

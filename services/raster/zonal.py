@@ -14,7 +14,7 @@ Python API for the planning-information service::
     # conn_or_pool: psycopg AsyncConnection or AsyncConnectionPool (reads spp.layers only)
     # geometry_wgs84: shapely (Multi)Polygon or GeoJSON mapping, lon/lat
     # who: services.access.Principal (default: the public)
-    # -> one dict per visible, loaded flood layer (id starting with "flood_"), sorted by id:
+    # -> one dict per visible, loaded flood layer (planning role flood_depth), sorted by id:
     #    {"layer", "title": {vi, en}, "version", "unit", "count", "cell_count", "coverage",
     #     "min", "max", "mean", "classes": [{"label": {vi, en}, "min", "max", "count",
     #     "share"}], "above": [{"threshold", "share"}], "dominant": {...} | None,
@@ -35,13 +35,18 @@ from rasterio.errors import RasterioIOError
 from rasterio.features import geometry_mask
 from starlette.concurrency import run_in_threadpool
 
-from gis.rasterdef import RasterLayerDef
+from gis.layerdef import RasterLayerDef
 from services.raster import reader
 
 log = logging.getLogger(__name__)
 
 MAX_CELLS = 16_000_000  # larger polygons are computed on an overview (reported)
-FLOOD_PREFIX = "flood_"
+
+
+def is_flood_depth(info) -> bool:
+    """A raster whose layer file gives it the planning role ``flood_depth``."""
+    p = info.definition.planning
+    return p is not None and p.role == "flood_depth"
 
 
 class ZonalError(ValueError):
@@ -159,8 +164,9 @@ def _summary(layer: RasterLayerDef, s: dict, dom: dict | None) -> dict:
 
 # -- flood summary -----------------------------------------------------------------------
 async def flood_summary(conn_or_pool, geometry_wgs84, who=None) -> list[dict]:
-    """Zonal statistics of ``geometry_wgs84`` for every flood layer (id ``flood_*``) that is
-    loaded and visible to ``who`` (default: the public). See the module docstring."""
+    """Zonal statistics of ``geometry_wgs84`` for every flood layer (planning role
+    ``flood_depth``) loaded and visible to ``who`` (default: the public). See the module
+    docstring."""
     from services.access import PUBLIC, visible_layers
     from services.raster.catalog import CATALOG
 
@@ -173,7 +179,7 @@ async def flood_summary(conn_or_pool, geometry_wgs84, who=None) -> list[dict]:
         rasters = await CATALOG.rasters(conn_or_pool)
     out = []
     for info in sorted(visible_layers(who, rasters), key=lambda i: i.id):
-        if not info.id.startswith(FLOOD_PREFIX) or info.definition.bands != 1:
+        if not is_flood_depth(info) or info.definition.bands != 1:
             continue
         try:
             stats = await run_in_threadpool(zonal_stats, CATALOG.path(info), info.definition,

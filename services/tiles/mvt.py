@@ -25,6 +25,7 @@ from pathlib import Path
 from psycopg import sql
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gis.layerdef import VectorLayerDef
 from gis.loader.store import version_table
 from gis.settings import get_settings
 from services.access import Principal, visible_columns
@@ -78,7 +79,7 @@ def tile_layer(who: Principal, layer: LayerInfo) -> TileLayer:
 
 def is_vector(layer: LayerInfo) -> bool:
     """Vector layers make vector tiles; raster layers (``kind: raster``) do not."""
-    return getattr(layer.definition, "kind", "vector") == "vector"
+    return isinstance(layer.definition, VectorLayerDef)
 
 
 def in_zoom(layer: LayerInfo, z: int) -> bool:

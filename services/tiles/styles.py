@@ -2,7 +2,8 @@
 layer together), as a MapLibre/Mapbox style (``f=mapbox``, default), SLD 1.1 (``f=sld``) or
 QGIS QML (``f=qml``), and a JSON legend.
 
-Styles come from ``styles/<style>.json`` (``SPP_STYLES_DIR``; written by ``styles/build.py``).
+Styles come from ``styles/<style>.json`` (``SPP_STYLES_DIR``; written by ``styles/build.py``);
+a vector layer without a file gets the style made from its definition (``gis.styles``).
 A full style's source ``spp`` is the multi-layer TileJSON of this service, absolute URL. A layer
 the caller may not see (or that is not loaded) has no style here: 404, like its collection.
 """
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from gis.settings import get_settings
+from gis.styles import build as build_style
 from services.access import visible_layers
 from services.catalog import LayerInfo
 from services.ogc.errors import InvalidParameter, NotFound
@@ -50,23 +52,29 @@ def _read(path: Path, mtime: float) -> dict:
 
 def style_path(layer: LayerInfo) -> Path:
     """The style file of a vector layer (styles/<style or id>.json); it may not exist."""
-    return get_settings().styles_dir / f"{layer.definition.style or layer.id}.json"
+    return get_settings().styles_dir / f"{layer.definition.style_name}.json"
 
 
 def style_file(layer: LayerInfo) -> dict:
     path = style_path(layer)
     try:
         return _read(path, path.stat().st_mtime)
-    except OSError:
-        raise NotFound(f"layer {layer.id} has no style file") from None
+    except OSError:  # a new layer file: its style is made from the definition
+        key = (layer.id, layer.definition_sha)
+        if key not in _BUILT:
+            if len(_BUILT) > 256:  # old definitions' styles
+                _BUILT.clear()
+            _BUILT[key] = build_style(layer.definition)
+        return _BUILT[key]
+
+
+_BUILT: dict[tuple[str, str], dict] = {}  # (layer id, definition sha) -> style
 
 
 def _styled(c: Ctx) -> list[LayerInfo]:
     out = []
     for layer in sorted(visible_layers(c.who, c.layers), key=lambda lyr: lyr.id):
-        if not mvt.is_vector(layer):
-            continue
-        if style_path(layer).exists():
+        if mvt.is_vector(layer):
             out.append(layer)
     return out
 

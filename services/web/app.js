@@ -50,19 +50,14 @@
       floodCoverage: "cells with data",
     },
   };
-  // domain of each layer (layers/*.yaml); a layer not listed goes to "other"
-  const DOMAIN = {
-    admin_units: "boundary", cadastral_parcels: "land", land_use_current: "land",
-    land_use_plan_zones: "planning", construction_plan_zones: "planning", investment_projects: "planning",
-    roads: "transport", water_pipes: "utility", drainage_lines: "utility", street_lights: "utility",
-    fire_hydrants: "utility", power_lines: "utility", telecom_lines: "utility", telecom_poles: "utility",
-    trees: "environment", flood_risk_zones: "environment", address_points: "address",
-    social_welfare_facilities: "social",
-  };
+  // What the map knows of a layer comes from the API: the collection document's "spp:map"
+  // (the raster list's "map"): domain, drawn at start, label field, planning role. It names no layer.
   const DOMAIN_ORDER = ["boundary", "land", "planning", "transport", "utility", "environment", "address", "social", "other"];
-  // the base map: our own wards, roads, water and parcels
-  const DEFAULT_ON = ["admin_units", "cadastral_parcels", "roads", "water_pipes", "drainage_lines", "address_points"];
-  const PARCELS = "cadastral_parcels";
+  const hints = (c) => c["spp:map"] || c.map || {};
+  const domainOf = (c) => (DOMAIN_ORDER.includes(hints(c).domain) ? hints(c).domain : "other");
+  const withRole = (role) => (state.collections.find((c) => hints(c).planning === role) || {}).id;
+  let PARCELS = null; // the layer with planning role "parcels" (set when the collections are read)
+  let WARDS = null; // the layer with planning role "wards": clicks on it select nothing
   const HOME = { center: [105.7775, 10.0332], zoom: 16 };
 
   const state = {
@@ -252,19 +247,21 @@
     return out.slice(0, 1);
   }
 
+  // the tree's groups: each layer under the domain its collection document (or raster entry) gives
+  function treeGroups(collections, rasters, drawn = () => true) {
+    const groups = {};
+    const add = (c) => (groups[domainOf(c)] = groups[domainOf(c)] || []).push(c);
+    collections.filter((c) => drawn(c.id)).forEach(add);
+    rasters.filter((r) => drawn(r.id)).forEach((r) => add({ ...r, raster: r }));
+    return groups;
+  }
+  const defaultVisible = (layers) => layers.filter((c) => hints(c).visible).map((c) => c.id);
+
   function renderTree() {
     const tree = $("#layer-tree");
     if (!tree) return;
-    const groups = {};
-    for (const c of state.collections) {
-      if (!state.styleLayers[c.id]) continue; // not in the tiles: nothing to draw
-      (groups[DOMAIN[c.id] || "other"] = groups[DOMAIN[c.id] || "other"] || []).push(c);
-    }
-    for (const r of state.rasters) {
-      if (!state.styleLayers[r.id]) continue;
-      const d = DOMAIN_ORDER.includes(r.domain) ? r.domain : (DOMAIN[r.id] || "other");
-      (groups[d] = groups[d] || []).push({ ...r, raster: r });
-    }
+    // a layer not in the tiles or without style layers has nothing to draw
+    const groups = treeGroups(state.collections, state.rasters, (id) => state.styleLayers[id]);
     let html = "";
     for (const d of DOMAIN_ORDER) {
       if (!groups[d]) continue;
@@ -534,8 +531,11 @@
     }
     try { state.collections = (await getJSON("/ogc/collections")).collections || []; } catch (e) { state.collections = []; }
     try { state.rasters = (await getJSON("/api/rasters")).rasters || []; } catch (e) { state.rasters = []; }
-    const ids = new Set([...state.collections.map((c) => c.id), ...state.rasters.map((r) => r.id)]);
-    (h.layers || DEFAULT_ON).filter((id) => ids.has(id)).forEach((id) => state.visible.add(id));
+    PARCELS = withRole("parcels");
+    WARDS = withRole("wards");
+    const all = [...state.collections, ...state.rasters];
+    const ids = new Set(all.map((c) => c.id));
+    (h.layers || defaultVisible(all)).filter((id) => ids.has(id)).forEach((id) => state.visible.add(id));
     const style = await buildStyle();
     const map = new maplibregl.Map({
       container: "map", style, center: (h.view || HOME).center, zoom: (h.view || HOME).zoom,
@@ -549,7 +549,7 @@
       map.addSource("spp-sel", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
       map.addSource("spp-pin", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
       map.addSource("spp-measure", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
-      map.addLayer({ id: "spp-sel-multi", type: "line", source: "spp", "source-layer": PARCELS, minzoom: 13,
+      if (PARCELS) map.addLayer({ id: "spp-sel-multi", type: "line", source: "spp", "source-layer": PARCELS, minzoom: 13,
         paint: { "line-color": "#d7191c", "line-width": 2.5, "line-opacity": ["case", ["boolean", ["feature-state", "selected"], false], 1, 0] } });
       map.addLayer({ id: "spp-sel-fill", type: "fill", source: "spp-sel", paint: { "fill-color": "#d7191c", "fill-opacity": 0.18 } });
       map.addLayer({ id: "spp-sel-line", type: "line", source: "spp-sel", paint: { "line-color": "#d7191c", "line-width": 3 } });
@@ -582,7 +582,7 @@
         selectParcel(Number(hits[0].id), { add: e.originalEvent.shiftKey || e.originalEvent.ctrlKey || e.originalEvent.metaKey });
         return;
       }
-      const other = map.queryRenderedFeatures(e.point).filter((f) => f.source === "spp" && f.sourceLayer !== "admin_units");
+      const other = map.queryRenderedFeatures(e.point).filter((f) => f.source === "spp" && f.sourceLayer !== WARDS);
       if (other.length) showFeature(other[0]);
     });
     map.on("dblclick", (e) => { if (state.measure) { e.preventDefault(); state.measure.done = true; updateMeasure(); } });
@@ -612,6 +612,8 @@
     applyLang();
   }
 
+  state.treeGroups = treeGroups;
+  state.defaultVisible = defaultVisible;
   state.selectParcel = selectParcel;
   state.search = doSearch;
   state.goTo = goTo;

@@ -1,5 +1,5 @@
 """Raster layer definitions: ``kind: raster`` files in ``layers/`` (format: layers/README.md,
-section "Raster layers"). ``gis.layerdef.parse_layer_file`` dispatches here on ``kind``.
+section "Raster layers"), one member of the ``gis.layerdef.LayerDefinition`` union.
 
 A raster layer is one grid (one band of values, or RGB(A) imagery) stored as a Cloud-Optimised
 GeoTIFF in WGS 84. Its definition says what a cell value means (unit, nodata, description) and
@@ -9,22 +9,18 @@ classes), a continuous ``ramp`` (colour stops, e.g. a DEM), or ``bands: 3``/``4`
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from gis.layerdef import Access, Domain, Strict, Text, check_layer_id
+from gis.layerdef.base import LayerBase, Strict, Text, check_colour
 
-HEX = re.compile(r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")
 Resampling = Literal["nearest", "bilinear", "cubic", "average", "mode"]
 DataType = Literal["uint8", "uint16", "int16", "int32", "float32", "float64"]
 
 
 def _colour(v: str) -> str:
-    if not HEX.match(v):
-        raise ValueError(f"colour {v!r} must be #rrggbb or #rrggbbaa")
-    return v.lower()
+    return check_colour(v).lower()
 
 
 class RasterClass(Strict):
@@ -80,17 +76,8 @@ class RasterStyle(Strict):
     transparent_at_or_below: float | None = None
 
 
-class RasterLayerDef(Strict):
+class RasterLayerDef(LayerBase):
     kind: Literal["raster"]
-    id: str
-    title: Text
-    description: Text | None = None
-    domain: Domain
-    owner: Text
-    owner_code: str
-    licence: str = "CC-BY-4.0"
-    keywords: list[str] = []
-    access: Access = Access()
     bands: int = Field(default=1, ge=1, le=4)
     data_type: DataType | None = None  # stored type; default: float32, uint8 for RGB(A)
     units: str | None = None  # of the cell values (m, m a.s.l., ...), none for imagery
@@ -105,13 +92,10 @@ class RasterLayerDef(Strict):
     tiles: RasterTiles = RasterTiles()
     style: RasterStyle = RasterStyle()
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        return check_layer_id(v)
-
     @model_validator(mode="after")
     def _consistent(self) -> RasterLayerDef:
+        if self.planning and self.planning.role != "flood_depth":
+            raise ValueError("a raster layer's planning role can only be 'flood_depth'")
         if self.bands == 1:
             if bool(self.classes) == bool(self.ramp):
                 raise ValueError("a one-band raster needs either classes or a ramp (not both)")
@@ -130,35 +114,6 @@ class RasterLayerDef(Strict):
         if self.tiles.min_zoom > self.tiles.max_zoom:
             raise ValueError("tiles.min_zoom is greater than tiles.max_zoom")
         return self
-
-    # -- what the rest of the platform reads from any layer definition --------------------
-    @property
-    def geometry(self) -> str:
-        return "Raster"
-
-    @property
-    def fields(self) -> list:
-        return []
-
-    @property
-    def field(self) -> dict:
-        return {}
-
-    @property
-    def natural_key(self) -> list:
-        return []
-
-    @property
-    def personal_fields(self) -> list:
-        return []
-
-    @property
-    def time_field(self) -> None:
-        return None
-
-    @property
-    def is_polygon(self) -> bool:
-        return False
 
     @property
     def render(self) -> str:

@@ -1,0 +1,238 @@
+"""Vector layers (``kind: vector``, the default): a table of features with typed fields.
+Besides the data dictionary the definition carries how the layer is drawn (``style``) and
+searched (``search``); ``styles/build.py`` and ``services/planning`` read them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from gis.layerdef.base import ID_RE, LayerBase, Strict, Text, check_colour
+
+FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
+GeometryType = Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
+                       "MultiPolygon"]
+RESERVED = {"fid", "geom", "extra", "source_row"}
+
+
+class FieldDef(Strict):
+    name: str
+    type: FieldType = "string"
+    label: Text
+    description: Text | None = None
+    required: bool = False
+    personal: bool = False  # personal data (Decree 13/2023): never public
+    unit: str | None = None
+    codelist: str | None = None  # name of a code list in gis.codelists
+    aliases: list[str] = []  # source field names that map here (case-insensitive)
+    max_length: int | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError(f"field name {v!r} must be lower_snake_case (a-z, 0-9, _)")
+        return v
+
+
+class SourceDefaults(Strict):
+    format: str | None = None  # a GDAL driver name or a short name (shapefile, gpkg, csv...)
+    crs: str | None = None  # EPSG code or preset, e.g. vn2000-cantho
+    encoding: str = "auto"
+    layer: str | None = None  # layer inside a multi-layer source (GeoPackage, FileGDB)
+    axis_order: Literal["auto", "xy", "yx"] = "auto"
+    x_field: str | None = None  # CSV coordinate columns
+    y_field: str | None = None
+    field_map: dict[str, str] = {}  # source field name -> layer field name
+
+
+class Reference(Strict):
+    """This layer's polygons are the reference other layers are checked against at load:
+    a feature of a layer with the field ``field`` must lie in the polygon whose ``key``
+    equals its value (e.g. wards: ``commune_code`` -> ``code``)."""
+
+    field: str  # the field of the checked layers
+    key: str  # the field of this layer holding the same code
+
+
+class Checks(Strict):
+    margin_m: float = 2000.0  # plausibility: allowed distance outside the city extent
+    max_rejected_share: float = Field(default=0.01, ge=0, le=1)
+    # a replace may not remove more than this share of the current version's features
+    # (matched by natural key) unless `gis load --allow-shrink`
+    max_removed_share: float = Field(default=0.1, ge=0, le=1)
+    # a re-delivery whose matched features all moved by more than this (median, metres) is a
+    # CRS mistake (UTM/TM-3, zone, datum), not a re-survey
+    max_shift_m: float = Field(default=5.0, gt=0)
+    reference_for: Reference | None = None
+
+
+class TileOptions(Strict):
+    min_zoom: int = Field(default=10, ge=0, le=22)
+    max_zoom: int = Field(default=22, ge=0, le=24)
+    fields: list[str] | None = None  # attributes carried in vector tiles (None: all public)
+
+
+class StyleClass(Strict):
+    """Features whose ``style.property`` is one of ``values`` get this colour and label."""
+
+    values: list[str | int | float] = Field(min_length=1)
+    color: str
+    label: Text
+    width: int | float | None = None  # lines: width in pixels
+
+    @field_validator("color")
+    @classmethod
+    def _colour(cls, v: str) -> str:
+        return check_colour(v)
+
+
+class ClassesFrom(Strict):
+    """Classes made from a code list's entries that have a colour (``gis.codelists``)."""
+
+    codelist: str
+    show_code: bool = True  # legend text "ODT — Đất ở tại đô thị" rather than the meaning only
+
+    @field_validator("codelist")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from gis.codelists import CODELISTS
+
+        if v not in CODELISTS:
+            raise ValueError(f"unknown code list {v!r} (known: {', '.join(sorted(CODELISTS))})")
+        return v
+
+
+class LabelStyle(Strict):
+    """Map labels: the text of ``field``, from ``min_zoom``."""
+
+    field: str
+    min_zoom: int = Field(default=14, ge=0, le=24)
+    color: str = "#333333"
+    size: int | float = 11
+    along_line: bool = False
+
+    @field_validator("color")
+    @classmethod
+    def _colour(cls, v: str) -> str:
+        return check_colour(v)
+
+
+class VectorStyle(Strict):
+    """How the layer is drawn (MapLibre, SLD, QML and legends are made from it)."""
+
+    name: str | None = None  # file in styles/ (without .json); default: the layer id
+    symbol: Literal["fill", "boundary", "line", "circle"] | None = None  # default: geometry
+    property: str | None = None  # the classified field (none: one symbol)
+    classes: list[StyleClass] = []
+    classes_from: ClassesFrom | None = None  # a code list whose colours are the classes
+    color: str = "#888888"  # what no class matches (or every feature)
+    legend: Text | None = None  # legend text of `color` (default: Khác / Other)
+    outline: str | None = None  # fill: outline colour
+    outline_width: int | float | None = None
+    opacity: int | float | None = Field(default=None, ge=0, le=1)
+    width: int | float | None = None  # line width (px)
+    radius: int | float | None = None  # circle radius (px)
+    label: LabelStyle | None = None
+
+    @field_validator("color", "outline")
+    @classmethod
+    def _c(cls, v: str | None) -> str | None:
+        return None if v is None else check_colour(v)
+
+    @field_validator("classes_from", mode="before")
+    @classmethod
+    def _short(cls, v):
+        return {"codelist": v} if isinstance(v, str) else v  # `classes_from: land_use`
+
+    @model_validator(mode="after")
+    def _classes(self) -> VectorStyle:
+        if (self.classes or self.classes_from) and not self.property:
+            raise ValueError("style classes need a property to classify")
+        return self
+
+
+class Search(Strict):
+    """Fields joined into the layer's search key (accents folded, trigram index made at
+    load); the search box finds features by any words of them."""
+
+    fields: list[str] = Field(min_length=1)
+    kind: Literal["address", "parcel"] = "address"  # what a hit is called in the results
+
+
+class VectorLayerDef(LayerBase):
+    kind: Literal["vector"] = "vector"
+    geometry: GeometryType
+    natural_key: list[str] = []
+    time_field: str | None = None  # field holding the feature's date, for `datetime` queries
+    plane_area: bool = False  # compute the area in the VN-2000 plane at load
+    fields: list[FieldDef]
+    source: SourceDefaults = SourceDefaults()
+    checks: Checks = Checks()
+    tiles: TileOptions = TileOptions()
+    style: VectorStyle = VectorStyle()
+    search: Search | None = None
+
+    @field_validator("style", mode="before")
+    @classmethod
+    def _style_name(cls, v):
+        return {"name": v} if isinstance(v, str) else v  # `style: roads`: the file name only
+
+    @model_validator(mode="after")
+    def _consistent(self) -> VectorLayerDef:
+        for problem in field_problems(self):
+            raise ValueError(problem)
+        if self.planning and self.planning.role == "flood_depth":
+            raise ValueError("planning role 'flood_depth' is for raster layers")
+        return self
+
+    @property
+    def field(self) -> dict[str, FieldDef]:
+        return {f.name: f for f in self.fields}
+
+    @property
+    def personal_fields(self) -> list[str]:
+        return [f.name for f in self.fields if f.personal]
+
+    @property
+    def is_polygon(self) -> bool:
+        return self.geometry.endswith("Polygon")
+
+    @property
+    def style_name(self) -> str:
+        return self.style.name or self.id
+
+
+def field_problems(layer: VectorLayerDef) -> list[str]:
+    """Keys that must name fields of the layer (the YAML reader locates them by line)."""
+    names = [f.name for f in layer.fields]
+    out = []
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        out.append(f"duplicate field names: {', '.join(sorted(dupes))}")
+    reserved = RESERVED & set(names)
+    if reserved:
+        out.append(f"field names reserved by the platform: {', '.join(sorted(reserved))}")
+    refs = [("natural_key", k) for k in layer.natural_key]
+    refs += [("source.field_map", t) for t in layer.source.field_map.values()]
+    refs += [("time_field", layer.time_field), ("style.property", layer.style.property),
+             ("style.label.field", layer.style.label and layer.style.label.field),
+             ("planning.code_field", layer.planning and layer.planning.code_field),
+             ("checks.reference_for.key",
+              layer.checks.reference_for and layer.checks.reference_for.key)]
+    refs += [("search.fields", f) for f in (layer.search.fields if layer.search else [])]
+    for key, name in refs:
+        if name and name not in names:
+            out.append(f"{key} field {name!r} is not among the fields")
+    tiled = layer.tiles.fields
+    drawn = [("style.property", layer.style.property),
+             ("style.label.field", layer.style.label and layer.style.label.field)]
+    for key, name in drawn:
+        if name and tiled is not None and name in names and name not in tiled:
+            out.append(f"{key} field {name!r} is not in tiles.fields (the map draws from "
+                       "the tiles)")
+    return out
+
+
+LayerDef = VectorLayerDef  # the name the loader modules use for a vector definition

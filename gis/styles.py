@@ -1,0 +1,119 @@
+"""A vector layer's map style, made from its definition's ``style`` key: MapLibre style layers
+on the source ``spp`` (``source-layer`` = layer id) and a legend.
+
+A style is ``{"id", "title", "geometry", "metadata": {"legend": [...]}, "layers": [...]}``;
+``metadata.legend`` holds the classes (label vi/en, colour, kind, property and values) from
+which the services also write SLD 1.1 and QGIS QML, so every client draws the same colours.
+``styles/build.py`` writes these to ``styles/<id>.json``; a layer without a file is served
+the style made here, so a new layer file is drawn without any other step.
+"""
+
+from __future__ import annotations
+
+from gis.codelists import CODELISTS
+from gis.layerdef import VectorLayerDef
+
+OTHER = {"vi": "Khác", "en": "Other"}
+FONT = ["Noto Sans Regular"]
+LEGEND_KIND = {"fill": "fill", "boundary": "outline", "line": "line", "circle": "circle"}
+GEOMETRY = {"fill": "polygon", "boundary": "polygon", "line": "line", "circle": "point"}
+
+
+def symbol_of(layer: VectorLayerDef) -> str:
+    if layer.style.symbol:
+        return layer.style.symbol
+    g = layer.geometry
+    return "fill" if g.endswith("Polygon") else "line" if g.endswith("LineString") else "circle"
+
+
+def classes(layer: VectorLayerDef) -> list[dict]:
+    """The style classes: ``{vi, en, color, values[, width]}``, from the code list or listed."""
+    st = layer.style
+    if st.classes_from:
+        cf = st.classes_from
+        return [{"vi": f"{e.code} — {e.vi}" if cf.show_code else e.vi,
+                 "en": f"{e.code} — {e.en}" if cf.show_code else e.en,
+                 "color": e.color.upper(), "values": [e.code]}
+                for e in CODELISTS[cf.codelist] if e.color]
+    return [{"vi": c.label.vi, "en": c.label.en, "color": c.color.upper(),
+             "values": list(c.values), **({"width": c.width} if c.width is not None else {})}
+            for c in st.classes]
+
+
+def _match(prop: str, rules: list[dict], key: str, default):
+    """A MapLibre ``match`` on the property, or the constant when every class agrees."""
+    pairs: list = []
+    for r in rules:
+        pairs += [r["values"], r.get(key, default)]
+    if all(v == default for v in pairs[1::2]):
+        return default
+    return ["match", ["get", prop], *pairs, default]
+
+
+def build(layer: VectorLayerDef) -> dict:
+    st, lid = layer.style, layer.id
+    kind, prop = symbol_of(layer), st.property
+    rules = classes(layer) if prop else []
+    default = st.color.upper()
+    width = st.width if st.width is not None else 1.5
+    minzoom = layer.tiles.min_zoom
+    base = {"source": "spp", "source-layer": lid, "minzoom": minzoom}
+    lk = LEGEND_KIND[kind]
+    legend = [{"vi": r["vi"], "en": r["en"], "color": r["color"], "kind": lk, "property": prop,
+               "values": r["values"], **({"width": r["width"]} if "width" in r else {})}
+              for r in rules]
+    single = st.legend or (None if rules else layer.title)
+    legend.append({"vi": single.vi if single else OTHER["vi"],
+                   "en": single.en if single else OTHER["en"], "color": default, "kind": lk,
+                   "property": None, "values": None,
+                   **({"width": width} if kind == "line" else {})})
+    color = _match(prop, rules, "color", default) if prop else default
+    layers: list[dict] = []
+    if kind == "fill":
+        layers.append({"id": f"{lid}-fill", "type": "fill", **base,
+                       "paint": {"fill-color": color, "fill-opacity": _or(st.opacity, 0.7)}})
+        if st.outline:
+            ow = _or(st.outline_width, 0.5)
+            layers.append({"id": f"{lid}-outline", "type": "line", **base,
+                           "paint": {"line-color": st.outline.upper(), "line-width": ow}})
+            legend.append({"vi": "Ranh giới", "en": "Boundary", "color": st.outline.upper(),
+                           "kind": "outline", "property": None, "values": None, "width": ow})
+    elif kind == "boundary":
+        layers.append({"id": f"{lid}-outline", "type": "line", **base,
+                       "layout": {"line-join": "round"},
+                       "paint": {"line-color": default,
+                                 "line-width": _or(st.outline_width, 1.0),
+                                 "line-dasharray": [4, 2]}})
+    elif kind == "line":
+        layers.append({"id": f"{lid}-line", "type": "line", **base,
+                       "layout": {"line-cap": "round", "line-join": "round"},
+                       "paint": {"line-color": color,
+                                 "line-width": _match(prop, rules, "width", width)
+                                 if prop else width}})
+    else:
+        layers.append({"id": f"{lid}-circle", "type": "circle", **base,
+                       "paint": {"circle-color": color, "circle-radius": _or(st.radius, 4),
+                                 "circle-stroke-color": "#FFFFFF",
+                                 "circle-stroke-width": 1}})
+    if st.label:
+        lb = st.label
+        layout = {"text-field": ["to-string", ["get", lb.field]], "text-font": FONT,
+                  "text-size": lb.size}
+        if lb.along_line:
+            layout["symbol-placement"] = "line"
+        layers.append({"id": f"{lid}-label", "type": "symbol", **base,
+                       "minzoom": max(minzoom, lb.min_zoom), "layout": layout,
+                       "paint": {"text-color": lb.color.upper(),
+                                 "text-halo-color": "#FFFFFF", "text-halo-width": 1.2}})
+        legend.append({"vi": "Nhãn", "en": "Label", "color": lb.color.upper(),
+                       "kind": "label", "property": lb.field, "values": None})
+    for entry in legend:
+        entry["geometry"] = GEOMETRY[kind]
+    return {"id": lid, "title": {"vi": layer.title.vi, "en": layer.title.en},
+            "geometry": GEOMETRY[kind], "metadata": {"legend": legend,
+                                                     "generator": "styles/build.py"},
+            "layers": layers}
+
+
+def _or(value, default):
+    return default if value is None else value
