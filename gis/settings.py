@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # PostgreSQL statement timeout for web requests, milliseconds.
     statement_timeout_ms: int = 15000
 
-    # -- access control, audit and abuse limits (services/auth.py, services/guard.py) --
+    # -- access control, audit and abuse limits (services/auth, limits, ratelimit, audit) --
     # Database URL of the web services' read-only role (spp_web). Unset: the embedded
     # cluster's URL with user spp_web; with DATABASE_URL set, DATABASE_URL itself (a warning).
     web_database_url: str | None = None
@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     cursor_secret: str | None = None
     # Rows a download (CSV, GeoPackage, Shapefile) fetches from the database at a time.
     export_batch_rows: int = 5000
+    # ... and at most about this many bytes of rows (wide rows make smaller batches).
+    export_batch_bytes: int = 4 * 2**20
 
     @property
     def embedded_dir(self) -> Path:

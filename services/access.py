@@ -11,7 +11,6 @@ missing one, a field it may not see exactly like an unknown one (no side channel
 from __future__ import annotations
 
 import hashlib
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -71,7 +70,7 @@ PUBLIC = Principal()
 async def principal(request: Request) -> Principal:
     """The caller of this request: the public without a credential, else the holder of the
     API key or OIDC token (``services.auth``); a bad credential is a 401, never the public.
-    The result is kept on the request for the rate limiter and the audit log."""
+    The result is kept on the request for the audit trail."""
     state = request.scope.setdefault("state", {})
     who = state.get("spp_principal")
     if who is None:
@@ -99,20 +98,6 @@ def layer_for(who: Principal, layers: dict[str, LayerInfo], layer_id: str) -> La
 
 def visible_columns(who: Principal, layer: LayerInfo) -> dict[str, Column]:
     """The properties this principal may read, filter, sort and download, in schema order.
-
-    Every data path asks this, so it also notes, for the audit log, a read of a layer that
-    is not public or of personal fields (``services.guard`` writes the rows after the
-    response; nothing is noted for the public).
+    (A route returning them notes the read for the audit log: ``services.audit.note_read``.)
     """
-    cols = {n: c for n, c in layer.columns.items() if who.can_see_column(layer, c)}
-    sink = audit_reads.get()
-    if sink is not None and not who.is_public:
-        personal = sorted({n.removesuffix("_codelist") for n, c in cols.items() if c.personal})
-        if personal or layer.access_level != "public":
-            sink.append((layer.id, layer.access_level, personal))
-    return cols
-
-
-# (layer id, access level, personal fields) read during the current request; set per request
-# by the guard middleware
-audit_reads: ContextVar[list | None] = ContextVar("spp_audit_reads", default=None)
+    return {n: c for n, c in layer.columns.items() if who.can_see_column(layer, c)}

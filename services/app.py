@@ -1,5 +1,6 @@
-"""The web service: the guard and the items hot path in front of the FastAPI application
-(OGC API - Features under /ogc, Tiles, Styles, planning, rasters, the web map)."""
+"""The web service: request limits, rate limits, the audit trail and the items hot path in
+front of the FastAPI application (OGC API - Features under /ogc, Tiles, Styles, planning,
+rasters, the web map)."""
 
 from __future__ import annotations
 
@@ -10,32 +11,36 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
-from services import guard, ops
+from services import ops
+from services.audit import AuditTrail, AuditWriter
 from services.catalog import Catalog
-from services.guard import Guard
+from services.limits import RequestLimits
 from services.ogc import collections, errors, items, landing, openapi
 from services.ogc.cqlworker import PARSER
 from services.ogc.hotpath import GZIP_LEVEL, ItemsHotPath
 from services.planning import router as planning_router
 from services.raster import router as raster_router
+from services.ratelimit import RateLimit
 from services.replicas import ReadRouter
 from services.telemetry import Telemetry
 from services.tiles import router as tiles_router
 
 
 class Service:
-    """What uvicorn serves: telemetry (request id, access log, metrics), the guard
-    (credentials, limits, audit), then the GeoJSON items hot
-    path, then the FastAPI application with its own middlewares (gzip, errors) and routes.
-    The hot path sits outside FastAPI's middleware stack on purpose: it is the request every
-    client repeats, and each layer of that stack costs Python time on it."""
+    """What uvicorn serves: telemetry (request id, access log, metrics), request limits (URL,
+    body, time to first byte), rate limits, the audit trail (reads noted by the routes, queued
+    after a 2xx), then the GeoJSON items hot path, then the FastAPI application with its own
+    middlewares (gzip, errors) and routes. The hot path sits outside FastAPI's middleware stack
+    on purpose: it is the request every client repeats, and each layer of that stack costs
+    Python time on it."""
 
     def __init__(self, app: FastAPI):
         self.app = app
         self.state = app.state
         from gis.settings import get_settings
 
-        self._asgi = Telemetry(Guard(ItemsHotPath(app), writer=app.state.audit),
+        inner = AuditTrail(ItemsHotPath(app), app.state.audit)
+        self._asgi = Telemetry(RequestLimits(RateLimit(inner)),
                                access_log=get_settings().access_log)
 
     async def __call__(self, scope, receive, send):
@@ -62,9 +67,11 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
         await router.open()
         app.state.pool = app.state.pages = router
         await asyncio.to_thread(PARSER.warm)  # the CQL2 parser's child process
+        app.state.audit.start()
         try:
             yield
         finally:
+            await app.state.audit.stop()  # the rows queued so far are written
             await router.close()
 
     app = FastAPI(title="SPP Cần Thơ", lifespan=lifespan, openapi_url=None, docs_url=None,
@@ -73,7 +80,10 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
     app.state.openapi30 = None
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=GZIP_LEVEL)
     errors.install(app)
-    guard.install(app)  # the audit writer of the guard
+    from gis.settings import get_settings
+    from services.pool import web_database_url
+
+    app.state.audit = AuditWriter(web_database_url, get_settings().audit_flush_s)
     for module in (ops, landing, collections, items, openapi):
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles

@@ -58,7 +58,7 @@ class _Cached:
 _cache: dict[str, _Cached] = {}
 _CACHE_MAX = 10_000
 
-# Credentials seen valid lately (sha256 → monotonic deadline). The guard lets only these draw
+# Credentials seen valid lately (sha256 → monotonic deadline). Rate limits let only these draw
 # from a credential's own rate bucket; any other credential, on any route, draws from its
 # address's bucket, so made-up keys cost what anonymous requests cost. Not an access
 # decision: every route that needs a principal still resolves the credential.
@@ -71,7 +71,7 @@ def credential_hash(cred: str) -> str:
 
 
 def presented(authorization: str | None, api_key: str | None) -> str | None:
-    """The credential the guard buckets by (never raises; ``credential`` judges it)."""
+    """The credential the rate limiter buckets by (never raises; ``credential`` judges it)."""
     if api_key and api_key.strip():
         return api_key.strip()
     if authorization and authorization.strip():

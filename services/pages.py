@@ -13,25 +13,12 @@ that cannot connect either the database is away (``services.dbstate``): 503 at o
 from __future__ import annotations
 
 import asyncio
-import re
 
 import asyncpg
 
 from gis.settings import get_settings
 from services.dbstate import BREAKER, Breaker, DatabaseAway, unreachable
 from services.pool import web_database_url
-
-_NAMED = re.compile(rb"%\((\w+)\)s|%%")
-
-
-def numbered(text: bytes, names: list[str]) -> str:
-    """psycopg's named placeholders (``%(p0)s``, ``%%``) as asyncpg's ``$1``, ``%``."""
-    index = {n.encode(): i + 1 for i, n in enumerate(names)}
-
-    def repl(m: re.Match) -> bytes:
-        return b"%" if m[0] == b"%%" else b"$%d" % index[m[1]]
-
-    return _NAMED.sub(repl, text).decode()
 
 
 class PagePool:

@@ -39,8 +39,11 @@ def _raw(root: str, head: bytes, body_parts, pause: float = 0.0) -> tuple[bytes,
     host, port = urlsplit(root).hostname, urlsplit(root).port
     with socket.create_connection((host, port), timeout=10) as s:
         s.sendall(head)
-        for part in body_parts:
-            s.sendall(part)
+        try:
+            for part in body_parts:
+                s.sendall(part)
+        except (BrokenPipeError, ConnectionResetError):  # it answered and closed first
+            pass
         time.sleep(pause)
         answer = b""
         try:

@@ -39,6 +39,15 @@ def test_landing_page_links_are_absolute(client, ogc_server):
     params = {p["name"] for p in spec["paths"]["/ogc/collections/{collectionId}/items"]["get"]
               ["parameters"]}
     assert {"bbox", "limit", "crs", "bbox-crs", "filter", "datetime"} <= params
+    # declared once (services/ogc/params.py): what parses a request is what the document says
+    from services.ogc.params import ITEMS
+
+    items_doc = spec["paths"]["/ogc/collections/{collectionId}/items"]["get"]["parameters"]
+    limit = next(p for p in items_doc if p["name"] == "limit")
+    assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10}
+    assert params == {"collectionId", *ITEMS.by_name}
+    one = spec["paths"]["/ogc/collections/{collectionId}/items/{featureId}"]["get"]
+    assert {p["name"] for p in one["parameters"]} == {"collectionId", "featureId", "f", "crs"}
     assert "anyOf" not in json.dumps(spec) or '"type": "null"' not in json.dumps(spec)
 
 
@@ -238,3 +247,24 @@ def test_errors_are_ogc_exceptions(client):
         assert r.status_code == 400, url
         body = r.json()
         assert set(body) == {"code", "description"} and body["description"]
+
+
+def test_statements_use_the_drivers_own_placeholders():
+    """asyncpg's $n numbered where a value is first bound; a value used twice (a keyset key)
+    is one placeholder; psycopg's statements name theirs."""
+    from services.catalog import Column
+    from services.ogc import query
+    from services.ogc.params import ItemsQuery
+
+    class Layer:
+        id, current_version, definition_sha, time_field = "roads", 1, "x", None
+        columns = {"name": Column("name", "string", "Name", "Tên")}
+
+    q = ItemsQuery(limit=5, bbox=(105.7, 10.0, 105.8, 10.1), sortby=[("name", False)],
+                   cursor=["b", 7])
+    s = query.build(Layer, Layer.columns, q, numbered=True)
+    text = query.page_cte(s, True, q.cursor).as_bytes(None).decode()
+    assert "%(" not in text and "$8" not in text and text.count("$6") == 2  # "b", twice
+    assert list(s.params.values()) == [105.7, 10.0, 105.8, 10.1, 7, "b", 5]
+    named = query.build(Layer, Layer.columns, q)
+    assert "%(x0)s" in query.page_cte(named, True, q.cursor).as_bytes(None).decode()

@@ -37,7 +37,8 @@ def test_layers(session_dir):
     text = (ROOT / "layers" / "flood_depth_100y.yaml").read_text(encoding="utf-8")
     (folder / "test_grid.yaml").write_text(
         text.replace("id: flood_depth_100y", "id: test_grid")
-        .replace("transparent_at_or_below: 0.0", "transparent_at_or_below: null"),
+        .replace("transparent_at_or_below: 0.0", "transparent_at_or_below: null")
+        .replace("planning: {role: flood_depth}", ""),  # a test grid, no parcel's flood depth
         encoding="utf-8")
     return {"SPP_LAYERS_DIR": str(folder)}
 

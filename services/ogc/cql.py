@@ -45,22 +45,18 @@ def parse_filter(text: str, lang: str | None) -> dict:
 
 
 class Translator:
-    """One filter's translation; ``params`` collects the placeholder values."""
+    """One filter's translation; ``bind(value, cast, prefix)`` gives the placeholder of a
+    value (``query.SQLQuery.param``: the statement's own placeholder syntax)."""
 
-    def __init__(self, columns: dict[str, Column], filter_crs: ServedCRS, params: dict,
-                 prefix: str = "f"):
+    def __init__(self, columns: dict[str, Column], filter_crs: ServedCRS, bind):
         self.columns = columns
         self.crs = filter_crs
-        self.params = params
-        self.prefix = prefix
+        self.bind = bind
         self.current = "?"  # the property a literal is compared with, for messages
 
     # -- helpers ------------------------------------------------------------------------
     def param(self, value, cast: str | None = None) -> sql.Composable:
-        name = f"{self.prefix}{len(self.params)}"
-        self.params[name] = value
-        ph = sql.Placeholder(name)
-        return sql.SQL("{}::{}").format(ph, sql.SQL(cast)) if cast else ph
+        return self.bind(value, cast, "f")
 
     def fail(self, message: str) -> InvalidParameter:
         return InvalidParameter(f"filter: {message}")
@@ -285,11 +281,3 @@ class Translator:
             raise self.fail(f"expected a DATE or TIMESTAMP, got {json.dumps(node)[:80]}")
         return self.param(parse_instant(raw, "filter"), cast)
 
-
-def translate(tree: dict, columns: dict[str, Column], filter_crs: ServedCRS,
-              params: dict) -> sql.Composable:
-    try:
-        return Translator(columns, filter_crs, params).condition(tree)
-    except (IndexError, KeyError, TypeError, AttributeError) as exc:
-        raise InvalidParameter(f"filter: malformed expression ({type(exc).__name__}: {exc}); "
-                               "check the number and kind of each operator's arguments") from None

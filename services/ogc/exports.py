@@ -50,7 +50,7 @@ def _statement(s: SQLQuery, q: ItemsQuery, crs: ServedCRS, wkb: bool) -> sql.Com
                     "ST_Y(ST_PointOnSurface({g})) AS y").format(geom, sql.Literal(crs.decimals),
                                                                  g=geom)
     return sql.SQL("WITH page AS ({cte}) SELECT fid, {cols} FROM page ORDER BY {o}").format(
-        cte=page_cte(s, q.limit if q.limit_given else None, q.cursor),
+        cte=page_cte(s, q.limit_given, q.cursor),
         cols=sql.SQL(", ").join([*props, g]), o=s.order_sql(alias=True))
 
 
@@ -90,7 +90,7 @@ async def _started(gen):
         try:
             # an empty first chunk lets the headers go now: the gzip middleware holds them
             # until the first body message, and a GeoPackage's first bytes come only when the
-            # whole file is written (the guard's time-to-first-byte limit would answer 503)
+            # whole file is written (services.limits answers 503 past the time to first byte)
             yield b""
             async for chunk in gen:
                 yield chunk
@@ -100,11 +100,20 @@ async def _started(gen):
     return rest()
 
 
+FIRST_BATCH_ROWS = 200  # before the size of a row is known
+
+
 async def _rows(pool, stmt, params):
-    """Batches of rows; the first one is fetched (maybe empty) before anything is sent."""
+    """Batches of rows; the first one is fetched (maybe empty) before anything is sent.
+
+    A batch holds at most ``export_batch_rows`` rows and about ``export_batch_bytes``: each
+    batch's row count follows the size of the rows before it, so a layer of wide rows (long
+    lines, large texts) is not held 5000 rows at a time."""
     from gis.settings import get_settings
 
-    size = max(1, get_settings().export_batch_rows)
+    s = get_settings()
+    most, budget = max(1, s.export_batch_rows), max(1, s.export_batch_bytes)
+    size = min(most, FIRST_BATCH_ROWS)
     async with pool.connection() as conn:
         async with conn.transaction():
             async with conn.cursor(name="spp_download") as cur:
@@ -112,9 +121,20 @@ async def _rows(pool, stmt, params):
                 batch = await cur.fetchmany(size)
                 yield batch
                 while batch:
+                    size = max(1, min(most, int(budget / max(1, _row_bytes(batch)))))
                     batch = await cur.fetchmany(size)
                     if batch:
                         yield batch
+
+
+def _row_bytes(batch: list[dict]) -> float:
+    """Mean size of a row of ``batch`` (its text and binary values, on up to 32 rows)."""
+    sample = batch[::max(1, len(batch) // 32)]
+    total = 0
+    for row in sample:
+        for v in row.values():
+            total += len(v) if isinstance(v, (str, bytes, memoryview)) else 16
+    return total / len(sample)
 
 
 async def _csv(pool, stmt, s: SQLQuery, point: bool, crs: ServedCRS):

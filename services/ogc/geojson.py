@@ -41,7 +41,7 @@ def feature_sql(columns: dict[str, Column], crs: ServedCRS) -> sql.Composable:
         props=properties_sql(columns))
 
 
-def page_sql(s: SQLQuery, limit: int, cursor: list | None, crs: ServedCRS) -> sql.Composable:
+def page_sql(s: SQLQuery, cursor: list | None, crs: ServedCRS) -> sql.Composable:
     """One row: n (features returned), features (the comma-joined features as JSON text),
     last (key of the last row as JSON text, for the next link)."""
     keys = [sql.Identifier(f"_k{i}") for i in range(len(s.order))] + [sql.SQL("fid")]
@@ -49,7 +49,7 @@ def page_sql(s: SQLQuery, limit: int, cursor: list | None, crs: ServedCRS) -> sq
         "WITH page AS ({cte}) SELECT count(*)::int AS n, "
         "coalesce(string_agg({feature}, ',' ORDER BY {order}), '') AS features, "
         "(array_agg(json_build_array({keys})::text ORDER BY {rev}))[1] AS last FROM page"
-    ).format(cte=page_cte(s, limit, cursor), feature=feature_sql(s.columns, crs),
+    ).format(cte=page_cte(s, True, cursor), feature=feature_sql(s.columns, crs),
              order=s.order_sql(alias=True), keys=sql.SQL(", ").join(keys),
              rev=s.order_sql(alias=True, reverse=True))
 

@@ -1,7 +1,7 @@
 """The hot path of OGC API - Features: GeoJSON pages of ``/ogc/collections/{id}/items``.
 
 Answered by this plain ASGI handler in front of the FastAPI application (``services.app.
-Service`` puts it right behind the guard: credentials, rate limits, audit), so without
+Service`` puts it right behind the request limits, rate limits and audit trail), so without
 FastAPI's middleware stack, routing and dependency solving, which together cost more Python
 time than the rest of such a request (bench/README.md). It calls the very function the FastAPI
 route calls (``items.items_response``), so the answer, the access checks and the errors are the
@@ -18,8 +18,8 @@ from starlette.responses import Response
 
 from services.access import principal
 from services.ogc.errors import OGCError, unexpected_error_response
-from services.ogc.http import Ctx, negotiate
-from services.ogc.items import ITEM_FORMATS, items_response
+from services.ogc.http import Ctx
+from services.ogc.items import items_response, request_format
 
 _ITEMS = re.compile(r"/ogc/collections/([^/]+)/items")
 GZIP_MIN_BYTES = 1000
@@ -40,9 +40,10 @@ class ItemsHotPath:
         scope["app"] = self.app  # as Starlette sets it: request.app, request.state
         request = Request(scope, receive)
         try:
-            if negotiate(request, ITEM_FORMATS) != "geojson":
-                return await self.app(scope, receive, send)
+            fmt = request_format(request)
         except OGCError:  # a bad f=: FastAPI's route gives the same 400
+            return await self.app(scope, receive, send)
+        if fmt != "geojson":
             return await self.app(scope, receive, send)
         try:
             who = await principal(request)
@@ -52,7 +53,7 @@ class ItemsHotPath:
                     layers = await self.state.catalog.layers(conn)
             # no psycopg connection: the page query runs on services.pages
             c = Ctx(request, None, who, layers, self.state.pages)
-            response = await items_response(c, m[1], "geojson")
+            response = await items_response(c, m[1], fmt)
         except Exception as exc:  # the same OGC exception documents as FastAPI's handlers
             response = unexpected_error_response(exc, scope["path"])
         await gzipped(request, response)(scope, receive, send)

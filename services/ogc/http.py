@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request, Response
 from psycopg import AsyncConnection
 
-from services.access import LayerHidden, Principal, layer_for, principal, visible_columns
+from services.access import LayerHidden, Principal, layer_for, principal
 from services.catalog import LayerInfo
 from services.ogc.errors import NotFound
 from services.ogc.params import parse_format
@@ -59,13 +59,13 @@ class Ctx:
                            "its coverage and map tiles") from None
 
     def raster(self, layer_id: str) -> LayerInfo:
-        """The raster layer if this caller may see it (its read noted for the audit)."""
+        """The raster layer if this caller may see it (routes returning its data note the read
+        for the audit with ``services.audit.note_read``)."""
         try:
             info = layer_for(self.who, self.raster_layers(), layer_id)
         except LayerHidden:
             raise NotFound(f"no raster collection {layer_id!r}; the list is at "
                            f"{self.url('/api/rasters')}") from None
-        visible_columns(self.who, info)  # notes the read of a non-public layer for the audit
         return info
 
     def url(self, path: str, params: dict | list | None = None) -> str:

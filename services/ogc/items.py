@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from psycopg import sql
 
 from services.access import visible_columns
+from services.audit import note_read
 from services.ogc import geojson, query
 from services.ogc.collections import CollectionId
 from services.ogc.crs import content_crs_header, parse_crs
 from services.ogc.cursor import encode_cursor
-from services.ogc.errors import InvalidParameter, NotFound
+from services.ogc.errors import NotFound
 from services.ogc.html import page, svg_preview
 from services.ogc.http import (
     GEOJSON,
@@ -23,62 +24,37 @@ from services.ogc.http import (
     conditional,
     ctx,
     etag_for,
-    negotiate,
     normalised_query,
 )
-from services.ogc.params import parse_items_query
-from services.pages import numbered
+from services.ogc.params import ITEM, ITEMS, parse_items_query
 
 router = APIRouter(prefix="/ogc/collections", tags=["Data"])
-ITEM_FORMATS = {"geojson", "html", "csv", "gpkg", "shp"}
-
-
-def _doc_params():
-    """Parameters shown in the OpenAPI document (parsing is done by params.py)."""
-    return {
-        "f": Query(None, description="json | html | csv | gpkg | shp"),
-        "limit": Query(None, description="1..10000, default 10"),
-        "bbox": Query(None, description="minx,miny,maxx,maxy in bbox-crs"),
-        "bbox_crs": Query(None, alias="bbox-crs", description="CRS of bbox (default CRS84)"),
-        "crs": Query(None, description="CRS of the response geometries (default CRS84)"),
-        "datetime": Query(None, description="Instant or interval (a/b, ../b, a/..)"),
-        "filter": Query(None, description="CQL2 filter"),
-        "filter_lang": Query(None, alias="filter-lang", description="cql2-text | cql2-json"),
-        "filter_crs": Query(None, alias="filter-crs", description="CRS of filter geometries"),
-        "sortby": Query(None, description="+name,-other"),
-        "properties": Query(None, description="Comma-separated property names"),
-        "cursor": Query(None, description="Paging token from a 'next' link"),
-    }
-
-
-_P = _doc_params()
 
 
 @router.get("/{collectionId}/items", summary="Features of a collection",
-            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
-async def items(request: Request, collection_id: str = CollectionId,
-                f: str | None = _P["f"], limit: str | None = _P["limit"],
-                bbox: str | None = _P["bbox"], bbox_crs: str | None = _P["bbox_crs"],
-                crs: str | None = _P["crs"], datetime_: str | None = Query(
-                    None, alias="datetime", description="Instant or interval"),
-                filter_: str | None = Query(None, alias="filter", description="CQL2 filter"),
-                filter_lang: str | None = _P["filter_lang"],
-                filter_crs: str | None = _P["filter_crs"], sortby: str | None = _P["sortby"],
-                properties: str | None = _P["properties"], cursor: str | None = _P["cursor"],
-                c: Ctx = Depends(ctx)):
+            description="Any property of the collection is a parameter too: the features whose "
+                        "property equals the value.",
+            response_class=Response, responses={200: {"content": {GEOJSON: {}}}},
+            openapi_extra=ITEMS.openapi())
+async def items(request: Request, collection_id: str = CollectionId, c: Ctx = Depends(ctx)):
     # GeoJSON pages normally never get here: services.ogc.hotpath answers them before
     # FastAPI's routing, with the same items_response
-    return await items_response(c, collection_id, negotiate(request, ITEM_FORMATS))
+    return await items_response(c, collection_id, request_format(request))
+
+
+def request_format(request: Request) -> str:
+    """The format of an items request (``f``, else Accept): the one place ``f`` is parsed."""
+    return ITEMS.format(request.query_params, request.headers.get("accept", ""))
 
 
 async def items_response(c: Ctx, collection_id: str, fmt: str) -> Response:
-    """An items request in format ``fmt`` (the negotiated one) of a collection."""
+    """An items request in format ``fmt`` (``request_format``) of a collection."""
     request = c.request
     layer = c.layer(collection_id)
     visible = visible_columns(c.who, layer)
+    note_read(c.who, layer, visible)
     q = parse_items_query(request.query_params, visible, has_time=layer.time_field is not None
-                          and layer.time_field in visible, formats=ITEM_FORMATS,
-                          layer_id=layer.id)
+                          and layer.time_field in visible, layer_id=layer.id)
     etag = etag_for("items", layer.id, layer.current_version, layer.definition_sha,
                     c.who.cache_scope, fmt, normalised_query(request))
     if (resp := conditional(request, c.who, etag)) is not None:
@@ -104,29 +80,29 @@ async def items_response(c: Ctx, collection_id: str, fmt: str) -> Response:
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
-_PAGE_SQL: dict[tuple, str] = {}
+_PAGE_SQL: dict[tuple, tuple[str, tuple[str, ...]]] = {}
 
 
 def _page_statement(layer, visible: dict, q) -> tuple[str, list]:
     """The GeoJSON page statement (asyncpg's ``$n`` placeholders) and its values. Its text is
     composed once per query shape (layer version, properties, which filters, CRS, cursor
-    shape): composing and serialising the psycopg ``sql`` tree cost more Python time than the
-    rest of a bbox request. On a hit only the values are gathered (``query.bound_values``); a
-    shape is kept only when those values equal what composing bound, so a hit binds exactly
-    what composing would have."""
+    shape) and kept with the names of the values its ``$1``, ``$2``... stand for: composing
+    and serialising the psycopg ``sql`` tree cost more Python time than the rest of a bbox
+    request. On a hit the request's named values are looked up by those names."""
+    values = query.named_values(layer, visible, q)
     if q.filter is None:  # CQL2: shapes vary too much to be worth keeping
         key = query.shape_key(layer, visible, q)
         hit = _PAGE_SQL.get(key)
         if hit is not None:
-            return hit, query.bound_values(layer, visible, q)
-    s = query.build(layer, visible, q)
-    text = numbered(geojson.page_sql(s, q.limit, q.cursor, q.crs).as_bytes(None), list(s.params))
-    values = list(s.params.values())
-    if q.filter is None and values == query.bound_values(layer, visible, q):
+            text, names = hit
+            return text, [values[n] for n in names]
+    s = query.build(layer, visible, q, numbered=True, values=values)
+    text = geojson.page_sql(s, q.cursor, q.crs).as_bytes(None).decode()
+    if q.filter is None:
         if len(_PAGE_SQL) >= 512:
             _PAGE_SQL.clear()
-        _PAGE_SQL[key] = text
-    return text, values
+        _PAGE_SQL[key] = text, tuple(s.params)
+    return text, list(s.params.values())
 
 
 def _links(c: Ctx, layer, q, n: int, last: str | None, fmt: str) -> list[dict]:
@@ -159,7 +135,7 @@ async def _items_html(c: Ctx, layer, s: query.SQLQuery, q, etag: str):
         "WITH page AS ({cte}) SELECT fid, {props} AS props, ST_AsSVG(geom, 0, 7) AS svg, "
         "ST_XMin(geom) AS xmin, ST_YMin(geom) AS ymin, ST_XMax(geom) AS xmax, "
         "ST_YMax(geom) AS ymax, json_build_array({keys})::text AS key FROM page ORDER BY {o}"
-    ).format(cte=query.page_cte(s, q.limit, q.cursor), props=geojson.properties_sql(s.columns),
+    ).format(cte=query.page_cte(s, True, q.cursor), props=geojson.properties_sql(s.columns),
              keys=sql.SQL(", ").join(keys), o=s.order_sql(alias=True))
     cur = await c.conn.execute(stmt, s.params)
     rows = await cur.fetchall()
@@ -180,16 +156,14 @@ async def _items_html(c: Ctx, layer, s: query.SQLQuery, q, etag: str):
 
 
 @router.get("/{collectionId}/items/{featureId}", summary="One feature", response_class=Response,
-            responses={200: {"content": {GEOJSON: {}}}})
+            responses={200: {"content": {GEOJSON: {}}}}, openapi_extra=ITEM.openapi())
 async def item(request: Request, collection_id: str = CollectionId,
                feature_id: str = Path(..., alias="featureId", description="Feature id (fid)"),
-               f: str | None = _P["f"], crs: str | None = _P["crs"], c: Ctx = Depends(ctx)):
+               c: Ctx = Depends(ctx)):
     layer = c.layer(collection_id)
-    fmt = negotiate(request, {"geojson", "html"})
-    for key in request.query_params:
-        if key not in ("f", "crs"):
-            raise InvalidParameter(f"unknown parameter {key!r}; a single feature takes f and crs")
-    out_crs = parse_crs(request.query_params.get("crs"), "crs")
+    given = ITEM.given(request.query_params)
+    fmt = ITEM.format(request.query_params, request.headers.get("accept", ""))
+    out_crs = parse_crs(given.get("crs"), "crs")
     try:
         fid = int(feature_id)
     except ValueError:
@@ -201,6 +175,7 @@ async def item(request: Request, collection_id: str = CollectionId,
     if (resp := conditional(request, c.who, etag)) is not None:
         return resp
     s = query.SQLQuery(layer, visible_columns(c.who, layer))
+    note_read(c.who, layer, s.columns)
     path = f"/ogc/collections/{layer.id}/items/{fid}"
     if fmt == "html":
         stmt = sql.SQL("SELECT fid, {props} AS props, ST_AsSVG(geom, 0, 7) AS svg, "

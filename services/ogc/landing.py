@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from services.ogc.html import page
-from services.ogc.http import HTML, JSON, OPENAPI, Ctx, cache_headers, ctx, negotiate
+from services.ogc.http import HTML, JSON, OPENAPI, Ctx, cache_headers, ctx
+from services.ogc.params import DOCUMENT
 
 router = APIRouter(prefix="/ogc", tags=["Capabilities"])
 
@@ -48,10 +49,11 @@ CONFORMANCE = [
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
 
 
-@router.get("", summary="Landing page", response_class=JSONResponse)
+@router.get("", summary="Landing page", response_class=JSONResponse,
+            openapi_extra=DOCUMENT.openapi())
 @router.get("/", include_in_schema=False)
-async def landing(request: Request, f: str | None = None, c: Ctx = Depends(ctx)):
-    fmt = negotiate(request, {"geojson", "html"})
+async def landing(request: Request, c: Ctx = Depends(ctx)):
+    fmt = DOCUMENT.format(request.query_params, request.headers.get("accept", ""))
     doc = {
         "title": "SPP Cần Thơ — Nền tảng quy hoạch không gian / Spatial Planning Platform",
         "description": "Dữ liệu không gian của thành phố Cần Thơ theo chuẩn OGC API - Features, "
@@ -86,9 +88,10 @@ async def landing(request: Request, f: str | None = None, c: Ctx = Depends(ctx))
     return JSONResponse(doc, headers=headers)
 
 
-@router.get("/conformance", summary="Conformance classes", response_class=JSONResponse)
-async def conformance(request: Request, f: str | None = None, c: Ctx = Depends(ctx)):
-    fmt = negotiate(request, {"geojson", "html"})
+@router.get("/conformance", summary="Conformance classes", response_class=JSONResponse,
+            openapi_extra=DOCUMENT.openapi())
+async def conformance(request: Request, c: Ctx = Depends(ctx)):
+    fmt = DOCUMENT.format(request.query_params, request.headers.get("accept", ""))
     doc = {"conformsTo": CONFORMANCE}
     headers = cache_headers(c.who, None, 3600)
     if fmt == "html":

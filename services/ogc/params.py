@@ -1,4 +1,5 @@
-"""Query parameters of /items: parsed and validated into an ItemsQuery, or a clear 400."""
+"""Query parameters of /items and /items/{featureId}: declared once (``ITEMS``, ``ITEM``:
+parsing and the OpenAPI document), parsed and validated into an ItemsQuery, or a clear 400."""
 
 from __future__ import annotations
 
@@ -9,20 +10,38 @@ from datetime import UTC, date, datetime, time, timedelta
 from services.catalog import Column
 from services.ogc.crs import ServedCRS, parse_crs
 from services.ogc.errors import InvalidParameter
+from services.ogc.paramspec import Formats, Param, Params, integer, text
 from services.ogc.values import parse_instant, parse_value
 
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 10_000
+MAX_SORT_KEYS = 8  # the keyset condition of a next page nests one level (and values) a key
 FORMATS = {"json": "geojson", "geojson": "geojson", "html": "html", "csv": "csv",
            "gpkg": "gpkg", "shp": "shp"}
-ITEM_PARAMS = {"f", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
-               "filter-crs", "sortby", "properties", "cursor"}
-MAX_SORT_KEYS = 8  # the keyset condition of a next page nests one level (and values) a key
+_CRS = "CRS of the response geometries: a URI such as " \
+       "http://www.opengis.net/def/crs/EPSG/0/6960 (default CRS84)"
+ITEMS = Params(
+    Formats(FORMATS),
+    integer("limit", "Features a page holds at most", 1, 10_000, 10,
+            "; page through larger results with the 'next' links"),
+    Param("bbox", "minx,miny,maxx,maxy (or 6 numbers with heights) in bbox-crs",
+          {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+          extra={"style": "form", "explode": False}),
+    text("bbox-crs", "CRS of bbox (default CRS84)"),
+    text("crs", _CRS),
+    text("datetime", "An instant or an interval (a/b, ../b, a/..) of the time property"),
+    text("filter", "CQL2 filter (text or JSON, see filter-lang)"),
+    text("filter-lang", "Language of filter", enum=["cql2-text", "cql2-json"]),
+    text("filter-crs", "CRS of the filter's geometries (default CRS84)"),
+    text("sortby", "Properties to sort by, comma-separated, each +name or -name"),
+    text("properties", "Properties to return, comma-separated"),
+    text("cursor", "Paging token from a 'next' link"))
+JSON_OR_HTML = {"json": "geojson", "geojson": "geojson", "html": "html"}
+ITEM = Params(Formats(JSON_OR_HTML), text("crs", _CRS))
+DOCUMENT = Params(Formats(JSON_OR_HTML), strict=False)  # landing page, conformance
 
 
 @dataclass
 class ItemsQuery:
-    limit: int = DEFAULT_LIMIT
+    limit: int = ITEMS["limit"].schema["default"]
     limit_given: bool = False
     bbox: tuple[float, float, float, float] | None = None
     bbox_crs: ServedCRS | None = None
@@ -34,7 +53,6 @@ class ItemsQuery:
     sortby: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
     properties: list[str] | None = None
     cursor: list | None = None
-    f: str | None = None
 
     @property
     def has_filter(self) -> bool:
@@ -42,26 +60,8 @@ class ItemsQuery:
 
 
 def parse_format(value: str | None, allowed: set[str]) -> str | None:
-    if value is None:
-        return None
-    key = FORMATS.get(value.lower())
-    if key is None or key not in allowed:
-        names = sorted(k for k, v in FORMATS.items() if v in allowed)
-        raise InvalidParameter(f"f={value!r} is not offered here; use one of: {', '.join(names)}")
-    return key
-
-
-def parse_limit(value: str | None, maximum: int = MAX_LIMIT) -> int:
-    if value is None:
-        return DEFAULT_LIMIT
-    try:
-        n = int(value)
-    except ValueError:
-        raise InvalidParameter(f"limit={value!r} is not an integer") from None
-    if n < 1 or n > maximum:
-        raise InvalidParameter(f"limit={n} is outside 1..{maximum}; page through larger "
-                               "results with the 'next' links")
-    return n
+    """``f`` of a route not declared with ``Params`` yet (``http.negotiate``)."""
+    return Formats({k: v for k, v in FORMATS.items() if v in allowed}).parse(value)
 
 
 def parse_bbox(value: str, crs: ServedCRS) -> tuple[float, float, float, float]:
@@ -151,25 +151,14 @@ def unknown_property(name: str, columns: dict[str, Column], where: str) -> Inval
 
 
 def parse_items_query(params, columns: dict[str, Column], *, has_time: bool,
-                      formats: set[str], layer_id: str) -> ItemsQuery:
-    """Validate every parameter of an items request (``params``: Starlette QueryParams)."""
-    given: dict[str, str] = {}
-    for key, value in params.multi_items():
-        if "\x00" in key or "\x00" in value:  # PostgreSQL text cannot hold NUL
-            raise InvalidParameter(f"parameter {key[:40]!r} contains a NUL character (%00); "
-                                   "remove it")
-        if key not in ITEM_PARAMS and key not in columns:
-            raise InvalidParameter(
-                f"unknown parameter {key!r}; use {', '.join(sorted(ITEM_PARAMS))} or a "
-                f"property name: {', '.join(columns) or '(none)'}")
-        if key in given:
-            raise InvalidParameter(f"parameter {key!r} is given more than once")
-        given[key] = value
+                      layer_id: str) -> ItemsQuery:
+    """Validate every parameter of an items request (``params``: Starlette QueryParams) but
+    ``f``, which ``ITEMS.format`` parsed."""
+    given = ITEMS.given(params, columns)
     get = given.get
     q = ItemsQuery()
-    q.f = parse_format(get("f"), formats)
     q.limit_given = "limit" in given
-    q.limit = parse_limit(get("limit"))
+    q.limit = ITEMS["limit"].integer(get("limit"))
     q.crs = parse_crs(get("crs"), "crs")
     q.bbox_crs = parse_crs(get("bbox-crs"), "bbox-crs")
     if get("bbox") is not None:

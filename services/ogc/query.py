@@ -1,7 +1,9 @@
 """The SQL of one items query: WHERE (bbox, datetime, equality, CQL2), ORDER BY and keyset.
 
 Paging is keyset on (sort keys..., fid): the next page asks for rows after the last one, so
-page 1000 costs what page 1 costs. Nothing here pastes a value into SQL text.
+page 1000 costs what page 1 costs. Nothing here pastes a value into SQL text: every value of a
+request is named once (``named_values``) and the statement refers to it by name, in the
+placeholder syntax of the driver that runs it (psycopg's ``%(name)s`` or asyncpg's ``$n``).
 """
 
 from __future__ import annotations
@@ -21,15 +23,27 @@ from services.ogc.values import SQL_TYPES
 class SQLQuery:
     layer: LayerInfo
     columns: dict[str, Column]  # properties to output
+    numbered: bool = False  # asyncpg's $n placeholders, else psycopg's %(name)s
+    values: dict = field(default_factory=dict)  # what the statement may bind, by name
     where: list[sql.Composable] = field(default_factory=list)
-    params: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)  # what it binds: name → value, $n order
     order: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
 
-    def param(self, value, cast: str | None = None) -> sql.Composable:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        ph = sql.Placeholder(name)
+    def ref(self, name: str, cast: str | None = None) -> sql.Composable:
+        """The placeholder of value ``name`` of ``values`` (bound where first used)."""
+        if name not in self.params:
+            self.params[name] = self.values[name]
+        if self.numbered:  # $n numbers in order of binding, wherever in the text
+            ph: sql.Composable = sql.SQL(f"${list(self.params).index(name) + 1}")
+        else:
+            ph = sql.Placeholder(name)
         return sql.SQL("{}::{}").format(ph, sql.SQL(cast)) if cast else ph
+
+    def param(self, value, cast: str | None = None, prefix: str = "p") -> sql.Composable:
+        """A placeholder of a value named here (CQL2 literals, a feature id)."""
+        name = f"{prefix}{len(self.values)}"
+        self.values[name] = value
+        return self.ref(name, cast)
 
     @property
     def table(self) -> sql.Composable:
@@ -52,21 +66,25 @@ class SQLQuery:
         return sql.SQL(", ").join(parts)
 
 
-def build(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) -> SQLQuery:
-    """WHERE and ORDER BY of an items request; ``visible``: what the caller may see."""
+def build(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery, numbered: bool = False,
+          values: dict | None = None) -> SQLQuery:
+    """WHERE and ORDER BY of an items request; ``visible``: what the caller may see;
+    ``values``: ``named_values`` of the request when already at hand."""
     out_cols = {n: visible[n] for n in q.properties} if q.properties is not None else visible
-    s = SQLQuery(layer, out_cols)
+    if values is None:
+        values = named_values(layer, visible, q)
+    s = SQLQuery(layer, out_cols, numbered, dict(values))
     if q.bbox is not None:
-        s.where.append(bbox_condition(s, q.bbox, q.bbox_crs or SERVED_DEFAULT))
+        s.where.append(bbox_condition(s, q.bbox_crs or SERVED_DEFAULT))
     if q.interval is not None:
         s.where.append(interval_condition(s, layer, visible, q.interval))
-    for name, value in q.equals.items():
+    for i, name in enumerate(q.equals):
         s.where.append(sql.SQL("{} = {}").format(
-            sql.Identifier(name), s.param(value, SQL_TYPES[visible[name].type])))
+            sql.Identifier(name), s.ref(f"eq{i}", SQL_TYPES[visible[name].type])))
     if q.filter is not None:
         from services.ogc.cql import Translator
 
-        t = Translator(visible, q.filter_crs or SERVED_DEFAULT, s.params, prefix="f")
+        t = Translator(visible, q.filter_crs or SERVED_DEFAULT, s.param)
         try:
             s.where.append(t.condition(q.filter))
         except (IndexError, KeyError, TypeError, AttributeError) as exc:
@@ -82,7 +100,8 @@ SERVED_DEFAULT: ServedCRS = next(iter(SERVED.values()))
 
 
 def shape_key(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) -> tuple:
-    """Everything but the values that decides the SQL text of a page query (no CQL2)."""
+    """Everything but the values that decides the SQL text of a page query (no CQL2); the
+    statement refers to values by name, so equal keys may bind different values."""
     return (layer.id, layer.current_version, layer.definition_sha,
             tuple(q.properties) if q.properties is not None else tuple(visible),
             tuple(q.sortby), None if q.bbox is None else (q.bbox_crs or SERVED_DEFAULT).uri,
@@ -92,30 +111,31 @@ def shape_key(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) -> tu
             None if q.cursor is None else tuple(v is None for v in q.cursor))
 
 
-def bound_values(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) -> list:
-    """The values ``build`` and ``page_cte`` bind for ``q`` (no CQL2), in their order."""
-    out: list = []
+def named_values(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) -> dict:
+    """Every value an items statement of ``q`` may bind (CQL2 literals aside), by the name
+    the statement refers to it with."""
+    out: dict = {}
     if q.bbox is not None:
-        out += [float(v) for v in q.bbox]
+        out.update(zip(("x0", "y0", "x1", "y1"), map(float, q.bbox), strict=True))
     if q.interval is not None:
         col = visible.get(layer.time_field) if layer.time_field else None
         if col is not None:
-            lo, hi = q.interval
-            if col.type == "date":
-                out += [_as_date(v) for v in (lo, hi) if v is not None]
-            else:
-                out += [_as_dt(v, end) for v, end in ((lo, False), (hi, True)) if v is not None]
-    out += q.equals.values()
+            for name, v, end in (("t0", q.interval[0], False), ("t1", q.interval[1], True)):
+                if v is not None:
+                    out[name] = _as_date(v) if col.type == "date" else _as_dt(v, end)
+    for i, value in enumerate(q.equals.values()):
+        out[f"eq{i}"] = value
     if q.cursor is not None:
-        out.append(int(q.cursor[-1]))
-        out += [v for v in reversed(q.cursor[:-1]) if v is not None]
-    if q.limit:
-        out.append(q.limit)
+        out["after"] = int(q.cursor[-1])
+        for i, v in enumerate(q.cursor[:-1]):
+            if v is not None:
+                out[f"after{i}"] = v
+    out["limit"] = q.limit
     return out
 
 
-def bbox_condition(s: SQLQuery, bbox, crs: ServedCRS) -> sql.Composable:
-    x0, y0, x1, y1 = (s.param(float(v)) for v in bbox)
+def bbox_condition(s: SQLQuery, crs: ServedCRS) -> sql.Composable:
+    x0, y0, x1, y1 = (s.ref(n) for n in ("x0", "y0", "x1", "y1"))
     if crs.is_wgs84 and not crs.lat_first:
         env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(x0, y0, x1, y1)
     else:
@@ -131,19 +151,12 @@ def interval_condition(s: SQLQuery, layer: LayerInfo, visible: dict[str, Column]
         return sql.SQL("FALSE")
     lo, hi = interval
     ident = sql.Identifier(tf)
+    cast = "date" if col.type == "date" else "timestamptz"
     parts = []
-    if col.type == "date":
-        if lo is not None:
-            parts.append(sql.SQL("{} >= {}").format(ident, s.param(_as_date(lo), "date")))
-        if hi is not None:
-            parts.append(sql.SQL("{} <= {}").format(ident, s.param(_as_date(hi), "date")))
-    else:
-        if lo is not None:
-            parts.append(sql.SQL("{} >= {}").format(ident, s.param(_as_dt(lo, False),
-                                                                    "timestamptz")))
-        if hi is not None:
-            parts.append(sql.SQL("{} <= {}").format(ident, s.param(_as_dt(hi, True),
-                                                                    "timestamptz")))
+    if lo is not None:
+        parts.append(sql.SQL("{} >= {}").format(ident, s.ref("t0", cast)))
+    if hi is not None:
+        parts.append(sql.SQL("{} <= {}").format(ident, s.ref("t1", cast)))
     return sql.SQL("({})").format(sql.SQL(" AND ").join(parts))
 
 
@@ -160,15 +173,15 @@ def _as_dt(v: date | datetime, end: bool) -> datetime:
 
 def keyset_condition(s: SQLQuery, cursor: list) -> sql.Composable:
     """Rows strictly after the cursor (sort key values..., fid) in the query's order."""
-    keys = list(zip(s.order, cursor[:-1], strict=True))
-    cond: sql.Composable = sql.SQL("fid > {}").format(s.param(int(cursor[-1]), "bigint"))
-    for (name, desc), value in reversed(keys):
+    keys = list(enumerate(zip(s.order, cursor[:-1], strict=True)))
+    cond: sql.Composable = sql.SQL("fid > {}").format(s.ref("after", "bigint"))
+    for i, ((name, desc), value) in reversed(keys):
         ident = sql.Identifier(name)
         if value is None:
             after = sql.SQL("{} IS NOT NULL").format(ident) if desc else sql.SQL("FALSE")
             equal = sql.SQL("{} IS NULL").format(ident)
         else:
-            v = s.param(value, SQL_TYPES[s.layer.columns[name].type])
+            v = s.ref(f"after{i}", SQL_TYPES[s.layer.columns[name].type])
             after = (sql.SQL("{} < {}").format(ident, v) if desc
                      else sql.SQL("({} > {} OR {} IS NULL)").format(ident, v, ident))
             equal = sql.SQL("{} = {}").format(ident, v)
@@ -176,8 +189,9 @@ def keyset_condition(s: SQLQuery, cursor: list) -> sql.Composable:
     return cond
 
 
-def page_cte(s: SQLQuery, limit: int | None, cursor: list | None) -> sql.Composable:
-    """``SELECT fid, <keys as _kN>, <properties>, geom FROM ... LIMIT`` in the query's order."""
+def page_cte(s: SQLQuery, limit: bool, cursor: list | None) -> sql.Composable:
+    """``SELECT fid, <keys as _kN>, <properties>, geom FROM ... LIMIT`` in the query's order
+    (``limit``: whether the statement has one, the named value "limit")."""
     where = list(s.where)
     if cursor is not None:
         where.append(keyset_condition(s, cursor))
@@ -189,4 +203,4 @@ def page_cte(s: SQLQuery, limit: int | None, cursor: list | None) -> sql.Composa
     return sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}{}").format(
         sql.SQL(", ").join(cols), s.table,
         sql.SQL(" AND ").join(where) if where else sql.SQL("TRUE"), s.order_sql(),
-        sql.SQL(" LIMIT {}").format(s.param(limit, "bigint")) if limit else sql.SQL(""))
+        sql.SQL(" LIMIT {}").format(s.ref("limit", "bigint")) if limit else sql.SQL(""))

@@ -17,6 +17,7 @@ from psycopg import sql
 from gis.codelists import CODELISTS
 from gis.crs import from_wgs84, transform_geometries
 from services.access import LayerHidden, layer_for, visible_columns
+from services.audit import note_read
 from services.catalog import Column, LayerInfo
 from services.ogc.geojson import properties_sql
 from services.ogc.http import Ctx
@@ -60,6 +61,7 @@ def table(layer: LayerInfo) -> sql.Composable:
 def props_sql(c: Ctx, layer: LayerInfo, alias: str) -> tuple[sql.Composable, dict[str, Column]]:
     """SQL of a JSON text of the caller's visible properties of a row aliased ``alias``."""
     cols = visible_columns(c.who, layer)
+    note_read(c.who, layer, cols)
     return properties_sql(cols, prefix=alias), cols
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from psycopg import sql
 
 from services.access import visible_columns
+from services.audit import note_read
 from services.ogc.crs import CRS84, SERVED
 from services.ogc.errors import InvalidParameter
 from services.ogc.geojson import feature_sql, properties_sql
@@ -49,6 +50,7 @@ async def export(c: Ctx, layer_id: str | None, fids_text: str | None, fmt: str) 
     if fmt not in ("geojson", "json", "csv"):
         raise InvalidParameter(f"f={fmt!r}: the selection is exported as geojson or csv")
     cols = visible_columns(c.who, layer)
+    note_read(c.who, layer, cols)
     etag = etag_for("export", layer.id, layer.current_version, layer.definition_sha,
                     c.who.cache_scope, fmt, fids)
     headers = cache_headers(c.who, etag)

@@ -28,6 +28,7 @@ from gis.crs import AxisOrder, detect_axis_order, to_wgs84
 from gis.loader.searchindex import key_expression
 from gis.text import fold_diacritics
 from services.access import visible_columns
+from services.audit import note_read
 from services.catalog import LayerInfo
 from services.ogc.http import Ctx
 from services.planning.common import optional_layer, role_layer, table
@@ -123,6 +124,7 @@ async def _wards(c: Ctx) -> list[dict]:
     if layer is None:
         return []
     vis = visible_columns(c.who, layer)
+    note_read(c.who, layer, vis)
     if "name" not in vis or "code" not in vis:
         return []
     key = (layer.current_version, layer.definition_sha, "old_names" in vis)
@@ -197,6 +199,7 @@ async def _parcels(c: Ctx, p: ParsedParcel, limit: int) -> list[dict]:
     if layer is None:
         return []
     vis = visible_columns(c.who, layer)
+    note_read(c.who, layer, vis)
     if not {"commune_code", "sheet_no", "parcel_no"} <= set(vis):
         return []
     where = [sql.SQL("p.sheet_no = %(sheet)s AND p.parcel_no = %(parcel)s")]
@@ -254,6 +257,7 @@ async def _addresses(c: Ctx, q: str, limit: int) -> list[dict]:
         # only fields the caller may see take part; the index matches the expression made of
         # all of them (the public case)
         vis = visible_columns(c.who, layer)
+        note_read(c.who, layer, vis)
         present = [f for f in layer.definition.search.fields if f in vis]
         if not present:
             continue
@@ -316,6 +320,7 @@ async def _at_point(c: Ctx, coords: dict) -> list[dict]:
     parcels = role_layer(c, "parcels")
     if parcels is not None:
         vis = visible_columns(c.who, parcels)
+        note_read(c.who, parcels, vis)
         cols = [sql.SQL("{} AS {}").format(sql.Identifier("p", n), sql.Identifier(n))
                 if n in vis else sql.SQL("NULL AS {}").format(sql.Identifier(n))
                 for n in ("commune_code", "sheet_no", "parcel_no", "ward_name")]
@@ -328,6 +333,7 @@ async def _at_point(c: Ctx, coords: dict) -> list[dict]:
             point["parcel_fid"] = r["fid"]
     wards = role_layer(c, "wards")
     if wards is not None and "name" in visible_columns(c.who, wards):
+        note_read(c.who, wards, ["name"])
         stmt = sql.SQL("SELECT a.name FROM {t} a WHERE ST_Intersects(a.geom, "
                        "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) LIMIT 1").format(
             t=table(wards))

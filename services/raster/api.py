@@ -23,6 +23,7 @@ from psycopg import sql
 from starlette.concurrency import run_in_threadpool
 
 from services.access import visible_layers as _visible
+from services.audit import note_read
 from services.catalog import LayerInfo
 from services.maphints import map_hints
 from services.ogc.crs import CRS84, SERVED
@@ -87,6 +88,7 @@ async def raster_tileset(layer_id: str, tms: str, c: Ctx = Depends(file_ctx)):
 async def raster_tile(layer_id: str, tms: str, z: str, y: str, x: str, request: Request,
                       f: str = "png", c: Ctx = Depends(file_ctx)):
     info = c.raster(layer_id)
+    note_read(c.who, info)  # raster data returned
     check_tms(tms)
     zi, yi, xi = parse_tile(z, y, x)
     if f not in render.MEDIA:
@@ -126,6 +128,7 @@ def _bbox(value: str) -> tuple[float, float, float, float]:
 async def raster_coverage(layer_id: str, bbox: str | None = None, f: str = "tif",
                           c: Ctx = Depends(file_ctx)):
     info = c.raster(layer_id)
+    note_read(c.who, info)  # raster data returned
     if f not in ("tif", "tiff", "geotiff"):
         raise InvalidParameter(f"f={f!r}: coverages are served as tif (GeoTIFF)")
     box = _bbox(bbox) if bbox else tuple(info.bbox)
@@ -147,6 +150,7 @@ async def raster_coverage(layer_id: str, bbox: str | None = None, f: str = "tif"
 @router.get("/api/rasters/{layer_id}/value", summary="Value at a point")
 async def raster_value(layer_id: str, lon: float, lat: float, c: Ctx = Depends(file_ctx)):
     info = c.raster(layer_id)
+    note_read(c.who, info)  # raster data returned
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidParameter("lon, lat must be WGS 84 degrees")
     vals = await run_in_threadpool(reader.read_point, info.raster_file, lon, lat)
@@ -178,6 +182,7 @@ async def _geometry_body(request: Request) -> dict:
 @router.post("/api/rasters/{layer_id}/zonal", summary="Zonal statistics in a polygon")
 async def raster_zonal(layer_id: str, request: Request, c: Ctx = Depends(file_ctx)):
     info = c.raster(layer_id)
+    note_read(c.who, info)  # raster data returned
     body = await _geometry_body(request)
     try:
         stats = await run_in_threadpool(zonal_stats, info.raster_file, info.definition, body)

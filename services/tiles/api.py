@@ -26,9 +26,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.access import visible_columns, visible_layers
+from services.audit import note_read
 from services.catalog import LayerInfo
-from services.ogc.errors import InvalidParameter, NotFound, OGCError
+from services.ogc.errors import NotFound, OGCError
 from services.ogc.http import JSON, Ctx, cache_headers, conditional, ctx, etag_for
+from services.ogc.paramspec import Formats, Params, text
 from services.tiles import mvt
 from services.tiles.matrix import TMS_ID, check_tms, max_zoom, parse_tile, tms
 
@@ -174,12 +176,16 @@ def _query(params: dict | None) -> str:
     return f"?{urlencode(params, safe=',')}" if params else ""
 
 
-def _format(request: Request, allowed: set[str]) -> str:
-    f = (request.query_params.get("f") or "json").lower()
-    if f not in allowed:
-        raise InvalidParameter(f"f={f!r} is not offered here; use one of "
-                               f"{', '.join(sorted(allowed))}")
-    return f
+_COLLECTIONS = text("collections", "Layers to draw, comma-separated (default: every vector "
+                    "layer the caller may see)")
+TILESET = Params(Formats({"json": "json", "tilejson": "tilejson"}), strict=False)
+DATASET_TILESET = Params(Formats({"json": "json", "tilejson": "tilejson"}), _COLLECTIONS,
+                         strict=False)
+DATASET_TILE = Params(_COLLECTIONS, strict=False)
+
+
+def _format(request: Request, params: Params) -> str:
+    return params.format(request.query_params, "", default="json")
 
 
 @router.get("/ogc/collections/{collectionId}/tiles", summary="Tilesets of a collection")
@@ -201,13 +207,13 @@ async def collection_tilesets(collectionId: str, c: Ctx = Depends(ctx)):  # noqa
 
 
 @router.get("/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}",
-            summary="Tileset metadata of a collection (TileJSON with f=tilejson)")
+            summary="Tileset metadata of a collection (TileJSON with f=tilejson)",
+            openapi_extra=TILESET.openapi())
 async def collection_tileset(request: Request, collectionId: str,  # noqa: N803
-                             tileMatrixSetId: str, f: str | None = None,  # noqa: N803
-                             c: Ctx = Depends(ctx)):
+                             tileMatrixSetId: str, c: Ctx = Depends(ctx)):  # noqa: N803
     layer = _vector_layer(c, collectionId)
     check_tms(tileMatrixSetId)
-    fmt = _format(request, {"json", "tilejson"})
+    fmt = _format(request, TILESET)
     tls = [mvt.tile_layer(c.who, layer)]
     base = f"/ogc/collections/{layer.id}/tiles/{TMS_ID}"
     etag = etag_for("tileset", fmt, mvt.scope_key(tls), c.url(base))
@@ -255,12 +261,12 @@ async def dataset_tilesets(c: Ctx = Depends(ctx)):
 
 
 @router.get("/ogc/tiles/{tileMatrixSetId}",
-            summary="Multi-layer tileset metadata (TileJSON with f=tilejson)")
+            summary="Multi-layer tileset metadata (TileJSON with f=tilejson)",
+            openapi_extra=DATASET_TILESET.openapi())
 async def dataset_tileset(request: Request, tileMatrixSetId: str,  # noqa: N803
-                          f: str | None = None, collections: str | None = None,
                           c: Ctx = Depends(ctx)):
     check_tms(tileMatrixSetId)
-    fmt = _format(request, {"json", "tilejson"})
+    fmt = _format(request, DATASET_TILESET)
     layers, params = _selected(c, request)
     tls = [mvt.tile_layer(c.who, lyr) for lyr in layers]
     base = f"/ogc/tiles/{TMS_ID}"
@@ -285,6 +291,8 @@ async def tile_response(request: Request, c: Ctx, tls: list[mvt.TileLayer],
                         z: int, y: int, x: int) -> Response:
     settings = mvt.TileSettings()
     drawn = [t for t in tls if mvt.in_zoom(t.layer, z)]
+    for t in drawn:
+        note_read(c.who, t.layer, t.fields)
     scope = mvt.scope_key(drawn)
     etag = etag_for("tile", scope, z, y, x)
     if (resp := conditional(request, c.who, etag, settings.tile_max_age)) is not None:
@@ -329,9 +337,10 @@ async def collection_tile(request: Request, collectionId: str,  # noqa: N803
 
 
 @router.get("/ogc/tiles/{tileMatrixSetId}/{z}/{y}/{x}",
-            summary="A vector tile of every visible layer drawn at this zoom")
+            summary="A vector tile of every visible layer drawn at this zoom",
+            openapi_extra=DATASET_TILE.openapi())
 async def dataset_tile(request: Request, tileMatrixSetId: str, z: str, y: str,  # noqa: N803
-                       x: str, collections: str | None = None, c: Ctx = Depends(ctx)):
+                       x: str, c: Ctx = Depends(ctx)):
     check_tms(tileMatrixSetId)
     zi, yi, xi = parse_tile(z, y, x)
     layers, _ = _selected(c, request)
