@@ -49,11 +49,12 @@ def safe_url(url: str) -> str:
     return url
 
 
-def sqlalchemy_url() -> str:
-    return database_url().replace("postgresql://", "postgresql+psycopg://", 1)
-
-
 # -- migrations -------------------------------------------------------------------------
+# Migrations renamed after release (old name -> new name; the content is unchanged): two
+# files were numbered 0004.
+RENAMED = {"0004_search_key_unaccent.sql": "0006_search_key_unaccent.sql"}
+
+
 def _migration_files() -> list[tuple[str, str]]:
     pkg = resources.files("gis.migrations")
     files = sorted(p for p in pkg.iterdir() if p.name.endswith(".sql"))
@@ -81,6 +82,10 @@ def migrate(conn: psycopg.Connection | None = None) -> list[str]:
             " name text PRIMARY KEY, sha256 text NOT NULL,"
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
+        for old, new in RENAMED.items():  # a file renamed after databases applied it
+            conn.execute("UPDATE spp.schema_migrations SET name = %s WHERE name = %s AND NOT "
+                         "EXISTS (SELECT 1 FROM spp.schema_migrations WHERE name = %s)",
+                         (new, old, new))
         done = {r["name"]: r["sha256"]
                 for r in conn.execute("SELECT name, sha256 FROM spp.schema_migrations")}
         for name, sql in _migration_files():

@@ -113,3 +113,16 @@ def test_every_setting_is_documented_in_the_readme():
     missing = [f"SPP_{n.upper()}" for n in Settings.model_fields
                if f"`SPP_{n.upper()}`" not in readme and n != "database_url"]
     assert not missing, f"README settings table lacks {missing}"
+
+
+def test_a_renamed_migration_is_not_applied_twice(own_conn):
+    """A database migrated before 0004_search_key_unaccent became 0006: migrate() records the
+    new name and applies nothing."""
+    from gis.db import RENAMED, migrate
+
+    for old, new in RENAMED.items():
+        own_conn.execute("UPDATE spp.schema_migrations SET name = %s WHERE name = %s",
+                         (old, new))
+    assert migrate(own_conn) == []
+    names = {r["name"] for r in own_conn.execute("SELECT name FROM spp.schema_migrations")}
+    assert set(RENAMED.values()) <= names and not set(RENAMED) & names

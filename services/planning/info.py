@@ -41,10 +41,6 @@ log = logging.getLogger(__name__)
 
 MIN_PIECE_M2 = 0.01  # pieces smaller than this are shared edges or slivers, not overlaps
 
-SUMMARY_FIELDS = {  # parcel fields shown first, in this order, in the panel and printout
-    "ward_name", "commune_code", "sheet_no", "parcel_no", "land_use_code", "address",
-    "legal_area", "area_plane_m2", "area_geodesic_m2"}
-
 
 async def parcel_planning(c: Ctx, fid: int) -> dict:
     parcels = role_layer(c, "parcels")
@@ -92,10 +88,6 @@ async def parcel_planning(c: Ctx, fid: int) -> dict:
         out["sections"].append(section)
     out["flood_depth"] = await flood_depth(c, geom)
     return out
-
-
-FLOOD_DEPTH_TITLE = {"vi": "Độ sâu ngập (mô hình thủy lực)",
-                     "en": "Flood depth (hydraulic model)"}
 
 
 async def flood_depth(c: Ctx, geom) -> list[dict]:
