@@ -96,6 +96,8 @@ class ReadRouter:
 
     def candidates(self) -> list[Backend]:
         """Replicas that can serve, in turn, then the primary."""
+        if not self.replicas:  # one database: nothing to choose
+            return [self.primary]
         need = dict(self.served())
         live = [b for b in self.replicas if not b.breaker.away]
         for b in live:  # the newest any replica has replayed: none serves older data after
