@@ -110,7 +110,10 @@ def migrate(conn: psycopg.Connection | None = None) -> list[str]:
 def set_web_password(password: str) -> None:
     """The read-only web role's password (made by migration 0002 without one)."""
     with connect(autocommit=True) as conn:
-        conn.execute(sql.SQL("ALTER ROLE spp_web PASSWORD {}").format(sql.Literal(password)))
+        # a SCRAM verifier made here: the clear password never reaches the server's logs
+        verifier = conn.pgconn.encrypt_password(password.encode(), b"spp_web",
+                                                b"scram-sha-256").decode()
+        conn.execute(sql.SQL("ALTER ROLE spp_web PASSWORD {}").format(sql.Literal(verifier)))
 
 
 _ready = False

@@ -64,11 +64,11 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
         # the pool and the page connections of every request: the replicas when
         # SPP_READ_DATABASE_URLS names some, else the one database (services.replicas)
         router = ReadRouter.from_settings(lambda: served_versions(app))
-        await router.open()
-        app.state.pool = app.state.pages = router
-        await asyncio.to_thread(PARSER.warm)  # the CQL2 parser's child process
-        app.state.audit.start()
         try:
+            await router.open()
+            app.state.pool = app.state.pages = router
+            await asyncio.to_thread(PARSER.warm)  # the CQL2 parser's child process
+            app.state.audit.start()
             yield
         finally:
             await app.state.audit.stop()  # the rows queued so far are written

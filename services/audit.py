@@ -102,7 +102,9 @@ class AuditWriter:
                     self._url_fn(), autocommit=True,
                     connect_timeout=max(1, round(get_settings().db_connect_timeout_s)),
                     options="-c application_name=spp-audit") as conn:
-                async with conn.cursor() as cur:
+                # one transaction: a batch that fails half-way is queued again whole, never
+                # written twice
+                async with conn.transaction(), conn.cursor() as cur:
                     await cur.executemany(
                         "INSERT INTO spp.audit_log (actor, role, action, layer_id, fields, "
                         "detail, client_addr) VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s)",

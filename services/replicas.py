@@ -78,8 +78,11 @@ class ReadRouter:
         return [*self.replicas, self.primary]
 
     async def open(self) -> None:
+        # one database: wait for it (a start-up failure is then clear). Replicas: never wait,
+        # so a replica down at start-up is skipped like one that stops later (its breaker
+        # trips on the first failed connect, the refresh keeps probing it)
         for b in self.backends:
-            await b.pool.open(wait=not self.replicas or b is not self.primary)
+            await b.pool.open(wait=not self.replicas)
         if self.replicas:
             await self._refresh_all()
             self._task = asyncio.get_running_loop().create_task(self._refresh_loop(),

@@ -125,7 +125,7 @@ def test_web_tier_runs_with_the_read_only_role_alone(demo_db, own_conn, session_
     mig = run_gis("db", "migrate", env={"SPP_WEB_DB_PASSWORD": "only-for-this-test"})
     assert mig.returncode == 0 and "spp_web" in mig.stdout, mig.stderr
     row = own_conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'spp_web'")
-    assert row.fetchone()["rolpassword"]
+    assert row.fetchone()["rolpassword"].startswith("SCRAM-SHA-256$")  # a verifier, sent so
     with serve(demo_db, session_dir / "ops_webrole.log", SPP_MIGRATE_ON_START="false",
                DATABASE_URL="postgresql://spp@127.0.0.1:1/unreachable") as root:
         assert httpx.get(root + "/ready").json()["problems"] == []

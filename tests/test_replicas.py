@@ -116,3 +116,19 @@ def test_reads_on_replicas_loads_replayed_etags_forward_and_failover(clusters):
         ready = httpx.get(root + "/ready").json()
         assert [d["reachable"] for d in ready["databases"]][:2] == [False, True]
     assert "Traceback" not in log.read_text()
+
+
+def test_a_replica_down_at_start_up_is_skipped(clusters):
+    """The first test stopped replica 1: a server started now still starts and serves."""
+    r1, r2 = clusters["replicas"]
+    assert not r1.is_running()
+    urls = [web_role_url(f"postgresql://spp@127.0.0.1:{r1.port}/spp"), web_role_url(r2.url)]
+    with serve(clusters["url"], clusters["base"] / "serve-down.log", SPP_READ_DATABASE_URLS=
+               ",".join(urls), SPP_RATE_IP_PER_S="0",
+               SPP_DATA_DIR=str(clusters["base"] / "data")) as root:
+        statuses = [httpx.get(root + ITEMS).status_code for _ in range(20)]
+        assert set(statuses) == {200}, statuses
+        assert _readers(r2.url) > 0
+        ready = httpx.get(root + "/ready").json()
+        assert ready["status"] == "ready"
+        assert [d["reachable"] for d in ready["databases"]] == [False, True, True]
