@@ -9,6 +9,7 @@ read. Objects are written whole (a PUT is atomic), so readers never see half a f
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,26 +19,32 @@ from gis.settings import get_settings
 
 
 class ObjectStore:
-    def __init__(self, url: str, endpoint: str | None = None):
+    def __init__(self, url: str, endpoint: str | None = None, quick: bool = False):
         parts = urlsplit(url)
         if parts.scheme != "s3" or not parts.netloc:
             raise SetupError(f"SPP_OBJECT_STORE={url!r}: expected s3://bucket/prefix")
         self.bucket = parts.netloc
         self.prefix = parts.path.strip("/")
         self.endpoint = endpoint
+        self.quick = quick  # a cache's client: one attempt, short timeouts
         self._client = None
+        self._lock = threading.Lock()
 
     @property
     def client(self):
-        if self._client is None:  # boto3 clients are thread-safe; made once
-            import boto3
-            from botocore.config import Config
+        if self._client is None:
+            with self._lock:  # made once (making clients from threads at once is not safe)
+                if self._client is None:
+                    import boto3
+                    from botocore.config import Config
 
-            self._client = boto3.client(
-                "s3", endpoint_url=self.endpoint,
-                config=Config(retries={"max_attempts": 3, "mode": "standard"},
-                              connect_timeout=3, read_timeout=20,
-                              s3={"addressing_style": "path"} if self.endpoint else {}))
+                    attempts, connect, read = (1, 1, 2) if self.quick else (3, 3, 20)
+                    self._client = boto3.client(
+                        "s3", endpoint_url=self.endpoint,
+                        config=Config(retries={"max_attempts": attempts, "mode": "standard"},
+                                      connect_timeout=connect, read_timeout=read,
+                                      s3={"addressing_style": "path"} if self.endpoint
+                                      else {}))
         return self._client
 
     def key(self, rel: str) -> str:
@@ -94,3 +101,11 @@ class ObjectStore:
 def object_store() -> ObjectStore | None:
     s = get_settings()
     return ObjectStore(s.object_store, s.s3_endpoint_url) if s.object_store else None
+
+
+@lru_cache(maxsize=1)
+def cache_store() -> ObjectStore | None:
+    """The same store for caches: a slow store must not make a request wait long."""
+    s = get_settings()
+    return ObjectStore(s.object_store, s.s3_endpoint_url, quick=True) if s.object_store \
+        else None

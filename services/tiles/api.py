@@ -35,6 +35,7 @@ from services.tiles import mvt
 from services.tiles.matrix import TMS_ID, check_tms, max_zoom, parse_tile, tms
 
 router = APIRouter(tags=["Tiles"])
+_WRITES: set[asyncio.Task] = set()  # background tile-cache writes (a reference keeps each)
 
 TILEJSON = "application/vnd.mapbox.tilejson+json"  # informal; served as JSON
 REL_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
@@ -311,8 +312,10 @@ async def tile_response(request: Request, c: Ctx, tls: list[mvt.TileLayer],
         except psycopg.errors.UndefinedTable:  # a version dropped after the catalog read
             raise OGCError("a layer was just reloaded; retry", status=503,
                            code="Unavailable") from None
-        if cache and cache.remote:
-            await asyncio.to_thread(cache.put, scope, z, x, y, data)
+        if cache and cache.remote:  # written in the background: the answer does not wait
+            task = asyncio.create_task(asyncio.to_thread(cache.put, scope, z, x, y, data))
+            _WRITES.add(task)
+            task.add_done_callback(_WRITES.discard)
         elif cache:
             cache.put(scope, z, x, y, data)
     if not data:

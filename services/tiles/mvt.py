@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,32 +186,41 @@ class ObjectTileCache:
     are network calls, so the tile route makes them off the event loop (``remote``)."""
 
     remote = True
+    PAUSE_S = 30.0  # after a failed call the cache is skipped this long: the store may be away
+    _paused_until = 0.0
 
     def __init__(self, objects):
         self.objects = objects
 
+    def _failed(self, what: str, exc: Exception) -> None:
+        log.warning("tile cache %s failed, cache skipped for %g s: %s", what, self.PAUSE_S, exc)
+        ObjectTileCache._paused_until = time.monotonic() + self.PAUSE_S
+
     def get(self, scope: str, z: int, x: int, y: int) -> bytes | None:
         from services.telemetry import TILE_CACHE
 
-        try:
-            data = self.objects.get_bytes(f"tiles/{scope}/{z}/{x}/{y}.mvt")
-        except Exception as exc:  # the store away only costs the cache
-            log.warning("tile cache read failed: %s", exc)
-            data = None
+        data = None
+        if time.monotonic() >= self._paused_until:
+            try:
+                data = self.objects.get_bytes(f"tiles/{scope}/{z}/{x}/{y}.mvt")
+            except Exception as exc:  # the store away only costs the cache
+                self._failed("read", exc)
         TILE_CACHE.labels("hit" if data is not None else "miss").inc()
         return data
 
     def put(self, scope: str, z: int, x: int, y: int, data: bytes) -> None:
+        if time.monotonic() < self._paused_until:
+            return
         try:
             self.objects.put_bytes(f"tiles/{scope}/{z}/{x}/{y}.mvt", data)
         except Exception as exc:
-            log.warning("tile cache write failed: %s", exc)
+            self._failed("write", exc)
 
 
 def disk_cache() -> DiskCache | ObjectTileCache | None:
     if not TileSettings().tile_cache:
         return None
-    from gis.objectstore import object_store
+    from gis.objectstore import cache_store
 
-    objects = object_store()
+    objects = cache_store()
     return ObjectTileCache(objects) if objects else DiskCache(get_settings().data_dir / "tiles")
