@@ -47,7 +47,7 @@ def tiles(count: int) -> list[str]:
     return sorted(out)
 
 
-def replica_url() -> str:
+def replica() -> EmbeddedCluster:
     """A hot standby of the benchmark cluster (made once, started if stopped)."""
     primary = db.embedded_cluster()
     replica = EmbeddedCluster(get_settings().data_dir / "replica")
@@ -58,7 +58,7 @@ def replica_url() -> str:
                      "-D", str(replica.data_dir), "-R", "-X", "stream", "-c", "fast")
     if not replica.is_running():
         replica._start()
-    return replica.url
+    return replica
 
 
 def web_role(url: str) -> str:
@@ -76,7 +76,14 @@ def main() -> None:
     items = [f"/ogc/collections/{bf.LAYER}/items?bbox={bf.bbox_text(b)}&limit={bf.LIMIT}"
              for b in bboxes]
     tile_paths = tiles(600)
-    standby = replica_url()
+    standby_cluster = replica()
+    try:
+        run_all(args, items, tile_paths, web_role(standby_cluster.url))
+    finally:
+        standby_cluster.down()  # leave no PostgreSQL running behind the benchmark
+
+
+def run_all(args, items: list[str], tile_paths: list[str], standby: str) -> None:
     base_env = {**os.environ, "SPP_RATE_IP_PER_S": "0", "SPP_RATE_KEY_PER_S": "0",
                 "SPP_ACCESS_LOG": "false", "SPP_TILE_CACHE": "0"}
     cmd = [sys.executable, "-m", "gis", "serve", "--host", "127.0.0.1", "--port", "{port}"]
@@ -87,7 +94,7 @@ def main() -> None:
             ("tiles, 1 worker, tile cache on", {**base_env, "SPP_TILE_CACHE": "1"}, [],
              tile_paths),
             ("items from the replica, 1 worker",
-             {**base_env, "SPP_READ_DATABASE_URLS": web_role(standby)}, [], items)]
+             {**base_env, "SPP_READ_DATABASE_URLS": standby}, [], items)]
     print(f"machine: {os.cpu_count()} CPU, {platform.python_version()}; {len(items)} bboxes, "
           f"{len(tile_paths)} tiles; {args.seconds} s a run, {args.concurrency} connections",
           flush=True)

@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import geopandas as gpd
 import httpx
@@ -125,7 +126,7 @@ def test_search_finds_it_by_its_search_fields(web, own_conn):
     assert [(h["layer"], h["kind"]) for h in hits] == [(NEW, "address")]
     indexes = [r["indexname"] for r in own_conn.execute(
         "SELECT indexname FROM pg_indexes WHERE schemaname = 'data' AND indexname LIKE %s",
-        (f"{NEW}%_skey",))]
+        (f"{NEW}%_skey_%",))]
     assert indexes, "the load makes the search index"
 
 
@@ -133,7 +134,7 @@ def test_gis_layers_remakes_a_missing_search_index(server, own_conn, env):
     """A version loaded before its file declared search fields gets the index from the
     owner's `gis layers`, never from the web tier."""
     query = ("SELECT indexname FROM pg_indexes WHERE schemaname = 'data' "
-             f"AND indexname LIKE '{NEW}%_skey'")
+             f"AND indexname LIKE '{NEW}%_skey_%'")
     name = own_conn.execute(query).fetchone()["indexname"]
     own_conn.execute(f'DROP INDEX data."{name}"')
     run_gis("layers", env=env, check=True)
@@ -173,3 +174,23 @@ def test_the_web_map_and_services_name_no_layer():
                  ROOT / "gis/styles.py", ROOT / "styles/build.py"]:
         found = named.findall(path.read_text(encoding="utf-8"))
         assert not found, f"{path.relative_to(ROOT)} names layers {sorted(set(found))}"
+
+
+def test_changed_search_fields_get_a_new_index(server, own_conn, env):
+    """`gis layers` after `search.fields` changed: an index of the new key, the old one gone
+    (a stale index would leave every search of the layer a sequential scan)."""
+    query = ("SELECT indexname FROM pg_indexes WHERE schemaname = 'data' "
+             f"AND indexname LIKE '{NEW}%_skey_%'")
+    before = [r["indexname"] for r in own_conn.execute(query)]
+    path = Path(env["SPP_LAYERS_DIR"]) / f"{NEW}.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("search: {fields: [address, name]}",
+                                 "search: {fields: [name]}"), encoding="utf-8")
+    try:
+        run_gis("layers", env=env, check=True)
+        after = [r["indexname"] for r in own_conn.execute(query)]
+    finally:
+        path.write_text(text, encoding="utf-8")
+        run_gis("layers", env=env, check=True)
+    assert len(before) == len(after) == 1 and before != after
+

@@ -9,6 +9,8 @@ answers ``LIKE '%word%'``. ``key_expression`` is shared with the search queries
 
 from __future__ import annotations
 
+import hashlib
+
 from psycopg import sql
 
 from gis.layerdef import LayerDefinition, VectorLayerDef
@@ -27,9 +29,16 @@ VIEW_TABLE_SQL = (
     "AND d.refobjid <> r.ev_class AND c.relkind = 'r'")
 
 
+def index_name(table: str, fields: list[str]) -> str:
+    """Named after the fields, so a changed ``search.fields`` makes a new index, not a stale
+    one that ``IF NOT EXISTS`` would keep."""
+    return f"{table}_skey_{hashlib.sha256(','.join(fields).encode()).hexdigest()[:8]}"
+
+
 def ensure_current(conn, defs: dict) -> list[str]:
     """Index the current version of every layer with search fields (versions loaded before
-    the layer file declared them); run by `gis layers` as the owner role."""
+    the layer file declared them or changed them); run by `gis layers` as the owner role,
+    concurrently, so searches are never blocked."""
     made = []
     for layer in defs.values():
         if not isinstance(layer, VectorLayerDef) or layer.search is None:
@@ -37,21 +46,31 @@ def ensure_current(conn, defs: dict) -> list[str]:
         rows = conn.execute(VIEW_TABLE_SQL, (f"data.{layer.id}",)).fetchall()
         if len(rows) == 1:
             table = rows[0]["relname"] if isinstance(rows[0], dict) else rows[0][0]
-            create(conn, layer, table)
+            create(conn, layer, table, concurrently=True)
             made.append(table)
     return made
 
 
-def create(conn, layer: LayerDefinition, table: str) -> bool:
-    """Index the search key of ``data.<table>`` when the layer has search fields."""
+def create(conn, layer: LayerDefinition, table: str, concurrently: bool = False) -> bool:
+    """Index the search key of ``data.<table>`` when the layer has search fields (and drop an
+    index of fields it no longer searches). ``concurrently`` needs an autocommit connection."""
     if not isinstance(layer, VectorLayerDef) or layer.search is None:
         return False
+    fields = list(layer.search.fields)
+    name = index_name(table, fields)
+    how = sql.SQL("CONCURRENTLY ") if concurrently else sql.SQL("")
+    stale = conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'data' AND "
+                         "tablename = %s AND indexname LIKE %s AND indexname <> %s",
+                         (table, table.replace("_", r"\_") + r"\_skey%", name)).fetchall()
+    for r in stale:
+        conn.execute(sql.SQL("DROP INDEX {}IF EXISTS {}").format(
+            how, sql.Identifier("data", r["indexname"] if isinstance(r, dict) else r[0])))
     # the operator class is named with the schema pg_trgm was installed in (it follows the
     # migrating user's search_path)
     row = conn.execute("SELECT extnamespace::regnamespace::text AS s FROM pg_extension "
                        "WHERE extname = 'pg_trgm'").fetchone()
     schema = row["s"] if isinstance(row, dict) else row[0]
-    conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gin (({}) {})").format(
-        sql.Identifier(f"{table}_skey"), sql.Identifier("data", table),
-        key_expression(list(layer.search.fields)), sql.Identifier(schema, "gin_trgm_ops")))
+    conn.execute(sql.SQL("CREATE INDEX {}IF NOT EXISTS {} ON {} USING gin (({}) {})").format(
+        how, sql.Identifier(name), sql.Identifier("data", table), key_expression(fields),
+        sql.Identifier(schema, "gin_trgm_ops")))
     return True
