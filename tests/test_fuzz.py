@@ -140,6 +140,10 @@ def test_a_parser_crash_costs_one_request_not_the_process():
             parser.parse(nested(5000, "a=1"), "cql2-text")
         assert parser.parse("a = 1", "cql2-text") == {"op": "=", "args": [{"property": "a"},
                                                                          1.0]}
+        child = parser._proc.pid
+        with pytest.raises(InvalidParameter, match="gave up"):  # repeated: from the cache,
+            parser.parse(nested(5000, "a=1"), "cql2-text")     # the child is not fed it again
+        assert parser._proc.pid == child and parser._proc.poll() is None
     finally:
         parser._stop()
 

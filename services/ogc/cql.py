@@ -8,6 +8,7 @@ see, every literal as a named placeholder. Anything else is a 400 naming the pro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from datetime import date, datetime
@@ -42,6 +43,16 @@ def parse_filter(text: str, lang: str | None) -> dict:
     lang = parse_filter_lang(lang)
     cqlscan.check(text, lang)
     return PARSER.parse(text, lang)
+
+
+async def prepare_filter(text: str, lang: str | None) -> None:
+    """Parse a filter in a thread, so the round trip to the parser process (and a give-up of
+    up to PARSE_TIMEOUT_S) never blocks the event loop; ``parse_filter`` then answers from the
+    parser's cache, with the same result or the same 400."""
+    import asyncio
+
+    with contextlib.suppress(InvalidParameter):
+        await asyncio.to_thread(parse_filter, text, lang)
 
 
 class Translator:

@@ -7,8 +7,8 @@ must not take the worker and every request in flight with it. Each server proces
 child (``python -m services.ogc.cqlworker``) speaking one JSON line per request on its pipes;
 a child that dies or takes longer than PARSE_TIMEOUT_S is replaced and the filter refused.
 Parsed filters are cached (a client repeats the same filter page after page), so the round
-trip (~0.1 ms) is paid once per distinct filter. The call blocks the event loop for that
-round trip, as the in-process parse did.
+trip (~0.1 ms) is paid once per distinct filter; requests make it in a thread
+(``cql.prepare_filter``), never on the event loop.
 """
 
 from __future__ import annotations
@@ -43,10 +43,11 @@ class FilterParser:
             hit = self._cache.get(key)
             if hit is None:
                 hit = self._ask(lang, text)
-                if hit[0] is not None:  # keep answers, not crashes or timeouts
-                    self._cache[key] = hit
-                    if len(self._cache) > CACHE_SIZE:
-                        self._cache.popitem(last=False)
+                # give-ups too: a filter that hung or crashed the parser is refused from the
+                # cache when repeated, never fed to it again while it stays cached
+                self._cache[key] = hit
+                if len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
             else:
                 self._cache.move_to_end(key)
         ok, value = hit

@@ -13,6 +13,7 @@ from services.access import visible_columns
 from services.audit import note_read
 from services.ogc import geojson, query
 from services.ogc.collections import CollectionId
+from services.ogc.cql import prepare_filter
 from services.ogc.crs import content_crs_header, parse_crs
 from services.ogc.cursor import encode_cursor
 from services.ogc.errors import NotFound
@@ -52,9 +53,13 @@ async def items_response(c: Ctx, collection_id: str, fmt: str) -> Response:
     request = c.request
     layer = c.layer(collection_id)
     visible = visible_columns(c.who, layer)
-    note_read(c.who, layer, visible)
+    if (text := request.query_params.get("filter")) is not None:  # parsed off the event loop
+        await prepare_filter(text, request.query_params.get("filter-lang"))
     q = parse_items_query(request.query_params, visible, has_time=layer.time_field is not None
                           and layer.time_field in visible, layer_id=layer.id)
+    # the fields returned; a filter or sort may also reveal the others it names
+    note_read(c.who, layer, q.properties if q.properties and not (q.has_filter or q.sortby)
+              else visible)
     etag = etag_for("items", layer.id, layer.current_version, layer.definition_sha,
                     c.who.cache_scope, fmt, normalised_query(request))
     if (resp := conditional(request, c.who, etag)) is not None:
