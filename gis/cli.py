@@ -302,6 +302,7 @@ def serve_cmd(host: str = typer.Option(None, help="Address to listen on (default
                   "   (Ctrl-C stops / dừng)")
     if workers > 1:  # metrics of all workers added up (prometheus-client multiprocess mode)
         _fresh_metrics_dir(s.data_dir / "metrics")
+        os.environ["SPP_MIGRATE_ON_START"] = "false"  # migrated above, once, not per worker
     from services.telemetry import log_config
 
     # X-Forwarded-For decides whose rate bucket a request draws from: believed only when the

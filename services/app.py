@@ -47,12 +47,6 @@ class Service:
         await self._asgi(scope, receive, send)
 
 
-def served_versions(app: FastAPI) -> dict:
-    """The layers (vector and raster) this process serves, with their spp.layers.updated_at."""
-    layers = app.state.catalog.last_read().values()
-    return {v.id: v.updated_at for v in layers if v.updated_at is not None}
-
-
 def create_app(catalog_ttl: float = 1.0) -> Service:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -63,7 +57,7 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
             ready_connection().close()  # migrations, once, before serving
         # the pool and the page connections of every request: the replicas when
         # SPP_READ_DATABASE_URLS names some, else the one database (services.replicas)
-        router = ReadRouter.from_settings(lambda: served_versions(app))
+        router = ReadRouter.from_settings(lambda: app.state.catalog.last_read())
         try:
             await router.open()
             app.state.pool = app.state.pages = router

@@ -57,16 +57,18 @@ class ReadRouter:
     (``fetchrow()``): the same interface as one pool, spread over the databases."""
 
     def __init__(self, replica_urls: list[str], primary_url: str,
-                 served: Callable[[], dict[str, datetime]]):
+                 served: Callable[[], dict]):
         self.replicas = [Backend.make(u, min_size=2) for u in replica_urls]
         # with replicas the primary is only the fallback: no idle connections to it
         self.primary = Backend.make(primary_url, min_size=0 if self.replicas else 2)
-        self.served = served  # layer -> updated_at of the versions this process serves
+        self.served = served  # the catalog's layers (LayerInfo by id) this process serves
+        self._generation = 0  # counts the replica reads, part of the key of _ready
+        self._ready: tuple[tuple, list[Backend]] = ((), [])
         self._turn = itertools.count()
         self._task: asyncio.Task | None = None
 
     @classmethod
-    def from_settings(cls, served: Callable[[], dict[str, datetime]]) -> ReadRouter:
+    def from_settings(cls, served: Callable[[], dict]) -> ReadRouter:
         from gis.settings import get_settings
 
         urls = [u.strip() for u in (get_settings().read_database_urls or "").split(",")
@@ -101,17 +103,28 @@ class ReadRouter:
         """Replicas that can serve, in turn, then the primary."""
         if not self.replicas:  # one database: nothing to choose
             return [self.primary]
-        need = dict(self.served())
+        ready = self._eligible()
+        if ready:
+            k = next(self._turn) % len(ready)
+            ready = ready[k:] + ready[:k]
+        return [*ready, self.primary]
+
+    def _eligible(self) -> list[Backend]:
+        """Reachable replicas that have the versions served and the newest any replica has;
+        worked out again only when the catalog, a replica read or a breaker changed."""
+        served = self.served()
+        key = (id(served), self._generation, tuple(b.breaker.away for b in self.replicas))
+        if key == self._ready[0]:
+            return self._ready[1]
+        need = {k: v.updated_at for k, v in served.items() if v.updated_at is not None}
         live = [b for b in self.replicas if not b.breaker.away]
         for b in live:  # the newest any replica has replayed: none serves older data after
             for k, v in b.known.items():
                 if k not in need or v > need[k]:
                     need[k] = v
         ready = [b for b in live if b.has(need)]
-        if ready:
-            k = next(self._turn) % len(ready)
-            ready = ready[k:] + ready[:k]
-        return [*ready, self.primary]
+        self._ready = (key, ready)
+        return ready
 
     @contextlib.asynccontextmanager
     async def connection(self, timeout: float | None = None):
@@ -153,6 +166,7 @@ class ReadRouter:
 
     async def _refresh_all(self) -> None:
         await asyncio.gather(*(self._refresh(b) for b in self.replicas))
+        self._generation += 1
 
     async def _refresh(self, b: Backend) -> None:
         try:
