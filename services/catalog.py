@@ -11,12 +11,14 @@ only ``spp.layers``, never the version rows.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from psycopg import AsyncConnection, sql
+from pydantic import ValidationError
 
 from gis.layerdef import LayerDef, RasterLayerDef
 from gis.naming import raster_key, raster_location
@@ -26,6 +28,7 @@ _PG_TO_FIELD = {"text": "string", "bigint": "integer", "integer": "integer",
                 "double precision": "number", "boolean": "boolean", "date": "date",
                 "timestamp with time zone": "datetime"}
 HIDDEN_COLUMNS = {"fid", "geom", "geom_3857", "extra", "source_row"}  # never properties
+log = logging.getLogger("services.catalog")
 
 
 @dataclass(frozen=True)
@@ -156,10 +159,17 @@ class Catalog:
             if (old is not None and old.current_version == r["current_version"]
                     and old.definition_sha == r["definition_sha"] and old.kind == r["kind"]):
                 out[r["id"]] = old
-            elif r["kind"] == "raster":
-                out[r["id"]] = _raster(r)
-            else:
-                out[r["id"]] = await self._describe(conn, r)
+                continue
+            try:
+                out[r["id"]] = (_raster(r) if r["kind"] == "raster"
+                                else await self._describe(conn, r))
+            except ValidationError as exc:
+                # a definition stored by an older release (e.g. before `metadata` was
+                # required): the layer is left out, not every request failed
+                log.error("layer %s: its stored definition is not valid any more (%d "
+                          "problems, first: %s); run `gis layers` to store the current "
+                          "definition files", r["id"], exc.error_count(),
+                          exc.errors()[0]["msg"])
         return out
 
     async def _describe(self, conn: AsyncConnection, r: dict) -> LayerInfo:
