@@ -45,6 +45,32 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Lineage:
+    """How the current version was loaded (its ``spp.layer_versions`` row): what catalogue
+    records and dataset pages report as quality and lineage."""
+
+    mode: str | None = None  # replace | append | upsert
+    source_format: str | None = None
+    source_crs: str | None = None  # the CRS the delivery was read in
+    crs_case: str | None = None  # e.g. official / towgs84_unflipped_signs
+    operation: str | None = None  # the coordinate operation applied, e.g. EPSG:6960
+    pipeline: str | None = None  # the exact PROJ pipeline
+    count_read: int | None = None
+    count_loaded: int | None = None
+    count_repaired: int | None = None
+    count_rejected: int | None = None
+    count_empty: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    first_loaded_at: datetime | None = None  # the layer's first successful load
+
+
+LINEAGE_COLUMNS = ("mode", "source_format", "source_crs", "crs_case", "operation", "pipeline",
+                   "count_read", "count_loaded", "count_repaired", "count_rejected",
+                   "count_empty", "started_at", "finished_at")
+
+
+@dataclass(frozen=True)
 class LayerInfo:
     id: str
     title_vi: str
@@ -69,6 +95,7 @@ class LayerInfo:
     temporal: list[str | None] | None = None  # [min, max] of the time field, ISO strings
     mercator: bool = False  # the version table stores geom_3857 (Web Mercator) for tiles
     kind: str = "vector"  # vector | raster
+    lineage: Lineage = Lineage()
 
     @property
     def time_field(self) -> str | None:
@@ -147,10 +174,7 @@ class Catalog:
         self._layers, self._by_kind = layers, by_kind
 
     async def _refresh(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
-        cur = await conn.execute(
-            "SELECT l.*, coalesce(l.definition->>'kind', 'vector') AS kind, "
-            "to_regclass(format('data.%I', l.id)) IS NOT NULL AS has_view "
-            "FROM spp.layers l WHERE l.current_version IS NOT NULL ORDER BY l.id")
+        cur = await conn.execute(_LAYERS_SQL)
         out: dict[str, LayerInfo] = {}
         for r in await cur.fetchall():
             if r["kind"] != "raster" and not r["has_view"]:
@@ -195,6 +219,16 @@ class Catalog:
                      mercator=mercator)
 
 
+_LAYERS_SQL = (
+    "SELECT l.*, coalesce(l.definition->>'kind', 'vector') AS kind, "
+    "to_regclass(format('data.%I', l.id)) IS NOT NULL AS has_view, "
+    + "".join(f"v.{c} AS lineage_{c}, " for c in LINEAGE_COLUMNS)
+    + "(SELECT min(f.finished_at) FROM spp.layer_versions f WHERE f.layer_id = l.id AND "
+    "f.status IN ('current', 'superseded', 'rolled_back')) AS lineage_first_loaded_at "
+    "FROM spp.layers l LEFT JOIN spp.layer_versions v ON v.layer_id = l.id "
+    "AND v.version = l.current_version WHERE l.current_version IS NOT NULL ORDER BY l.id")
+
+
 def _raster(r: dict) -> LayerInfo:
     return _info(r, RasterLayerDef.model_validate(r["definition"]), geometry_type="Raster",
                  feature_count=None, kind="raster")
@@ -209,4 +243,6 @@ def _info(r: dict, layer, **kw) -> LayerInfo:
         licence=r["licence"], keywords=list(r["keywords"] or []),
         access_level=r["access_level"], departments=list(r["departments"] or []),
         definition=layer, bbox=r["bbox"], current_version=r["current_version"],
-        definition_sha=r["definition_sha"], updated_at=r["updated_at"], **kw)
+        definition_sha=r["definition_sha"], updated_at=r["updated_at"],
+        lineage=Lineage(**{k.removeprefix("lineage_"): v for k, v in r.items()
+                           if k.startswith("lineage_")}), **kw)
