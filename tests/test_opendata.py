@@ -30,6 +30,7 @@ from services.metadata import OGC_REL, dataset_links
 from services.ogc.exports import MEDIA
 from services.opendata.api import negotiate_rdf
 from services.opendata.dcat import DCAT, EXPORT_FILE_TYPES, GEOJSON_LITERAL, GSP, VCARD
+from services.opendata.iso19139 import xml_text
 
 pytest_plugins = ["tests.access_fixtures", "tests.raster_fixtures"]
 DATA = Path(__file__).parent / "data"
@@ -98,6 +99,16 @@ def test_serialisations_parse_to_the_same_graph(web, public):
         assert r.headers["content-type"].startswith(media), accept
         assert isomorphic(graph(r, fmt), public), accept
     assert json.loads(web.get("/catalog.jsonld").content)["@context"]["dcat"] == str(DCAT)
+
+
+def test_the_landing_page_points_harvesters_to_the_catalogue(web):
+    links = web.get("/ogc").json()["links"]
+    href = next(x["href"] for x in links if x["type"] == "text/turtle")
+    assert web.get(href).headers["content-type"].startswith("text/turtle")
+
+
+def test_text_xml_cannot_hold_is_dropped_not_fatal():
+    assert xml_text("Cần Thơ\x07\x00 ok") == "Cần Thơ ok"
 
 
 def test_accept_negotiation_is_bounded_and_lenient():

@@ -79,6 +79,9 @@ async def landing(request: Request, c: Ctx = Depends(ctx)):
              "href": c.url("/ogc/styles")},
             {"rel": "related", "type": JSON, "title": "Raster layers (coverages, map tiles); "
              "each one is a collection at /ogc/collections/{id}", "href": c.url("/api/rasters")},
+            {"rel": "describedby", "type": "text/turtle", "title": "DCAT-AP catalogue of the "
+             "datasets for open-data portals (also /catalog.jsonld, /catalog.rdf)",
+             "href": c.url("/catalog.ttl")},
         ],
     }
     headers = cache_headers(c.who, None, 60)

@@ -29,8 +29,13 @@ ACCEPTED = {"application/ld+json": "jsonld", "application/json": "jsonld",
 XML = "application/xml"
 
 
+JSONLD_SCHEMA = {"type": "object", "required": ["@context"],
+                 "properties": {"@context": {"type": "object"}}}
+
+
 def _content(*types: str) -> dict:
-    return {200: {"content": {t: {"schema": {"type": "string"}} for t in types}}}
+    return {200: {"content": {t: {"schema": JSONLD_SCHEMA if t == "application/ld+json"
+                                  else {"type": "string"}} for t in types}}}
 
 
 def _datasets(c: Ctx) -> list[LayerInfo]:

@@ -20,6 +20,7 @@ and ckanext-dcat's parser fails on anything but a literal.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,10 +43,11 @@ IANA = "https://www.iana.org/assignments/media-types/"
 GEOJSON_LITERAL = URIRef(IANA + "application/vnd.geo+json")  # GeoDCAT-AP's GeoJSON datatype
 EPSG_4326 = URIRef("http://www.opengis.net/def/crs/EPSG/0/4326")
 PREFIXES = {"dcat": DCAT, "dct": DCTERMS, "foaf": FOAF, "vcard": VCARD, "skos": SKOS,
-            "dcatap": DCATAP, "gsp": GSP, "adms": ADMS, "xsd": XSD, "rdf": RDF}
+            "dcatap": DCATAP, "gsp": GSP, "adms": ADMS, "xsd": XSD, "rdf": RDF, "rdfs": RDFS}
 # JSON-LD: compact keys with these prefixes, no remote context to fetch
 JSONLD_CONTEXT = {k: str(v) for k, v in PREFIXES.items()}
 
+NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # no XML character
 CITY = Text(vi="Ủy ban nhân dân thành phố Cần Thơ", en="People's Committee of Cần Thơ City")
 TITLE = Text(vi="Danh mục dữ liệu mở không gian thành phố Cần Thơ",
              en="Cần Thơ city open spatial data catalogue")
@@ -169,8 +171,9 @@ class _Builder:
 
     def text(self, subject, predicate, text: Text | None) -> None:
         if text is not None:
-            self.g.add((subject, predicate, Literal(text.vi, lang="vi")))
-            self.g.add((subject, predicate, Literal(text.en, lang="en")))
+            for lang in ("vi", "en"):  # RDF/XML is XML: no control characters
+                value = NOT_XML.sub("", getattr(text, lang))
+                self.g.add((subject, predicate, Literal(value, lang=lang)))
 
     def catalogue(self, datasets: list[LayerInfo]) -> Graph:
         g, cat = self.g, self.catalogue_iri
