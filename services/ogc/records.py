@@ -44,7 +44,8 @@ MAX_TERMS = 20  # comma-separated alternatives of q, keywords, type, ids
 MAX_TERM = 100  # characters of one alternative
 SORTABLES = {"id", "title", "updated", "created"}
 CATALOGUE_DOCS = [("/catalog.jsonld", "application/ld+json", "DCAT-AP catalogue (JSON-LD)"),
-                  ("/catalog.ttl", "text/turtle", "DCAT-AP catalogue (Turtle)")]
+                  ("/catalog.ttl", "text/turtle", "DCAT-AP catalogue (Turtle)"),
+                  ("/catalog.rdf", "application/rdf+xml", "DCAT-AP catalogue (RDF/XML)")]
 
 RECORDS = Params(
     Formats(JSON_OR_HTML),
