@@ -353,6 +353,19 @@ def test_html_pages_render(client, keys):
     assert "offset=2" in page2 and "Tiếp / next" in page2
     staff = client.get(RECORDS, params={"f": "html"}, headers={"X-API-Key": keys["wasuco"]})
     assert "Đường ống cấp nước" in staff.text
+    hostile = client.get(RECORDS, params={"q": '"><script>alert(1)</script>', "f": "html"})
+    assert hostile.status_code == 200 and "<script>alert" not in hostile.text
+    assert "&lt;script&gt;" in hostile.text or "&#34;&gt;&lt;script" in hostile.text
+
+
+def test_queryables_say_what_records_are_searched_by(client):
+    r = client.get(f"/collections/{CATALOGUE_ID}/queryables")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/schema+json"
+    props = r.json()["properties"]
+    assert props["type"]["enum"] == ["dataset"] and props["keywords"]["type"] == "array"
+    assert props["geometry"]["x-ogc-role"] == "primary-geometry"
+    assert client.get(f"/collections/{CATALOGUE_ID}/queryables",
+                      params={"f": "html"}).status_code == 200
 
 
 def test_owslib_records_client_reads_the_catalogue(server):
