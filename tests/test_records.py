@@ -222,13 +222,15 @@ def test_a_record_carries_the_definition_and_the_load_facts(client):
                       ("enclosure", "/collections/cadastral_parcels/items?f=csv"),
                       ("describedby", "/collections/cadastral_parcels/metadata.xml")]:
         assert (rel, path) in links, (rel, path)
-    for link in rec["links"]:  # every API link of the record answers (the metadata and
-        if link["rel"] in ("describedby", "license"):  # licence documents live elsewhere)
-            continue
-        assert client.get(link["href"]).status_code == 200, link
     flood = client.get(f"{RECORDS}/flood_depth_10y").json()
     assert flood["properties"]["themes"][0]["concepts"] == [{"id": "inlandWaters"}]
     assert any(link["href"].endswith("/coverage?f=tif") for link in flood["links"])
+    for link in rec["links"] + flood["links"]:  # every API link of the records answers (the
+        if link["rel"] in ("describedby", "license"):  # metadata and licence documents are
+            continue  # served by the DCAT/ISO module and SPDX)
+        r = client.get(link["href"])
+        assert r.status_code == 200, link
+        assert r.headers["content-type"].split(";")[0] in link["type"], (link, r.headers)
 
 
 @pytest.mark.parametrize("q, expected", [
