@@ -109,7 +109,7 @@ class Search:
     def matches(self, md: DatasetMetadata) -> bool:
         if self.ids is not None and md.id not in self.ids:
             return False
-        if self.types is not None and "dataset" not in self.types:
+        if self.types is not None and not RECORD_TYPES & set(self.types):
             return False
         if self.keywords is not None and not self.keywords & {
                 fold_diacritics(k) for k in md.keywords}:
