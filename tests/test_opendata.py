@@ -67,7 +67,8 @@ def datasets(g: Graph) -> dict[str, URIRef]:
 
 def visible_ids(web: httpx.Client, headers: dict | None = None) -> set[str]:
     """What the service's own lists show the caller: collections and raster layers."""
-    vector = web.get("/ogc/collections", headers=headers).json()["collections"]
+    vector = [c for c in web.get("/ogc/collections", headers=headers).json()["collections"]
+              if c.get("itemType") != "record"]  # the Records catalogue is no dataset
     rasters = web.get("/api/rasters", headers=headers).json()
     rasters = rasters["rasters"] if isinstance(rasters, dict) else rasters
     return {c["id"] for c in vector} | {r["id"] for r in rasters}
