@@ -398,6 +398,20 @@ def test_every_collection_has_a_valid_iso_record(web, iso_schema):
     assert [e.text for e in begin] == ["2005-01-01"]
 
 
+@pytest.mark.parametrize("odd", ["%00", "a" * 3000, "%F0%9F%98%80", "..%2F..%2Fetc", "catalog",
+                                 "cadastral_parcels%0A", "%C3%A1"])
+def test_odd_collection_ids_are_a_404(web, odd):
+    r = web.get(f"/ogc/collections/{odd}/metadata.xml")
+    assert r.status_code in (400, 404), r.text
+
+
+def test_hostile_accept_headers_still_get_turtle(web):
+    for accept in ("text/turtle;q=" + "9" * 5000, ";;;,,,;q=", "application/ld+json;q=nan",
+                   "*/*;q=-1, text/turtle;q=1e309"):
+        r = web.get("/catalog", headers={"Accept": accept})
+        assert r.status_code == 200, accept
+
+
 def test_hidden_layers_have_no_record_for_the_public(web, keys):
     for layer_id in HIDDEN | {"no_such_layer"}:
         r = web.get(f"/ogc/collections/{layer_id}/metadata.xml")

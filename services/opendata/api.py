@@ -100,6 +100,8 @@ def negotiate_rdf(accept: str) -> str:
                     q = float(value)
                 except ValueError:
                     q = 0.0
+                if not 0.0 <= q <= 1.0:  # nan, inf and out-of-range weights count as 0
+                    q = 0.0
         if q > best_q:
             best, best_q = fmt, q
     return best
