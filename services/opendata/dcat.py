@@ -128,10 +128,14 @@ SERVICES = {
     "tiles": (Text(vi="OGC API - Tiles", en="OGC API - Tiles"),
               "http://www.opengis.net/spec/ogcapi-tiles-1/1.0", ["OGC API", "Tiles", "MVT"]),
 }
-# SPDX licence -> ADMS licence types (what DCAT-AP recommends to say of a licence)
-LICENCE_TYPES = {"CC-BY-4.0": ("Attribution",), "CC0-1.0": ("PublicDomain",),
-                 "CC-BY-SA-4.0": ("Attribution", "ShareAlike"),
-                 "ODbL-1.0": ("Attribution", "ShareAlike")}
+# SPDX licence -> its name (a harvester may match licences by title) and ADMS licence types
+LICENCES = {
+    "CC-BY-4.0": ("Creative Commons Attribution 4.0 International", ("Attribution",)),
+    "CC0-1.0": ("Creative Commons Zero v1.0 Universal", ("PublicDomain",)),
+    "CC-BY-SA-4.0": ("Creative Commons Attribution Share Alike 4.0 International",
+                     ("Attribution", "ShareAlike")),
+    "ODbL-1.0": ("Open Data Commons Open Database License v1.0", ("Attribution", "ShareAlike")),
+}
 
 
 def load_notes(md: DatasetMetadata) -> Text | None:
@@ -246,8 +250,10 @@ class _Builder:
         doc = URIRef(f"https://spdx.org/licenses/{spdx}")
         self.g.add((doc, RDF.type, DCTERMS.LicenseDocument))
         self.g.add((doc, DCTERMS.identifier, Literal(spdx)))
+        name, kinds = LICENCES.get(spdx, (spdx, ()))
+        self.g.add((doc, DCTERMS.title, Literal(name)))
         scheme = "http://purl.org/adms/licencetype/1.0"
-        for kind in LICENCE_TYPES.get(spdx, ()):
+        for kind in kinds:
             self.g.add((doc, DCTERMS.type, self.concept(
                 URIRef(f"http://purl.org/adms/licencetype/{kind}"),
                 self.scheme(scheme, "Licence type"), Text(vi=kind, en=kind))))
