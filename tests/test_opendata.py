@@ -152,6 +152,8 @@ EXPECTED_WARNINGS = {
     DCTERMS.temporal: "layers without a time field (or values in it) have no temporal coverage",
     DCTERMS["format"]: "the EU file-type list has no Mapbox vector tiles",
     DCAT.contactPoint: "the APIs (data services) have no contact of their own",
+    DCTERMS.type: "owners have no publisher type: the layer model does not say which are "
+                  "companies",
 }
 
 
@@ -172,6 +174,8 @@ def test_catalogue_conforms_to_dcat_ap_3_shapes(web, public):
             assert temporal["interval"] == [[None, None]], layer_id  # no time values
         if path == DCTERMS["format"]:
             assert str(focus).endswith("#tiles"), focus
+        if path == DCTERMS.type:
+            assert "#org-" in str(focus), focus  # the city itself is a local authority
 
 
 def test_public_sees_exactly_the_public_layers(web, public):
