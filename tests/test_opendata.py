@@ -29,7 +29,7 @@ from gis.layerdef.vocab import DOMAIN_THEMES, FREQUENCIES, TOPIC_THEMES, themes
 from services.metadata import OGC_REL, dataset_links
 from services.ogc.exports import MEDIA
 from services.opendata.api import negotiate_rdf
-from services.opendata.dcat import DCAT, EXPORT_FILE_TYPES, GEOJSON_LITERAL, GSP, VCARD
+from services.opendata.dcat import ADMS, DCAT, EXPORT_FILE_TYPES, GEOJSON_LITERAL, GSP, VCARD
 from services.opendata.iso19139 import xml_text
 
 pytest_plugins = ["tests.access_fixtures", "tests.raster_fixtures"]
@@ -239,6 +239,10 @@ def test_what_a_ckan_harvest_reads_says_what_the_layer_file_says(web, public):
         publisher = g.value(ds, DCTERMS.publisher)
         assert _text(g, publisher, FOAF.name) == {"vi": d.owner.vi, "en": d.owner.en}
         assert g.value(ds, DCAT.version) is not None and g.value(ds, DCTERMS.modified)
+        assert g.value(ds, DCTERMS.issued) <= g.value(ds, DCTERMS.modified)
+        if d.kind != "raster":  # what the current version's load did (CRS operation, counts)
+            notes = _text(g, ds, ADMS.versionNotes)
+            assert f"Version {g.value(ds, DCAT.version)}: " in notes["en"], notes
         assert (ds, DCTERMS.conformsTo, URIRef("http://www.opengis.net/def/crs/EPSG/0/4326")) \
             in g
         assert not list(g.subjects(LOCN_GEOMETRY, None))  # ckanext-dcat reads literals only

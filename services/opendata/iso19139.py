@@ -17,7 +17,7 @@ from gis.layerdef.vocab import THEMES, themes
 from services.catalog import LayerInfo
 from services.metadata import DatasetMetadata, dataset_metadata
 from services.ogc.http import Ctx
-from services.opendata.dcat import NOT_XML, distributions, load_notes
+from services.opendata.dcat import NOT_XML, distributions, issued, load_notes
 
 GMD = "http://www.isotc211.org/2005/gmd"
 GCO = "http://www.isotc211.org/2005/gco"
@@ -138,7 +138,8 @@ def _date(when: datetime, kind: str) -> etree._Element:
 
 
 def _identification(md: DatasetMetadata, stamp: str) -> etree._Element:
-    dates = [_date(md.created, "creation")] if md.created else []
+    created = issued(md)
+    dates = [_date(created, "creation")] if created else []
     dates.append(G.date(G.CI_Date(G.date(C.DateTime(stamp)),
                                   G.dateType(_code("CI_DateTypeCode", "revision")))))
     citation = G.CI_Citation(
