@@ -198,6 +198,7 @@ class _Builder:
         g.add((home, RDF.type, FOAF.Document))
         for lang in self.languages():
             g.add((cat, DCTERMS.language, lang))
+        g.add((cat, DCTERMS.spatial, self.country()))
         g.add((cat, DCTERMS.license, self.licence(CATALOGUE_LICENCE)))
         g.add((cat, DCAT.themeTaxonomy, self.scheme(DATA_THEME, "Data theme")))
         mds = [dataset_metadata(info, self.c.who) for info in datasets]
@@ -252,6 +253,9 @@ class _Builder:
     def eu(self, vocabulary: str, code: str, label: Text | None, *types) -> URIRef:
         return self.concept(URIRef(f"{EU}/{vocabulary}/{code}"),
                             URIRef(f"{EU}/{vocabulary}"), label, *types)
+
+    def country(self) -> URIRef:
+        return self.eu("country", "VNM", Text(vi="Việt Nam", en="Viet Nam"), DCTERMS.Location)
 
     def languages(self) -> list[URIRef]:
         return [self.eu("language", "VIE", None, DCTERMS.LinguisticSystem),
@@ -332,6 +336,8 @@ class _Builder:
         return card
 
     def spatial(self, ds: URIRef, bbox: list[float] | None) -> None:
+        """The country (EU country list: what the portal facets by) and the extent's box."""
+        self.g.add((ds, DCTERMS.spatial, self.country()))
         if not bbox:
             return
         x0, y0, x1, y1 = bbox

@@ -34,6 +34,7 @@ C = ElementMaker(namespace=GCO, nsmap=NSMAP)
 M = ElementMaker(namespace=GML, nsmap=NSMAP)
 GEOMETRY_OBJECTS = {"Point": "point", "MultiPoint": "point", "LineString": "curve",
                     "MultiLineString": "curve", "Polygon": "surface", "MultiPolygon": "surface"}
+PLACE = Text(vi="Thành phố Cần Thơ, Việt Nam", en="Cần Thơ City, Viet Nam")
 RESTRICTION = {"public": None, "internal": "restricted", "restricted": "restricted"}
 
 
@@ -157,6 +158,8 @@ def _identification(md: DatasetMetadata, stamp: str) -> etree._Element:
         G.descriptiveKeywords(G.MD_Keywords(
             *(G.keyword(_s(k)) for k in md.keywords),
             G.type(_code("MD_KeywordTypeCode", "theme")))),
+        G.descriptiveKeywords(G.MD_Keywords(
+            _text("keyword", PLACE), G.type(_code("MD_KeywordTypeCode", "place")))),
         G.descriptiveKeywords(G.MD_Keywords(
             *(_text("keyword", THEMES[t]) for t in themes(md.domain, md.topic)),
             G.type(_code("MD_KeywordTypeCode", "theme")),
