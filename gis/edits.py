@@ -30,7 +30,7 @@ from gis import naming, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
-from gis.layerdef import LayerDef
+from gis.layerdef import LayerDef, validate_definition
 from gis.loader import searchindex, tables
 from gis.loader.batch import process_batch
 from gis.loader.copier import csv_bytes
@@ -316,8 +316,10 @@ def _properties(doc: dict, i: int, patch: bool = False) -> dict:
         raise EditInvalid(f"change {i}: properties must be a JSON object")
     for k, v in props.items():
         if v is not None and not isinstance(v, str | int | float | bool):
-            raise EditInvalid(f"property {k!r}: a value must be a string, number, boolean or "
-                              "null")
+            raise EditInvalid(f"property {k[:60]!r}: a value must be a string, number, "
+                              "boolean or null")
+        if isinstance(v, str) and "\x00" in v:  # PostgreSQL text cannot hold it
+            raise EditInvalid(f"property {k[:60]!r} contains a NUL character; remove it")
     return dict(props)
 
 
@@ -356,7 +358,7 @@ def _validate(conn, layer, writes, op, axis_swap: bool):
         return pd.DataFrame(), np.empty(0, dtype=object), {}
     wgs84 = to_wgs84("EPSG:4326")
     names = [f.name for f in layer.fields]
-    wards = ward_polygons(conn, layer)
+    wards = _wards(conn, layer)
     parts, warnings = [], {}
     # stored geometries (an update without one) are WGS 84 already
     for group_op, stored in ((op, False), (wgs84, True)):
@@ -390,6 +392,25 @@ def _validate(conn, layer, writes, op, axis_swap: bool):
     order = np.argsort(typed["_pos"].to_numpy(), kind="stable")
     typed = typed.iloc[order].drop(columns="_pos").reset_index(drop=True)
     return typed, geoms[order], warnings
+
+
+_WARDS: dict[tuple, object] = {}  # (reference layer, its version, field) -> polygons
+
+
+def _wards(conn, layer):
+    """The loader's ward reference (``ward_polygons``), from the catalog's definitions (not
+    the layer files: parsing them all cost more than the edit) and kept per version."""
+    rows = conn.execute(
+        "SELECT id, current_version, definition FROM spp.layers WHERE current_version IS NOT "
+        "NULL AND definition->'checks'->'reference_for' IS NOT NULL "
+        "AND definition->'checks'->'reference_for' <> 'null'::jsonb").fetchall()
+    defs = {r["id"]: validate_definition(r["definition"]) for r in rows}
+    key = (layer.id, tuple(sorted((r["id"], r["current_version"]) for r in rows)))
+    if key not in _WARDS:
+        if len(_WARDS) > 64:
+            _WARDS.clear()
+        _WARDS[key] = ward_polygons(conn, layer, defs)
+    return _WARDS[key]
 
 
 def _name(writes, row: int) -> str:
