@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gis import db, naming, versions
+from gis import changefeed, db, naming, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
@@ -263,6 +263,9 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
             {"version": version, "mode": options.mode, "source": src.label,
              "sha256": src.sha256, "loaded": result.count_loaded,
              "rejected": result.count_rejected, "changes": result.changes})
+        # the feed and webhook outbox commit with the version, or neither does
+        changefeed.record_diff(conn, layer.id, version, operator,
+                               current["table_name"] if current else None, table, "load")
         result.status = "current"
 
 
