@@ -68,30 +68,65 @@ def record(conn: psycopg.Connection, layer_id: str, version: int, operator: str 
     return set_id
 
 
-def record_diff(conn: psycopg.Connection, layer_id: str, version: int, operator: str | None,
-                old_table: str | None, new_table: str, action: str = "load") -> dict:
-    """Within the caller's transaction: the change set between two version tables of
-    ``data`` (``old_table`` None: every feature is created), matched by feature id, which
-    loads keep stable by natural key. Returns {id, created, updated, deleted}."""
-    set_id = _begin_set(conn, layer_id, version, operator, action)
+DIFF_TABLE = "spp_feed_diff"  # temporary, dropped at commit
+
+
+def diff_tables(conn: psycopg.Connection, old_table: str | None, new_table: str
+                ) -> dict[str, int]:
+    """Within the caller's transaction: the features of ``data.new_table`` created, updated
+    and deleted against ``data.old_table`` (None: all created), matched by feature id (loads
+    keep a feature's id by its natural key), into a temporary table that ``record_diff``
+    writes out. Columns compared: those both tables have, but ``IGNORED`` ones, with each
+    type's own equality (geometry: same coordinates in the same order). Returns the counts."""
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(sql.Identifier(DIFF_TABLE)))
     new = sql.Identifier("data", new_table)
     if old_table is None:
-        select = sql.SQL("SELECT 'created' AS change, n.fid FROM {} n").format(new)
+        select = sql.SQL("SELECT 'created'::text AS change, n.fid FROM {} n").format(new)
     else:
-        strip = sql.SQL("").join(sql.SQL(" - {}").format(sql.Literal(c)) for c in IGNORED)
+        cols = [c for c in _columns(conn, new_table) if c in set(_columns(conn, old_table))
+                and c not in IGNORED]
+
+        def row(alias: str) -> sql.Composable:
+            return sql.SQL("ROW({})").format(sql.SQL(", ").join(
+                sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c))
+                for c in cols))
+
         select = sql.SQL(
             "SELECT CASE WHEN o.fid IS NULL THEN 'created' WHEN n.fid IS NULL THEN 'deleted' "
             "ELSE 'updated' END AS change, coalesce(n.fid, o.fid) AS fid "
             "FROM {new} n FULL JOIN {old} o ON n.fid = o.fid "
-            "WHERE n.fid IS NULL OR o.fid IS NULL OR to_jsonb(n){strip} IS DISTINCT FROM "
-            "to_jsonb(o){strip}").format(new=new, old=sql.Identifier("data", old_table),
-                                        strip=strip)
+            "WHERE n.fid IS NULL OR o.fid IS NULL OR {n} IS DISTINCT FROM {o}").format(
+            new=new, old=sql.Identifier("data", old_table), n=row("n"), o=row("o"))
+    conn.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS {}").format(
+        sql.Identifier(DIFF_TABLE), select))
+    rows = conn.execute(sql.SQL("SELECT change, count(*) AS n FROM pg_temp.{} GROUP BY change"
+                                ).format(sql.Identifier(DIFF_TABLE))).fetchall()
+    return {c: 0 for c in CHANGES} | {r["change"]: r["n"] for r in rows}
+
+
+def _columns(conn: psycopg.Connection, table: str) -> list[str]:
+    return [r["attname"] for r in conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND "
+        "NOT attisdropped ORDER BY attnum",
+        (sql.Identifier("data", table).as_string(conn),)).fetchall()]
+
+
+def record_diff(conn: psycopg.Connection, layer_id: str, version: int, operator: str | None,
+                old_table: str | None, new_table: str, action: str = "load",
+                diffed: bool = False) -> dict:
+    """Within the caller's transaction: the change set between two version tables (see
+    ``diff_tables``; ``diffed``: it already ran in this transaction, for these tables), in
+    one INSERT ... SELECT. Returns {id, created, updated, deleted}."""
+    if not diffed:
+        diff_tables(conn, old_table, new_table)
+    set_id = _begin_set(conn, layer_id, version, operator, action)
     rows = conn.execute(sql.SQL(
-        "WITH d AS ({select}), ins AS (INSERT INTO spp.feature_changes "
-        "(set_id, layer_id, change, fid) SELECT %(set)s, %(layer)s, change, fid FROM d "
+        "WITH ins AS (INSERT INTO spp.feature_changes (set_id, layer_id, change, fid) "
+        "SELECT %(set)s, %(layer)s, change, fid FROM pg_temp.{} "
         "ORDER BY array_position(ARRAY['created','updated','deleted'], change), fid "
         "RETURNING change) SELECT change, count(*) AS n FROM ins GROUP BY change").format(
-        select=select), {"set": set_id, "layer": layer_id}).fetchall()
+        sql.Identifier(DIFF_TABLE)), {"set": set_id, "layer": layer_id}).fetchall()
+    conn.execute(sql.SQL("DROP TABLE pg_temp.{}").format(sql.Identifier(DIFF_TABLE)))
     counts = {c: 0 for c in CHANGES} | {r["change"]: r["n"] for r in rows}
     _finish(conn, set_id, counts)
     return {"id": set_id, **counts}
