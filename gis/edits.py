@@ -26,7 +26,7 @@ import shapely
 import shapely.geometry
 from psycopg import sql
 
-from gis import naming, versions
+from gis import changefeed, naming, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
@@ -268,22 +268,13 @@ def _apply_locked(conn, layer, ops, actor, lineage, current, op, axis_swap, colu
         {"version": version, "table_name": new_rel, "feature_count": count, "bbox": bbox},
         actor, "edit", {"version": version, **changes, **lineage},
         role=lineage.get("role", "editor"))
-    _record_changes(conn, layer.id, version, actor, changes)
+    changefeed.record(conn, layer.id, version, actor, **changes)  # feed + webhook outbox
     tokens = _tokens(conn, new_rel, written, visible)
     return EditResult(version, fids, tokens, warnings, strategy)
 
 
 def _now(conn):
     return conn.execute("SELECT now() AS t").fetchone()["t"]
-
-
-def _record_changes(conn, layer_id: str, version: int, actor: str, changes: dict) -> None:
-    """The change feed and its outbox, in this transaction (gis/changefeed.py)."""
-    try:
-        from gis import changefeed
-    except ImportError:  # the change feed is not part of this build yet
-        return
-    changefeed.record(conn, layer_id, version, actor, **changes)
 
 
 # -- reading the current features ----------------------------------------------------------
