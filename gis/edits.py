@@ -439,20 +439,30 @@ def _check_keys(conn, layer, rel: str, typed: pd.DataFrame, written: list[int],
         return
     label = " + ".join(key)
     seen: dict[tuple, int] = {}
+    columns: list[list] = [[] for _ in key]
     for i, fid in enumerate(written):
         values = tuple(_py(typed[k].iloc[i]) for k in key)
         if values in seen:
             raise EditConflict(f"duplicate {label} {values} in the request (features "
                                f"{seen[values]} and {fid})")
         seen[values] = fid
-        where = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in key)
-        hit = conn.execute(sql.SQL("SELECT fid FROM {} WHERE {} AND fid <> ALL(%s) LIMIT 1"
-                                   ).format(sql.Identifier(naming.SCHEMA, rel), where),
-                           [*values, list(touched) or [0]]).fetchone()
-        if hit:
-            shown = ", ".join(str(v) for v in values)
-            raise EditConflict(f"{label} {shown!r} already in the layer (feature {hit['fid']}); "
-                               "change that feature instead")
+        for col, v in zip(columns, values, strict=True):
+            col.append(v)
+    # one statement for all: the keys as typed arrays joined to the layer's key index
+    types = [tables.PG_TYPES[layer.field[k].type] for k in key]
+    arrays = sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(t)) for t in types)
+    names = [sql.Identifier(f"k{i}") for i in range(len(key))]
+    on = sql.SQL(" AND ").join(sql.SQL("t.{} = k.{}").format(sql.Identifier(c), n)
+                               for c, n in zip(key, names, strict=True))
+    hit = conn.execute(sql.SQL(
+        "SELECT t.fid, k.n FROM unnest({}) WITH ORDINALITY AS k({}, n) JOIN {} t ON {} "
+        "WHERE t.fid <> ALL(%s) LIMIT 1").format(
+        arrays, sql.SQL(", ").join(names), sql.Identifier(naming.SCHEMA, rel), on),
+        [*columns, list(touched)]).fetchone()
+    if hit:
+        shown = ", ".join(str(c[hit["n"] - 1]) for c in columns)
+        raise EditConflict(f"{label} {shown!r} already in the layer (feature {hit['fid']}); "
+                           "change that feature instead")
 
 
 # -- writing the new version ---------------------------------------------------------------
@@ -518,11 +528,15 @@ def _write(conn, layer, current, version: int, typed, geoms, written: list[int],
     conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(o))
     conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(o))
     conn.execute(sql.SQL("ANALYZE {}").format(o))
-    every = [n for n, _ in _table_columns(conn, base)]
-    listed = sql.SQL(", ").join(sql.SQL("{}.{}").format(ident("x"), ident(n)) for n in every)
+    # The branches carry no WHERE of their own, so PostgreSQL flattens the UNION ALL and
+    # pushes the outer condition into each, folded: the full table's rows get a hashed
+    # "fid NOT IN (edited)" filter, and a page in fid order stays a merge of two index scans
+    # (a filter inside a branch, or NOT EXISTS, made every page sort the whole table).
+    listed = sql.SQL(", ").join(map(ident, [n for n, _ in _table_columns(conn, base)]))
     conn.execute(sql.SQL(
-        "CREATE VIEW {new} AS SELECT {cols} FROM {b} x WHERE NOT EXISTS (SELECT 1 FROM {o} e "
-        "WHERE e.fid = x.fid) UNION ALL SELECT {cols} FROM {o} x WHERE NOT x.{flag}").format(
+        "CREATE VIEW {new} AS SELECT {cols} FROM (SELECT {cols}, false AS _edited, false AS "
+        "{flag} FROM {b} UNION ALL SELECT {cols}, true, {flag} FROM {o}) u WHERE NOT u.{flag} "
+        "AND (u._edited OR u.fid NOT IN (SELECT e.fid FROM {o} e))").format(
         new=ident(naming.SCHEMA, new), cols=listed, b=b, o=o, flag=ident(DELETED)))
     return new, base, "overlay"
 

@@ -28,7 +28,7 @@ from services.ogc.crs import CRS84, parse_crs
 from services.ogc.errors import NotFound, OGCError
 from services.ogc.http import Ctx, file_ctx, item_etag
 
-router = APIRouter(prefix="/ogc/collections", tags=["Data"])
+router = APIRouter(prefix="/ogc/collections", tags=["Edit"])
 
 FEATURE_TYPES = ("application/geo+json", "application/json")
 PATCH_TYPES = ("application/merge-patch+json", "application/geo+json", "application/json")
