@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     edit_lock_wait_s: float = 3.0
     # An edit version is the last full table plus the features edited since (gis/edits.py);
     # when those would exceed this many rows the edit writes a full table again (0: always).
-    edit_overlay_max_rows: int = 20_000
+    edit_overlay_max_rows: int = 5_000
     # Largest request body of an edit (a GeoJSON feature), bytes; never above max_body_bytes.
     edit_max_body_bytes: int = 1_000_000
     # -- change feed webhooks (gis/hooks) --
