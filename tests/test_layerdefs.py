@@ -136,7 +136,7 @@ def test_parcel_owner_fields_are_personal(defs):
 def test_geometry_types(defs):
     lines = {"roads", "water_pipes", "drainage_lines", "power_lines", "telecom_lines"}
     points = {"street_lights", "trees", "fire_hydrants", "telecom_poles", "address_points",
-              "social_welfare_facilities"}
+              "social_welfare_facilities", "flood_observations"}
     for lid, layer in defs.items():
         expected = ("MultiLineString" if lid in lines else "Point" if lid in points
                     else "MultiPolygon")

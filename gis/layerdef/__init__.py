@@ -23,6 +23,7 @@ from gis.layerdef.base import (
     check_layer_id,
 )
 from gis.layerdef.raster import RasterLayerDef
+from gis.layerdef.submissions import SubmissionKind, Submissions
 from gis.layerdef.vector import (
     FieldDef,
     LayerDef,
@@ -34,7 +35,8 @@ from gis.layerdef.yamlfile import LayerDefinitionError, line_of, parse
 from gis.settings import get_settings
 
 __all__ = ["Access", "Domain", "FieldDef", "LayerBase", "LayerDef", "LayerDefinition",
-           "LayerDefinitionError", "Planning", "RasterLayerDef", "Search", "Strict", "Text",
+           "LayerDefinitionError", "Planning", "RasterLayerDef", "Search", "Strict", "SubmissionKind",
+           "Submissions", "Text",
            "VectorLayerDef", "VectorStyle", "check_layer_id", "get_layer_def",
            "load_layer_defs", "layers_folder", "parse_layer_file", "validate_definition"]
 
