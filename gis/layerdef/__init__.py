@@ -35,8 +35,8 @@ from gis.layerdef.yamlfile import LayerDefinitionError, line_of, parse
 from gis.settings import get_settings
 
 __all__ = ["Access", "Domain", "FieldDef", "LayerBase", "LayerDef", "LayerDefinition",
-           "LayerDefinitionError", "Planning", "RasterLayerDef", "Search", "Strict", "SubmissionKind",
-           "Submissions", "Text",
+           "LayerDefinitionError", "Planning", "RasterLayerDef", "Search", "Strict",
+           "SubmissionKind", "Submissions", "Text",
            "VectorLayerDef", "VectorStyle", "check_layer_id", "get_layer_def",
            "load_layer_defs", "layers_folder", "parse_layer_file", "validate_definition"]
 
