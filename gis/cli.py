@@ -562,3 +562,13 @@ def raster_rollback(layer_id: str = typer.Argument(..., help="Raster layer id"),
     from gis.raster.load import raster_layer
 
     _rollback(raster_layer(layer_id), to)
+
+
+# -- gis submissions list | show | approve | reject ---------------------------------------
+def _submissions_app():
+    from gis.submissions.cli import app as submissions_app
+
+    return submissions_app
+
+
+app.add_typer(_submissions_app(), name="submissions")

@@ -126,7 +126,7 @@ async def _submit(request: Request) -> JSONResponse:
             raise SubmissionError(f"the body is not valid JSON ({str(exc)[:80]})",
                                   "nội dung không phải JSON hợp lệ",
                                   code="InvalidJSON") from None
-    elif ctype == "multipart/form-data":
+    elif ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raw, upload = await _form(request, s)
     else:
         raise SubmissionError("send the report as application/json or multipart/form-data "
