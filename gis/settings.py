@@ -125,6 +125,14 @@ class Settings(BaseSettings):
     # Reports per client address: a token bucket of this many an hour, burst = bucket size.
     submission_rate_per_hour: float = 20.0
     submission_rate_burst: int = 5
+    # Edits (OGC API - Features Part 4): how long an edit waits for the layer's lock (a load,
+    # a rollback or another edit) before it is answered 409 with Retry-After, seconds.
+    edit_lock_wait_s: float = 3.0
+    # An edit version is the last full table plus the features edited since (gis/edits.py);
+    # when those would exceed this many rows the edit writes a full table again (0: always).
+    edit_overlay_max_rows: int = 20_000
+    # Largest request body of an edit (a GeoJSON feature), bytes; never above max_body_bytes.
+    edit_max_body_bytes: int = 1_000_000
 
     @property
     def embedded_dir(self) -> Path:
