@@ -231,12 +231,6 @@ async def kinds(request: Request):
 
 
 # -- staff --------------------------------------------------------------------------------------
-def moderators(layer: VectorLayerDef) -> set[str]:
-    """Departments that review a layer's reports: its owner and those that may edit it."""
-    edit = getattr(layer, "edit", None)
-    return {layer.owner_code, *(getattr(edit, "departments", None) or [])}
-
-
 async def staff(who: Principal = Depends(principal)) -> Principal:
     if who.is_public:
         raise SignIn("the moderation queue is for signed-in staff: send an API key or token "
@@ -245,9 +239,14 @@ async def staff(who: Principal = Depends(principal)) -> Principal:
 
 
 def _may(who: Principal, layer: VectorLayerDef | None) -> bool:
-    if layer is None:
-        return who.role == "admin"
-    return who.role == "admin" or bool(who.departments & moderators(layer))
+    """Who reviews a layer's reports: admins, staff of its owner, and those its ``edit``
+    rule lets edit it (approving is an edit)."""
+    if who.role == "admin":
+        return True
+    if layer is None or who.role != "staff":
+        return False
+    return layer.owner_code in who.departments or (
+        layer.edit is not None and layer.edit.allows(who.role, who.departments))
 
 
 def _doc(row: dict, request: Request) -> dict:

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import run_gis, serve
-from tests.submission_fixtures import (
+from tests.submission_helpers import (
     GPS_TAG,
     HANOI,
     IN_BOX_NOT_WARD,

@@ -164,13 +164,22 @@ def approve(conn: psycopg.Connection, sid: int, actor: str, note: str | None = N
         unknown = sorted(set(values or {}) - set(layer.field))
         if unknown:
             raise SubmissionError(
-                f"--set {', '.join(unknown)}: not fields of {layer.id} ({', '.join(layer.field)})",
-                f"--set {', '.join(unknown)}: không phải trường của lớp {layer.id}",
+                f"{', '.join(unknown)}: not fields of {layer.id} ({', '.join(layer.field)})",
+                f"{', '.join(unknown)}: không phải trường của lớp {layer.id}",
                 field=unknown[0])
         feature = {"type": "Feature",
                    "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
                    "properties": {**row["properties"], **(values or {})}}
-        result = edits.submit_feature(conn, layer, feature, actor, LINEAGE.format(sid))
+        lineage = {"source": LINEAGE.format(sid), "role": "staff", "submission": sid}
+        try:  # the one edit path: the loader's checks, a new version, audit, change feed
+            result = edits.apply(conn, layer, [edits.Op("create", feature=feature)], actor,
+                                 lineage)
+        except edits.EditError as exc:
+            raise SubmissionError(
+                f"the report does not make a valid feature of {layer.id}: {exc}",
+                f"báo cáo chưa tạo được đối tượng hợp lệ của lớp {layer.id}: {exc}",
+                status=exc.status, code="EditRefused") from None
+        result = {"feature_id": result.fids[0], "version": result.version}
         conn.execute("UPDATE spp.submissions SET status = 'approved', note = %s, "
                      "reviewed_by = %s, reviewed_at = now(), feature_id = %s, "
                      "layer_version = %s WHERE id = %s",
