@@ -20,9 +20,10 @@ from gis.submissions import SubmissionError
 LOCAL = timezone(timedelta(hours=7), "ICT")  # a time typed without offset is Cần Thơ's
 MAX_ABS_NUMBER = 1e12
 FUTURE_SLACK = timedelta(minutes=10)  # a phone clock a little ahead is not a future time
-# markup: a tag (<b, </x, <!--, <?xml) or a script URL. Reports are text: stored as text and
+# markup: a tag (<b, </x, <!--, <?xml: what an HTML parser reads as one; "a < b" is text)
+# or a script URL. Reports are text: stored as text and
 # shown as text, but a report that carries markup is refused, not kept to be rendered later.
-MARKUP = re.compile(r"<\s*[a-zA-Z!/?]|javascript\s*:|vbscript\s*:|data\s*:\s*text/html",
+MARKUP = re.compile(r"<[a-zA-Z!/?]|javascript\s*:|vbscript\s*:|data\s*:\s*text/html",
                     re.IGNORECASE)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 TOP_KEYS = {"layer", "kind", "lon", "lat", "point", "properties", "message", "lang"}
