@@ -111,6 +111,13 @@ async def submit(request: Request):
 
 
 async def _submit(request: Request) -> JSONResponse:
+    try:
+        return await _accept(request)
+    finally:
+        await request.close()  # a spooled photo's temporary file goes now
+
+
+async def _accept(request: Request) -> JSONResponse:
     s = get_settings()
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     upload: UploadFile | None = None
