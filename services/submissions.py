@@ -352,6 +352,13 @@ async def queue_approve(request: Request, sid: int, body: Approval = Body(...),
 def _approve(sid: int, actor: str, body: Approval, defs: dict) -> dict:
     from gis import db
 
+    s = get_settings()
+    if not s.database_url and s.web_database_url:  # a web tier holding only the web role
+        raise SubmissionError(
+            "approving needs the owner role (DATABASE_URL), which this server does not hold; "
+            "approve with `gis submissions approve`", "máy chủ này không có quyền ghi dữ liệu "
+            "lớp (DATABASE_URL); hãy duyệt bằng lệnh `gis submissions approve`", status=503,
+            code="ServiceUnavailable")
     with db.connect() as conn:  # the edit path writes layer versions (the owner role)
         return queue.approve(conn, sid, actor, body.note, body.properties, defs)
 
