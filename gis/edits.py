@@ -26,11 +26,11 @@ import shapely
 import shapely.geometry
 from psycopg import sql
 
-from gis import naming, versions
+from gis import changefeed, naming, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
-from gis.layerdef import LayerDef
+from gis.layerdef import LayerDef, validate_definition
 from gis.loader import searchindex, tables
 from gis.loader.batch import process_batch
 from gis.loader.copier import csv_bytes
@@ -268,22 +268,13 @@ def _apply_locked(conn, layer, ops, actor, lineage, current, op, axis_swap, colu
         {"version": version, "table_name": new_rel, "feature_count": count, "bbox": bbox},
         actor, "edit", {"version": version, **changes, **lineage},
         role=lineage.get("role", "editor"))
-    _record_changes(conn, layer.id, version, actor, changes)
+    changefeed.record(conn, layer.id, version, actor, **changes)  # feed + webhook outbox
     tokens = _tokens(conn, new_rel, written, visible)
     return EditResult(version, fids, tokens, warnings, strategy)
 
 
 def _now(conn):
     return conn.execute("SELECT now() AS t").fetchone()["t"]
-
-
-def _record_changes(conn, layer_id: str, version: int, actor: str, changes: dict) -> None:
-    """The change feed and its outbox, in this transaction (gis/changefeed.py)."""
-    try:
-        from gis import changefeed
-    except ImportError:  # the change feed is not part of this build yet
-        return
-    changefeed.record(conn, layer_id, version, actor, **changes)
 
 
 # -- reading the current features ----------------------------------------------------------
@@ -316,8 +307,10 @@ def _properties(doc: dict, i: int, patch: bool = False) -> dict:
         raise EditInvalid(f"change {i}: properties must be a JSON object")
     for k, v in props.items():
         if v is not None and not isinstance(v, str | int | float | bool):
-            raise EditInvalid(f"property {k!r}: a value must be a string, number, boolean or "
-                              "null")
+            raise EditInvalid(f"property {k[:60]!r}: a value must be a string, number, "
+                              "boolean or null")
+        if isinstance(v, str) and "\x00" in v:  # PostgreSQL text cannot hold it
+            raise EditInvalid(f"property {k[:60]!r} contains a NUL character; remove it")
     return dict(props)
 
 
@@ -356,7 +349,7 @@ def _validate(conn, layer, writes, op, axis_swap: bool):
         return pd.DataFrame(), np.empty(0, dtype=object), {}
     wgs84 = to_wgs84("EPSG:4326")
     names = [f.name for f in layer.fields]
-    wards = ward_polygons(conn, layer)
+    wards = _wards(conn, layer)
     parts, warnings = [], {}
     # stored geometries (an update without one) are WGS 84 already
     for group_op, stored in ((op, False), (wgs84, True)):
@@ -390,6 +383,25 @@ def _validate(conn, layer, writes, op, axis_swap: bool):
     order = np.argsort(typed["_pos"].to_numpy(), kind="stable")
     typed = typed.iloc[order].drop(columns="_pos").reset_index(drop=True)
     return typed, geoms[order], warnings
+
+
+_WARDS: dict[tuple, object] = {}  # (reference layer, its version, field) -> polygons
+
+
+def _wards(conn, layer):
+    """The loader's ward reference (``ward_polygons``), from the catalog's definitions (not
+    the layer files: parsing them all cost more than the edit) and kept per version."""
+    rows = conn.execute(
+        "SELECT id, current_version, definition FROM spp.layers WHERE current_version IS NOT "
+        "NULL AND definition->'checks'->'reference_for' IS NOT NULL "
+        "AND definition->'checks'->'reference_for' <> 'null'::jsonb").fetchall()
+    defs = {r["id"]: validate_definition(r["definition"]) for r in rows}
+    key = (layer.id, tuple(sorted((r["id"], r["current_version"]) for r in rows)))
+    if key not in _WARDS:
+        if len(_WARDS) > 64:
+            _WARDS.clear()
+        _WARDS[key] = ward_polygons(conn, layer, defs)
+    return _WARDS[key]
 
 
 def _name(writes, row: int) -> str:
@@ -427,20 +439,30 @@ def _check_keys(conn, layer, rel: str, typed: pd.DataFrame, written: list[int],
         return
     label = " + ".join(key)
     seen: dict[tuple, int] = {}
+    columns: list[list] = [[] for _ in key]
     for i, fid in enumerate(written):
         values = tuple(_py(typed[k].iloc[i]) for k in key)
         if values in seen:
             raise EditConflict(f"duplicate {label} {values} in the request (features "
                                f"{seen[values]} and {fid})")
         seen[values] = fid
-        where = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in key)
-        hit = conn.execute(sql.SQL("SELECT fid FROM {} WHERE {} AND fid <> ALL(%s) LIMIT 1"
-                                   ).format(sql.Identifier(naming.SCHEMA, rel), where),
-                           [*values, list(touched) or [0]]).fetchone()
-        if hit:
-            shown = ", ".join(str(v) for v in values)
-            raise EditConflict(f"{label} {shown!r} already in the layer (feature {hit['fid']}); "
-                               "change that feature instead")
+        for col, v in zip(columns, values, strict=True):
+            col.append(v)
+    # one statement for all: the keys as typed arrays joined to the layer's key index
+    types = [tables.PG_TYPES[layer.field[k].type] for k in key]
+    arrays = sql.SQL(", ").join(sql.SQL("%s::{}[]").format(sql.SQL(t)) for t in types)
+    names = [sql.Identifier(f"k{i}") for i in range(len(key))]
+    on = sql.SQL(" AND ").join(sql.SQL("t.{} = k.{}").format(sql.Identifier(c), n)
+                               for c, n in zip(key, names, strict=True))
+    hit = conn.execute(sql.SQL(
+        "SELECT t.fid, k.n FROM unnest({}) WITH ORDINALITY AS k({}, n) JOIN {} t ON {} "
+        "WHERE t.fid <> ALL(%s) LIMIT 1").format(
+        arrays, sql.SQL(", ").join(names), sql.Identifier(naming.SCHEMA, rel), on),
+        [*columns, list(touched)]).fetchone()
+    if hit:
+        shown = ", ".join(str(c[hit["n"] - 1]) for c in columns)
+        raise EditConflict(f"{label} {shown!r} already in the layer (feature {hit['fid']}); "
+                           "change that feature instead")
 
 
 # -- writing the new version ---------------------------------------------------------------
@@ -506,11 +528,15 @@ def _write(conn, layer, current, version: int, typed, geoms, written: list[int],
     conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(o))
     conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(o))
     conn.execute(sql.SQL("ANALYZE {}").format(o))
-    every = [n for n, _ in _table_columns(conn, base)]
-    listed = sql.SQL(", ").join(sql.SQL("{}.{}").format(ident("x"), ident(n)) for n in every)
+    # The branches carry no WHERE of their own, so PostgreSQL flattens the UNION ALL and
+    # pushes the outer condition into each, folded: the full table's rows get a hashed
+    # "fid NOT IN (edited)" filter, and a page in fid order stays a merge of two index scans
+    # (a filter inside a branch, or NOT EXISTS, made every page sort the whole table).
+    listed = sql.SQL(", ").join(map(ident, [n for n, _ in _table_columns(conn, base)]))
     conn.execute(sql.SQL(
-        "CREATE VIEW {new} AS SELECT {cols} FROM {b} x WHERE NOT EXISTS (SELECT 1 FROM {o} e "
-        "WHERE e.fid = x.fid) UNION ALL SELECT {cols} FROM {o} x WHERE NOT x.{flag}").format(
+        "CREATE VIEW {new} AS SELECT {cols} FROM (SELECT {cols}, false AS _edited, false AS "
+        "{flag} FROM {b} UNION ALL SELECT {cols}, true, {flag} FROM {o}) u WHERE NOT u.{flag} "
+        "AND (u._edited OR u.fid NOT IN (SELECT e.fid FROM {o} e))").format(
         new=ident(naming.SCHEMA, new), cols=listed, b=b, o=o, flag=ident(DELETED)))
     return new, base, "overlay"
 

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from gis import db, naming
+from gis import changefeed, db, naming
 from gis.catalog import sync_layer
 from gis.errors import SPPError
 from gis.raster import files
@@ -293,8 +293,14 @@ def rollback(conn: psycopg.Connection, storage: Storage, layer_id: str, to: int 
         if not cur or cur["current_version"] is None:
             raise VersionError(f"layer {layer_id!r} has no loaded version to roll back from")
         row = _rollback_target(conn, storage, layer_id, cur["current_version"], to)
+        before = conn.execute("SELECT table_name FROM spp.layer_versions WHERE layer_id = %s "
+                              "AND version = %s", (layer_id, cur["current_version"])).fetchone()
         make_current(conn, storage, layer_id, row, actor, "rollback",
                      previous_status="rolled_back")
+        if storage is TABLES and before and before["table_name"]:
+            # what the rollback changed, for the change feed and its webhooks
+            changefeed.record_diff(conn, layer_id, row["version"], actor,
+                                   before["table_name"], row["table_name"], "rollback")
     return row
 
 

@@ -71,6 +71,13 @@ def test_create_update_delete_are_versions_with_lineage(db):
     assert v["mode"] == "edit" and v["operator"] == "binh.tran" and v["status"] == "current"
     assert v["edits"]["updated"] == [fids["C-1"]] and v["edits"]["deleted"] == [fids["C-2"]]
     assert v["parent_version"] == r1.version and v["feature_count"] == 4
+    # the change feed and its webhook outbox, in the edit's transaction (gis/changefeed.py)
+    feed = db.execute("SELECT s.action, s.operator, f.change, f.fid FROM spp.change_sets s "
+                      "JOIN spp.feature_changes f ON f.set_id = s.id WHERE s.layer_id = %s "
+                      "AND s.version = %s ORDER BY f.change", (LAYER, r2.version)).fetchall()
+    assert [(f["action"], f["operator"], f["change"], f["fid"]) for f in feed] == [
+        ("edit", "binh.tran", "deleted", fids["C-2"]), ("edit", "binh.tran", "updated",
+                                                        fids["C-1"])]
     audit = db.execute("SELECT actor, action, detail FROM spp.audit_log WHERE layer_id = %s "
                        "AND action = 'edit' ORDER BY id", (LAYER,)).fetchall()
     assert [a["actor"] for a in audit][-2:] == ["an.nguyen", "binh.tran"]
