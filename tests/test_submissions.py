@@ -323,3 +323,29 @@ def test_reject_with_the_cli_and_by_staff_on_the_web(http, sub_data, db):
     audit = db.execute("SELECT actor FROM spp.audit_log WHERE action = 'submission_reject' "
                        "AND detail->>'submission' = %s", (str(sid2),)).fetchone()
     assert audit and audit["actor"].startswith("key:")
+
+
+def test_staff_routes_refuse_bad_input_with_a_4xx(http, sub_data, db):
+    """With a credential (the anonymous schemathesis run only sees 401s here): bad JSON,
+    wrong types, unknown keys, markup, unknown ids and statuses are 4xx; nothing decided."""
+    sid = http.post("/submissions", json=flood()).json()["id"]
+    staff = auth(sub_data, "snnmt")
+    bodies = [b"{", b"[]", b'{"reason": 5}', b'{"reason": ""}', b'{"reason": "x", "y": 1}',
+              b'{"reason": "<script>alert(1)</script>"}', b'{"reason": "' + b"x" * 2000 + b'"}',
+              b'{"note": "<b>x</b>"}', b'{"properties": []}', b'{"properties": {"nope": 1}}',
+              b'{"properties": {"depth_cm": "deep"}}', b"\xff\xfe", b"null"]
+    for body in bodies:
+        for act in ("approve", "reject"):
+            r = http.post(f"/submissions/{sid}/{act}", content=body,
+                          headers={**staff, "content-type": "application/json"})
+            assert 400 <= r.status_code < 500, (act, body[:40], r.status_code, r.text)
+    for path in ("/submissions?status=bogus", "/submissions?limit=0", "/submissions?after=-1",
+                 "/submissions/999999999", "/submissions/-1", "/submissions/abc",
+                 "/submissions/99999999999999999999999", "/submissions/999999999/photo",
+                 f"/submissions/{sid}/photo"):
+        r = http.get(path, headers=staff)
+        assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
+    assert http.post("/submissions/999999999/approve", json={},
+                     headers=staff).status_code == 404
+    assert db.execute("SELECT status FROM spp.submissions WHERE id = %s",
+                      (sid,)).fetchone()["status"] == "pending"
