@@ -256,6 +256,17 @@ def _may(who: Principal, layer: VectorLayerDef | None) -> bool:
         layer.edit is not None and layer.edit.allows(who.role, who.departments))
 
 
+def _audit_read(request: Request, who: Principal, rows: list[dict]) -> None:
+    """Reports may hold personal data the public wrote: staff reading them is audited
+    (``gis audit --action submission_read``), one row a layer, off the request path."""
+    client = request.client.host if request.client else "unknown"
+    for layer_id in sorted({r["layer_id"] for r in rows}):
+        ids = [r["id"] for r in rows if r["layer_id"] == layer_id]
+        request.app.state.audit.put((who.name, who.role, "submission_read", layer_id, [],
+                                     {"path": request.url.path, "submissions": ids[:100]},
+                                     client))
+
+
 def _doc(row: dict, request: Request) -> dict:
     doc = {k: v for k, v in row.items()}
     for k in ("created_at", "reviewed_at"):
@@ -294,6 +305,7 @@ async def queue_list(request: Request, status: str | None = Query(
     async with _writer(request) as conn:
         cur = await conn.execute(q, params)
         rows = await cur.fetchall()
+    _audit_read(request, who, rows)
     return JSONResponse({"submissions": [_doc(r, request) for r in rows]},
                         headers={"Cache-Control": "private, no-store"})
 
@@ -304,6 +316,7 @@ async def queue_show(request: Request, sid: int, who: Principal = Depends(staff)
         row = await _row(request, who, sid)
     except SubmissionError as exc:
         return refused(exc)
+    _audit_read(request, who, [row])
     return JSONResponse(_doc(row, request), headers={"Cache-Control": "private, no-store"})
 
 
@@ -311,9 +324,10 @@ async def queue_show(request: Request, sid: int, who: Principal = Depends(staff)
             name="submission_photo")
 async def queue_photo(request: Request, sid: int, who: Principal = Depends(staff)):
     try:
-        await _row(request, who, sid)
+        row = await _row(request, who, sid)
     except SubmissionError as exc:
         return refused(exc)
+    _audit_read(request, who, [row])
     async with _writer(request) as conn:
         cur = await conn.execute(queue.PHOTO_SQL, (sid,))
         p = await cur.fetchone()
