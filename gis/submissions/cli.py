@@ -21,13 +21,7 @@ def _actor() -> str:
     return get_settings().operator or getpass.getuser()
 
 
-def _cli():
-    from gis.cli import console, user_errors
-
-    return console, user_errors
-
-
-console, user_errors = _cli()
+from gis.cli import console, user_errors  # noqa: E402  (gis.cli adds this app at its end)
 
 
 def _props(row: dict) -> str:
