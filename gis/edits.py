@@ -156,7 +156,10 @@ def apply(conn: psycopg.Connection, layer: LayerDef, ops: list[Op], actor: str,
     ``gis load --source-crs`` takes it (VN-2000 goes through EPSG:6960); ``axis_swap``: the
     coordinates are latitude first. ``visible``: the property columns the actor may read and
     write (name -> type, as ``token_sql`` takes them); None: all. Personal fields outside it
-    keep their stored values. Raises an ``EditError`` (nothing changed) when refused."""
+    keep their stored values. Raises an ``EditError`` (nothing changed) when refused.
+
+    Called inside a transaction of the caller (an approved submission and its queue row),
+    the edit is a savepoint of it and commits with it; the layer lock is held until then."""
     lineage = dict(lineage or {})
     if not ops:
         raise EditInvalid("no change given")
