@@ -198,6 +198,7 @@
         form.reset();
         R.point = null;
         marker(null);
+        showPlace();
       } else {
         result(false, (lang() === "vi" && doc.description_vi) || doc.description || `${t("error")} ${r.status}`, doc.field);
       }
