@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
-from services import ops
+from services import ops, submissions
 from services.audit import AuditTrail, AuditWriter
 from services.catalog import Catalog
 from services.limits import RequestLimits
@@ -89,7 +89,8 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
 
     app.state.audit = AuditWriter(web_database_url, get_settings().audit_flush_s)
     # records before collections and items: /ogc/collections/<catalogue id>/... are its own
-    for module in (ops, landing, records, collections, items, edits, changes, openapi):
+    for module in (ops, landing, records, collections, items, edits, changes, openapi,
+                   submissions):
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
     app.include_router(planning_router)  # /api/... planning information, / the web map
