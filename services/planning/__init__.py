@@ -11,9 +11,11 @@ from fastapi.templating import Jinja2Templates
 
 from services.ogc.errors import InvalidParameter, NotFound
 from services.ogc.http import Ctx, cache_headers, conditional, ctx, etag_for, negotiate
+from services.ogc.paramspec import openapi as openapi_params
 from services.planning import export as export_mod
 from services.planning import info
 from services.planning import search as search_mod
+from services.planning.common import PARCEL_FID
 from services.raster.zonal import is_flood_depth
 
 router = APIRouter(tags=["Planning"])
@@ -32,9 +34,11 @@ def _versions(c: Ctx) -> list:
     return sorted((lyr.id, lyr.current_version, lyr.definition_sha) for lyr in c.layers.values())
 
 
-@router.get("/api/parcels/{fid}/planning", summary="Planning information of a parcel")
-async def parcel_planning(request: Request, fid: str, f: str | None = Query(
+@router.get("/api/parcels/{fid}/planning", summary="Planning information of a parcel",
+            openapi_extra=openapi_params(PARCEL_FID))
+async def parcel_planning(request: Request, f: str | None = Query(
         None, description="json | html"), c: Ctx = Depends(ctx)):
+    fid = request.path_params["fid"]
     fmt = negotiate(request, {"json", "html"}, default="json")
     try:
         fid_i = int(fid)
