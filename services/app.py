@@ -18,6 +18,7 @@ from services.limits import RequestLimits
 from services.ogc import collections, errors, items, landing, openapi, records
 from services.ogc.cqlworker import PARSER
 from services.ogc.hotpath import GZIP_LEVEL, ItemsHotPath
+from services.opendata.api import router as opendata_router
 from services.planning import router as planning_router
 from services.raster import router as raster_router
 from services.ratelimit import RateLimit
@@ -84,6 +85,7 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
     app.include_router(planning_router)  # /api/... planning information, / the web map
     app.include_router(raster_router)  # raster tiles, coverages, values, zonal statistics
+    app.include_router(opendata_router)  # DCAT-AP catalogue, ISO 19139 records
     assets = openapi.swagger_dir()
     if assets is not None:
         app.mount("/ogc/docs/assets", StaticFiles(directory=str(assets)), name="swagger")
