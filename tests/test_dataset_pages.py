@@ -182,3 +182,29 @@ def test_layer_text_is_escaped(hostile_server, path):
     assert "&lt;/script&gt;&lt;script&gt;alert(" in r.text  # shown as text, not run
     assert not doc.xpath("//img") and len(doc.xpath("//script")) <= 2  # MapLibre + preview
     assert EVIL in _text(doc) or path == "/datasets" and "&lt;img" in r.text
+
+
+# -- the preview map in a real browser -------------------------------------------------------
+def test_preview_map_draws_from_this_server_only(planning_server, web):
+    """Headless chromium (as tests/test_web_map.py): each preview draws its dataset from our
+    tiles and no request leaves the server (MapLibre vendored, no CDN, no glyph server)."""
+    import json
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (./spp setup installs it)")
+    assert (ROOT / "services/web/node_modules/playwright-core").is_dir(), \
+        "services/web/node_modules is missing: run ./spp setup (npm ci in services/web)"
+    page = web.get("/datasets/cadastral_parcels")
+    assert "/static/vendor/maplibre-gl/maplibre-gl.js" in page.text
+    spec = ROOT / "tests" / "web" / "dataset.spec.mjs"
+    proc = subprocess.run([node, str(spec), planning_server, "cadastral_parcels",
+                           "street_lights", "flood_depth_100y"], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    assert lines, f"no result from the browser:\n{proc.stdout}\n{proc.stderr}"
+    result = json.loads(lines[-1])
+    assert proc.returncode == 0 and result["ok"], json.dumps(result, ensure_ascii=False,
+                                                             indent=1) + proc.stderr
+    assert result["seen"]["pages"]["cadastral_parcels"]["feats"] > 10

@@ -109,6 +109,8 @@ def _preview(c: Ctx, md: DatasetMetadata) -> dict:
     out = {"bounds": md.bbox, "minzoom": d.tiles.min_zoom, "maxzoom": d.tiles.max_zoom}
     if md.kind == "vector":
         out["style"] = c.url(f"/ogc/styles/{md.id}", {"f": "mapbox"})
+        out["items"] = c.url(f"/ogc/collections/{md.id}/items", {"f": "json", "limit": 1,
+                                                                  "properties": ""})
     else:
         out["raster"] = c.url(f"/ogc/collections/{md.id}/map/tiles/WebMercatorQuad") + \
             "/{z}/{y}/{x}?f=png"
