@@ -47,6 +47,7 @@ def test_openapi_fuzz_finds_no_server_error(fuzz_server, session_dir, access_dat
 "path.styleId" = "cadastral_parcels"
 "path.layer_id" = "flood_depth_100y"
 "path.tms" = "WebMercatorQuad"
+"path.datasetId" = "cadastral_parcels"
 "query.layer" = "cadastral_parcels"
 """)
     cmd = [*_schemathesis(), "--config-file", str(config), "run", f"{fuzz_server}/openapi",
