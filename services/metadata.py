@@ -132,7 +132,7 @@ def dataset_links(md: DatasetMetadata, url) -> list[Link]:
                 Link("enclosure", "image/tiff; application=geotiff",
                      "Download: GeoTIFF (coverage, EPSG:4326)",
                      url(f"{base}/coverage", {"f": "tif"}), "download")]
-    out.append(Link("describedby", "application/vnd.iso.19139+xml",
+    out.append(Link("describedby", "application/xml",
                     "ISO 19115 metadata (ISO 19139 XML)", url(f"{base}/metadata.xml"),
                     "metadata"))
     if md.licence_url:

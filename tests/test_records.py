@@ -222,13 +222,15 @@ def test_a_record_carries_the_definition_and_the_load_facts(client):
                       ("enclosure", "/collections/cadastral_parcels/items?f=csv"),
                       ("describedby", "/collections/cadastral_parcels/metadata.xml")]:
         assert (rel, path) in links, (rel, path)
-    for link in rec["links"]:  # every API link of the record answers (the metadata and
-        if link["rel"] in ("describedby", "license"):  # licence documents live elsewhere)
-            continue
-        assert client.get(link["href"]).status_code == 200, link
     flood = client.get(f"{RECORDS}/flood_depth_10y").json()
     assert flood["properties"]["themes"][0]["concepts"] == [{"id": "inlandWaters"}]
     assert any(link["href"].endswith("/coverage?f=tif") for link in flood["links"])
+    for link in rec["links"] + flood["links"]:  # every API link of the records answers (the
+        if link["rel"] in ("describedby", "license"):  # metadata and licence documents are
+            continue  # served by the DCAT/ISO module and SPDX)
+        r = client.get(link["href"])
+        assert r.status_code == 200, link
+        assert r.headers["content-type"].split(";")[0] in link["type"], (link, r.headers)
 
 
 @pytest.mark.parametrize("q, expected", [
@@ -353,6 +355,19 @@ def test_html_pages_render(client, keys):
     assert "offset=2" in page2 and "Tiếp / next" in page2
     staff = client.get(RECORDS, params={"f": "html"}, headers={"X-API-Key": keys["wasuco"]})
     assert "Đường ống cấp nước" in staff.text
+    hostile = client.get(RECORDS, params={"q": '"><script>alert(1)</script>', "f": "html"})
+    assert hostile.status_code == 200 and "<script>alert" not in hostile.text
+    assert "&lt;script&gt;" in hostile.text or "&#34;&gt;&lt;script" in hostile.text
+
+
+def test_queryables_say_what_records_are_searched_by(client):
+    r = client.get(f"/collections/{CATALOGUE_ID}/queryables")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/schema+json"
+    props = r.json()["properties"]
+    assert props["type"]["enum"] == ["dataset"] and props["keywords"]["type"] == "array"
+    assert props["geometry"]["x-ogc-role"] == "primary-geometry"
+    assert client.get(f"/collections/{CATALOGUE_ID}/queryables",
+                      params={"f": "html"}).status_code == 200
 
 
 def test_owslib_records_client_reads_the_catalogue(server):

@@ -44,7 +44,8 @@ MAX_TERMS = 20  # comma-separated alternatives of q, keywords, type, ids
 MAX_TERM = 100  # characters of one alternative
 SORTABLES = {"id", "title", "updated", "created"}
 CATALOGUE_DOCS = [("/catalog.jsonld", "application/ld+json", "DCAT-AP catalogue (JSON-LD)"),
-                  ("/catalog.ttl", "text/turtle", "DCAT-AP catalogue (Turtle)")]
+                  ("/catalog.ttl", "text/turtle", "DCAT-AP catalogue (Turtle)"),
+                  ("/catalog.rdf", "application/rdf+xml", "DCAT-AP catalogue (RDF/XML)")]
 
 RECORDS = Params(
     Formats(JSON_OR_HTML),
@@ -53,7 +54,8 @@ RECORDS = Params(
     Param("bbox", "minlon,minlat,maxlon,maxlat (CRS84): records whose extent meets the box",
           {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
           extra={"style": "form", "explode": False}),
-    text("datetime", "An instant or an interval (a/b, ../b, a/..): records whose time meets it"),
+    text("datetime", "An instant or an interval (a/b, ../b, a/..): records whose time (the "
+         "dataset's time-field extent; datasets without a time field have none) meets it"),
     text("q", "Search terms, case and accents ignored: 'a,b' either, 'a b' the phrase",
          maxLength=MAX_TERMS * (MAX_TERM + 1)),
     text("type", "Record types, comma-separated (dataset)", maxLength=MAX_TERMS * (MAX_TERM + 1)),
@@ -107,7 +109,7 @@ class Search:
     def matches(self, md: DatasetMetadata) -> bool:
         if self.ids is not None and md.id not in self.ids:
             return False
-        if self.types is not None and "dataset" not in self.types:
+        if self.types is not None and not RECORD_TYPES & set(self.types):
             return False
         if self.keywords is not None and not self.keywords & {
                 fold_diacritics(k) for k in md.keywords}:
@@ -277,6 +279,9 @@ def catalogue_doc(c: Ctx, datasets: list[DatasetMetadata]) -> dict:
          "href": c.url(f"{BASE}/items")},
         {"rel": "items", "type": "text/html", "title": "Records (HTML)",
          "href": c.url(f"{BASE}/items", {"f": "html"})},
+        {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+         "type": "application/schema+json", "title": "Queryables",
+         "href": c.url(f"{BASE}/queryables")},
     ]
     links += [{"rel": "alternate", "type": mime, "title": title, "href": c.url(path)}
               for path, mime, title in CATALOGUE_DOCS]
@@ -322,6 +327,30 @@ async def catalogue(request: Request, c: Ctx = Depends(ctx)):
         return page(request, "catalogue.html", doc["title"], doc, c.url(BASE, {"f": "json"}),
                     headers, [("collections", c.url("/ogc/collections", {"f": "html"}))])
     return JSONResponse(doc, headers=headers)
+
+
+@router.get("/queryables", summary="What the catalogue's records can be searched by",
+            response_class=JSONResponse, openapi_extra=ONE.openapi())
+async def queryables(request: Request, c: Ctx = Depends(ctx)):
+    fmt = ONE.format(request.query_params, request.headers.get("accept", ""))
+    ONE.given(request.query_params)
+    doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+           "$id": c.url(f"{BASE}/queryables"), "type": "object",
+           "title": "Danh mục dữ liệu / Data catalogue", "additionalProperties": False,
+           "properties": {
+               "geometry": {"title": "Extent (bbox=)", "format": "geometry-polygon",
+                            "x-ogc-role": "primary-geometry"},
+               "time": {"title": "Time extent (datetime=)", "x-ogc-role": "primary-interval"},
+               "type": {"title": "Record type (type=)", "type": "string",
+                        "enum": sorted(RECORD_TYPES)},
+               "keywords": {"title": "Keywords (keywords=)", "type": "array",
+                            "items": {"type": "string"}}}}
+    headers = cache_headers(c.who, None, 3600)
+    if fmt == "html":
+        return page(request, "queryables.html", "Queryables · catalog", doc,
+                    c.url(f"{BASE}/queryables", {"f": "json"}), headers,
+                    [("catalog", c.url(BASE, {"f": "html"}))])
+    return JSONResponse(doc, headers=headers, media_type="application/schema+json")
 
 
 @router.get("/items", summary="Search the catalogue's records", response_class=Response,
