@@ -27,6 +27,8 @@ PATHS = [
     (PIPES, "GET", "/ogc/styles/{id}?f=mapbox"),
     (PIPES, "GET", "/ogc/styles/{id}?f=sld"),
     (PIPES, "GET", "/ogc/styles/{id}/legend"),
+    (PIPES, "GET", "/ogc/collections/{id}/metadata.xml"),
+    (ORTHO, "GET", "/ogc/collections/{id}/metadata.xml"),
     (ORTHO, "GET", "/api/rasters/{id}"),
     (ORTHO, "GET", "/api/rasters/{id}/value?lon=105.7786&lat=10.0316"),
     (ORTHO, "GET", "/ogc/collections/{id}"),

@@ -30,6 +30,7 @@ from services.metadata import OGC_REL, dataset_links
 from services.ogc.exports import MEDIA
 from services.opendata.api import negotiate_rdf
 from services.opendata.dcat import DCAT, EXPORT_FILE_TYPES, GEOJSON_LITERAL, GSP, VCARD
+from services.opendata.iso19139 import xml_text
 
 pytest_plugins = ["tests.access_fixtures", "tests.raster_fixtures"]
 DATA = Path(__file__).parent / "data"
@@ -66,7 +67,8 @@ def datasets(g: Graph) -> dict[str, URIRef]:
 
 def visible_ids(web: httpx.Client, headers: dict | None = None) -> set[str]:
     """What the service's own lists show the caller: collections and raster layers."""
-    vector = web.get("/ogc/collections", headers=headers).json()["collections"]
+    vector = [c for c in web.get("/ogc/collections", headers=headers).json()["collections"]
+              if c.get("itemType") != "record"]  # the Records catalogue is no dataset
     rasters = web.get("/api/rasters", headers=headers).json()
     rasters = rasters["rasters"] if isinstance(rasters, dict) else rasters
     return {c["id"] for c in vector} | {r["id"] for r in rasters}
@@ -98,6 +100,16 @@ def test_serialisations_parse_to_the_same_graph(web, public):
         assert r.headers["content-type"].startswith(media), accept
         assert isomorphic(graph(r, fmt), public), accept
     assert json.loads(web.get("/catalog.jsonld").content)["@context"]["dcat"] == str(DCAT)
+
+
+def test_the_landing_page_points_harvesters_to_the_catalogue(web):
+    links = web.get("/ogc").json()["links"]
+    href = next(x["href"] for x in links if x["type"] == "text/turtle")
+    assert web.get(href).headers["content-type"].startswith("text/turtle")
+
+
+def test_text_xml_cannot_hold_is_dropped_not_fatal():
+    assert xml_text("Cần Thơ\x07\x00 ok") == "Cần Thơ ok"
 
 
 def test_accept_negotiation_is_bounded_and_lenient():
@@ -384,6 +396,20 @@ def test_every_collection_has_a_valid_iso_record(web, iso_schema):
     parcels = etree.fromstring(web.get("/ogc/collections/cadastral_parcels/metadata.xml").content)
     begin = parcels.xpath("//gml:TimePeriod/gml:beginPosition", namespaces=NS)
     assert [e.text for e in begin] == ["2005-01-01"]
+
+
+@pytest.mark.parametrize("odd", ["%00", "a" * 3000, "%F0%9F%98%80", "..%2F..%2Fetc", "catalog",
+                                 "cadastral_parcels%0A", "%C3%A1"])
+def test_odd_collection_ids_are_a_404(web, odd):
+    r = web.get(f"/ogc/collections/{odd}/metadata.xml")
+    assert r.status_code in (400, 404), r.text
+
+
+def test_hostile_accept_headers_still_get_turtle(web):
+    for accept in ("text/turtle;q=" + "9" * 5000, ";;;,,,;q=", "application/ld+json;q=nan",
+                   "*/*;q=-1, text/turtle;q=1e309"):
+        r = web.get("/catalog", headers={"Accept": accept})
+        assert r.status_code == 200, accept
 
 
 def test_hidden_layers_have_no_record_for_the_public(web, keys):

@@ -29,8 +29,13 @@ ACCEPTED = {"application/ld+json": "jsonld", "application/json": "jsonld",
 XML = "application/xml"
 
 
+JSONLD_SCHEMA = {"type": "object", "required": ["@context"],
+                 "properties": {"@context": {"type": "object"}}}
+
+
 def _content(*types: str) -> dict:
-    return {200: {"content": {t: {"schema": {"type": "string"}} for t in types}}}
+    return {200: {"content": {t: {"schema": JSONLD_SCHEMA if t == "application/ld+json"
+                                  else {"type": "string"}} for t in types}}}
 
 
 def _datasets(c: Ctx) -> list[LayerInfo]:
@@ -94,6 +99,8 @@ def negotiate_rdf(accept: str) -> str:
                 try:
                     q = float(value)
                 except ValueError:
+                    q = 0.0
+                if not 0.0 <= q <= 1.0:  # nan, inf and out-of-range weights count as 0
                     q = 0.0
         if q > best_q:
             best, best_q = fmt, q

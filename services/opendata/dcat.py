@@ -20,6 +20,7 @@ and ckanext-dcat's parser fails on anything but a literal.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,10 +43,11 @@ IANA = "https://www.iana.org/assignments/media-types/"
 GEOJSON_LITERAL = URIRef(IANA + "application/vnd.geo+json")  # GeoDCAT-AP's GeoJSON datatype
 EPSG_4326 = URIRef("http://www.opengis.net/def/crs/EPSG/0/4326")
 PREFIXES = {"dcat": DCAT, "dct": DCTERMS, "foaf": FOAF, "vcard": VCARD, "skos": SKOS,
-            "dcatap": DCATAP, "gsp": GSP, "adms": ADMS, "xsd": XSD, "rdf": RDF}
+            "dcatap": DCATAP, "gsp": GSP, "adms": ADMS, "xsd": XSD, "rdf": RDF, "rdfs": RDFS}
 # JSON-LD: compact keys with these prefixes, no remote context to fetch
 JSONLD_CONTEXT = {k: str(v) for k, v in PREFIXES.items()}
 
+NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # no XML character
 CITY = Text(vi="Ủy ban nhân dân thành phố Cần Thơ", en="People's Committee of Cần Thơ City")
 TITLE = Text(vi="Danh mục dữ liệu mở không gian thành phố Cần Thơ",
              en="Cần Thơ city open spatial data catalogue")
@@ -126,10 +128,14 @@ SERVICES = {
     "tiles": (Text(vi="OGC API - Tiles", en="OGC API - Tiles"),
               "http://www.opengis.net/spec/ogcapi-tiles-1/1.0", ["OGC API", "Tiles", "MVT"]),
 }
-# SPDX licence -> ADMS licence types (what DCAT-AP recommends to say of a licence)
-LICENCE_TYPES = {"CC-BY-4.0": ("Attribution",), "CC0-1.0": ("PublicDomain",),
-                 "CC-BY-SA-4.0": ("Attribution", "ShareAlike"),
-                 "ODbL-1.0": ("Attribution", "ShareAlike")}
+# SPDX licence -> its name (a harvester may match licences by title) and ADMS licence types
+LICENCES = {
+    "CC-BY-4.0": ("Creative Commons Attribution 4.0 International", ("Attribution",)),
+    "CC0-1.0": ("Creative Commons Zero v1.0 Universal", ("PublicDomain",)),
+    "CC-BY-SA-4.0": ("Creative Commons Attribution Share Alike 4.0 International",
+                     ("Attribution", "ShareAlike")),
+    "ODbL-1.0": ("Open Data Commons Open Database License v1.0", ("Attribution", "ShareAlike")),
+}
 
 
 def load_notes(md: DatasetMetadata) -> Text | None:
@@ -169,8 +175,9 @@ class _Builder:
 
     def text(self, subject, predicate, text: Text | None) -> None:
         if text is not None:
-            self.g.add((subject, predicate, Literal(text.vi, lang="vi")))
-            self.g.add((subject, predicate, Literal(text.en, lang="en")))
+            for lang in ("vi", "en"):  # RDF/XML is XML: no control characters
+                value = NOT_XML.sub("", getattr(text, lang))
+                self.g.add((subject, predicate, Literal(value, lang=lang)))
 
     def catalogue(self, datasets: list[LayerInfo]) -> Graph:
         g, cat = self.g, self.catalogue_iri
@@ -243,8 +250,10 @@ class _Builder:
         doc = URIRef(f"https://spdx.org/licenses/{spdx}")
         self.g.add((doc, RDF.type, DCTERMS.LicenseDocument))
         self.g.add((doc, DCTERMS.identifier, Literal(spdx)))
+        name, kinds = LICENCES.get(spdx, (spdx, ()))
+        self.g.add((doc, DCTERMS.title, Literal(name)))
         scheme = "http://purl.org/adms/licencetype/1.0"
-        for kind in LICENCE_TYPES.get(spdx, ()):
+        for kind in kinds:
             self.g.add((doc, DCTERMS.type, self.concept(
                 URIRef(f"http://purl.org/adms/licencetype/{kind}"),
                 self.scheme(scheme, "Licence type"), Text(vi=kind, en=kind))))

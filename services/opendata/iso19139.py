@@ -17,7 +17,7 @@ from gis.layerdef.vocab import THEMES, themes
 from services.catalog import LayerInfo
 from services.metadata import DatasetMetadata, dataset_metadata
 from services.ogc.http import Ctx
-from services.opendata.dcat import distributions, load_notes
+from services.opendata.dcat import NOT_XML, distributions, load_notes
 
 GMD = "http://www.isotc211.org/2005/gmd"
 GCO = "http://www.isotc211.org/2005/gco"
@@ -37,14 +37,20 @@ GEOMETRY_OBJECTS = {"Point": "point", "MultiPoint": "point", "LineString": "curv
 RESTRICTION = {"public": None, "internal": "restricted", "restricted": "restricted"}
 
 
+def xml_text(value: object) -> str:
+    """``value`` as text XML can hold: control characters (which a YAML escape can put in a
+    layer file) dropped instead of failing the whole record."""
+    return NOT_XML.sub("", str(value))
+
+
 def _s(value: object) -> etree._Element:
-    return C.CharacterString(str(value))
+    return C.CharacterString(xml_text(value))
 
 
 def _text(tag: str, text: Text) -> etree._Element:
     """``gmd:<tag>`` with the Vietnamese text and its English translation."""
     el = G(tag, _s(text.vi),
-           G.PT_FreeText(G.textGroup(G.LocalisedCharacterString(text.en, locale=EN))))
+           G.PT_FreeText(G.textGroup(G.LocalisedCharacterString(xml_text(text.en), locale=EN))))
     el.set(f"{{{XSI}}}type", "gmd:PT_FreeText_PropertyType")
     return el
 
