@@ -19,6 +19,7 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 # parameters that hold numbers whatever a route calls them (tile addresses, sizes, counts)
 NUMERIC_NAMES = {"limit", "offset", "z", "y", "x", "tileMatrix", "tileRow", "tileCol", "fid",
                  "lon", "lat", "zoom", "width", "height", "scale-denominator"}
+NUMERIC_LISTS = {"bbox", "fids"}  # comma-separated numbers
 
 
 def _parameters(doc: dict):
@@ -50,6 +51,9 @@ def test_every_numeric_parameter_is_typed_with_bounds(tiles):
                     problems.append(f"{where} {name}: optional without a default")
                 elif not schema["minimum"] <= schema["default"] <= schema["maximum"]:
                     problems.append(f"{where} {name}: default outside its bounds")
+        if name in NUMERIC_LISTS and (kind != "array" or schema.get("items", {}).get(
+                "type") not in ("integer", "number")):
+            problems.append(f"{where} {name}: numbers declared as {kind!r}")
         if kind == "array" and schema.get("items", {}).get("type") in ("integer", "number"):
             if "minItems" not in schema or "maxItems" not in schema:
                 problems.append(f"{where} {name}: a list of numbers of any length")

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from services.ogc.errors import InvalidParameter, NotFound
 from services.ogc.http import Ctx, cache_headers, conditional, ctx, etag_for, negotiate
+from services.ogc.paramspec import Param, Params, text
 from services.ogc.paramspec import openapi as openapi_params
 from services.planning import export as export_mod
 from services.planning import info
@@ -102,11 +103,21 @@ async def search(request: Request, q: str = Query("", description="Text typed in
     return JSONResponse(doc, headers=cache_headers(c.who, etag))
 
 
-@router.get("/api/export", summary="Export selected features as GeoJSON or CSV")
-async def export(request: Request, layer: str | None = Query(None),
-                 fids: str | None = Query(None), f: str = Query("geojson"),
-                 c: Ctx = Depends(ctx)):
-    return await export_mod.export(c, layer, fids, f.lower())
+EXPORT = Params(
+    text("layer", "Layer id, e.g. cadastral_parcels"),
+    Param("fids", "Feature ids, comma-separated",
+          {"type": "array", "minItems": 1, "maxItems": export_mod.MAX_FIDS,
+           "items": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}},
+          extra={"style": "form", "explode": False, "required": True}),
+    text("f", "geojson | csv", default="geojson"), strict=False)
+
+
+@router.get("/api/export", summary="Export selected features as GeoJSON or CSV",
+            openapi_extra=EXPORT.openapi())
+async def export(request: Request, c: Ctx = Depends(ctx)):
+    q = request.query_params
+    return await export_mod.export(c, q.get("layer"), q.get("fids"),
+                                   q.get("f", "geojson").lower())
 
 
 # -- the web map ------------------------------------------------------------------------------
