@@ -108,6 +108,15 @@ def test_the_landing_page_points_harvesters_to_the_catalogue(web):
     assert web.get(href).headers["content-type"].startswith("text/turtle")
 
 
+def test_routes_are_in_the_openapi_document(web):
+    paths = web.get("/ogc/openapi").json()["paths"]
+    for path, media in (("/catalog.jsonld", "application/ld+json"),
+                        ("/catalog.ttl", "text/turtle"), ("/catalog.rdf", "application/rdf+xml"),
+                        ("/catalog", "text/turtle"),
+                        ("/ogc/collections/{collectionId}/metadata.xml", "application/xml")):
+        assert media in paths[path]["get"]["responses"]["200"]["content"], path
+
+
 def test_text_xml_cannot_hold_is_dropped_not_fatal():
     assert xml_text("Cần Thơ\x07\x00 ok") == "Cần Thơ ok"
 

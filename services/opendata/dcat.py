@@ -207,20 +207,23 @@ class _Builder:
     # agents and vocabularies -------------------------------------------------------------
     def city(self) -> URIRef:
         agent = URIRef(f"{self.catalogue_iri}#publisher")
-        self.agent(agent, CITY)
+        if self.agent(agent, CITY):
+            kind = self.concept(URIRef("http://purl.org/adms/publishertype/LocalAuthority"),
+                                self.scheme("http://purl.org/adms/publishertype/1.0",
+                                            "Publisher type"),
+                                Text(vi="Chính quyền địa phương", en="Local Authority"))
+            self.g.add((agent, DCTERMS.type, kind))
         return agent
 
-    def agent(self, agent: URIRef, name: Text) -> None:
+    def agent(self, agent: URIRef, name: Text) -> bool:
+        """An organisation (owners have no type: some are companies, and the layer model does
+        not say which); False when already in the graph."""
         if (agent, RDF.type, FOAF.Agent) in self.g:
-            return
+            return False
         self.g.add((agent, RDF.type, FOAF.Agent))
         self.g.add((agent, RDF.type, FOAF.Organization))
         self.text(agent, FOAF.name, name)
-        kind = self.concept(URIRef("http://purl.org/adms/publishertype/LocalAuthority"),
-                            self.scheme("http://purl.org/adms/publishertype/1.0",
-                                        "Publisher type"), Text(vi="Chính quyền địa phương",
-                                                                en="Local Authority"))
-        self.g.add((agent, DCTERMS.type, kind))
+        return True
 
     def scheme(self, iri: str, title: str) -> URIRef:
         s = URIRef(iri)
