@@ -152,6 +152,14 @@ def load_notes(md: DatasetMetadata) -> Text | None:
            f"{f' from {src}' if src else ''}{op}; {load.count_rejected or 0} rejected.")
 
 
+def issued(md: DatasetMetadata) -> datetime | None:
+    """When the dataset was first published: its first load, never after its last change (the
+    first version's finish time is taken in the loader, the layer's update time at the start of
+    the transaction making it current, so for one load the first may come out later)."""
+    stamps = [t for t in (md.created, md.updated) if t]
+    return min(stamps) if stamps else None
+
+
 def dataset_iri(c: Ctx, layer_id: str) -> URIRef:
     """A dataset's IRI: its collection (dereferenceable; a harvester's identifier for it)."""
     return URIRef(c.url(f"/ogc/collections/{layer_id}"))
@@ -190,12 +198,13 @@ class _Builder:
         g.add((home, RDF.type, FOAF.Document))
         for lang in self.languages():
             g.add((cat, DCTERMS.language, lang))
+        g.add((cat, DCTERMS.spatial, self.country()))
         g.add((cat, DCTERMS.license, self.licence(CATALOGUE_LICENCE)))
         g.add((cat, DCAT.themeTaxonomy, self.scheme(DATA_THEME, "Data theme")))
         mds = [dataset_metadata(info, self.c.who) for info in datasets]
         if stamps := [md.updated for md in mds if md.updated]:
             g.add((cat, DCTERMS.modified, Literal(max(stamps))))
-        if stamps := [md.created for md in mds if md.created]:
+        if stamps := [issued(md) for md in mds if issued(md)]:
             g.add((cat, DCTERMS.issued, Literal(min(stamps))))
         services = {key: self.service(key) for key in SERVICES}
         for md in mds:
@@ -244,6 +253,9 @@ class _Builder:
     def eu(self, vocabulary: str, code: str, label: Text | None, *types) -> URIRef:
         return self.concept(URIRef(f"{EU}/{vocabulary}/{code}"),
                             URIRef(f"{EU}/{vocabulary}"), label, *types)
+
+    def country(self) -> URIRef:
+        return self.eu("country", "VNM", Text(vi="Việt Nam", en="Viet Nam"), DCTERMS.Location)
 
     def languages(self) -> list[URIRef]:
         return [self.eu("language", "VIE", None, DCTERMS.LinguisticSystem),
@@ -294,8 +306,8 @@ class _Builder:
         for lang in self.languages():
             g.add((ds, DCTERMS.language, lang))
         g.add((ds, DCAT.version, Literal(str(md.version))))
-        if md.created:
-            g.add((ds, DCTERMS.issued, Literal(md.created)))
+        if when := issued(md):
+            g.add((ds, DCTERMS.issued, Literal(when)))
         if md.updated:
             g.add((ds, DCTERMS.modified, Literal(md.updated)))
         page = self.url(f"/ogc/collections/{md.id}", {"f": "html"})
@@ -324,6 +336,8 @@ class _Builder:
         return card
 
     def spatial(self, ds: URIRef, bbox: list[float] | None) -> None:
+        """The country (EU country list: what the portal facets by) and the extent's box."""
+        self.g.add((ds, DCTERMS.spatial, self.country()))
         if not bbox:
             return
         x0, y0, x1, y1 = bbox

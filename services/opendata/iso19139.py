@@ -17,7 +17,7 @@ from gis.layerdef.vocab import THEMES, themes
 from services.catalog import LayerInfo
 from services.metadata import DatasetMetadata, dataset_metadata
 from services.ogc.http import Ctx
-from services.opendata.dcat import NOT_XML, distributions, load_notes
+from services.opendata.dcat import NOT_XML, distributions, issued, load_notes
 
 GMD = "http://www.isotc211.org/2005/gmd"
 GCO = "http://www.isotc211.org/2005/gco"
@@ -34,6 +34,7 @@ C = ElementMaker(namespace=GCO, nsmap=NSMAP)
 M = ElementMaker(namespace=GML, nsmap=NSMAP)
 GEOMETRY_OBJECTS = {"Point": "point", "MultiPoint": "point", "LineString": "curve",
                     "MultiLineString": "curve", "Polygon": "surface", "MultiPolygon": "surface"}
+PLACE = Text(vi="Thành phố Cần Thơ, Việt Nam", en="Cần Thơ City, Viet Nam")
 RESTRICTION = {"public": None, "internal": "restricted", "restricted": "restricted"}
 
 
@@ -138,7 +139,8 @@ def _date(when: datetime, kind: str) -> etree._Element:
 
 
 def _identification(md: DatasetMetadata, stamp: str) -> etree._Element:
-    dates = [_date(md.created, "creation")] if md.created else []
+    created = issued(md)
+    dates = [_date(created, "creation")] if created else []
     dates.append(G.date(G.CI_Date(G.date(C.DateTime(stamp)),
                                   G.dateType(_code("CI_DateTypeCode", "revision")))))
     citation = G.CI_Citation(
@@ -156,6 +158,8 @@ def _identification(md: DatasetMetadata, stamp: str) -> etree._Element:
         G.descriptiveKeywords(G.MD_Keywords(
             *(G.keyword(_s(k)) for k in md.keywords),
             G.type(_code("MD_KeywordTypeCode", "theme")))),
+        G.descriptiveKeywords(G.MD_Keywords(
+            _text("keyword", PLACE), G.type(_code("MD_KeywordTypeCode", "place")))),
         G.descriptiveKeywords(G.MD_Keywords(
             *(_text("keyword", THEMES[t]) for t in themes(md.domain, md.topic)),
             G.type(_code("MD_KeywordTypeCode", "theme")),
