@@ -63,6 +63,9 @@ class MapOptions(Strict):
     """How the web map shows the layer."""
 
     visible: bool = False  # drawn when the map opens (no layers in the URL)
+    # part of the city base map, drawn in increasing order (vector: a layer of the "base"
+    # style; raster: a backdrop offered by the web map's base-map switcher); none: not base
+    base: int | None = Field(default=None, ge=0, le=1000)
 
 
 PlanningRoleName = Literal["parcels", "wards", "overlap", "nearest", "flood_depth"]
