@@ -138,7 +138,7 @@ def build(layer: VectorLayerDef) -> dict:
                        "paint": {"fill-extrusion-color": st.extrude.color.upper()
                                  if st.extrude.color else color,
                                  "fill-extrusion-height": extrusion_height(layer),
-                                 "fill-extrusion-opacity": 0.85}})
+                                 "fill-extrusion-opacity": st.extrude.opacity}})
     if st.label:
         lb = st.label
         layout = {"text-field": ["to-string", ["get", lb.field]], "text-font": FONT,

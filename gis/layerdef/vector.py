@@ -127,6 +127,7 @@ class Extrude(Strict):
     floors: str | None = None  # field holding a number of floors
     floor_height: float = Field(default=3.3, gt=0, le=20)  # metres a floor
     color: str | None = None  # default: the fill colour of the layer's classes
+    opacity: float = Field(default=0.85, ge=0, le=1)  # an envelope (height limit) reads lighter
 
     @field_validator("color")
     @classmethod
