@@ -20,8 +20,6 @@ from PIL import Image
 
 from tests.builders import write
 from tests.conftest import run_gis, serve
-from tests.raster_fixtures import write_ortho
-from tests.tiles_fixtures import roads_frame
 
 DB_NAME = "spp_basemap_test"
 CENTRE = (105.7855, 10.0335)  # lon, lat: between the test roads, on the river's north bank
@@ -34,6 +32,9 @@ def _box(x0, y0, dx, dy):
 
 def base_frames() -> dict[str, gpd.GeoDataFrame]:
     """One small delivery a layer, as the city's departments name their columns."""
+    # imported here: these modules are other tests' plugins (pytest rewrites them once)
+    from tests.tiles_fixtures import roads_frame
+
     crs = "OGC:CRS84"
     ward = gpd.GeoDataFrame(
         {"MaXa": ["31135"], "TenXa": ["Ninh Kiều"], "Loai": ["Phường"], "MaTinh": ["92"]},
@@ -84,6 +85,8 @@ def basemap_db(database_url, session_dir):
     for layer, frame in base_frames().items():
         path = write(frame, folder / f"{layer}.geojson")
         run_gis("load", str(path), "--layer", layer, "--force", env=env, check=True)
+    from tests.raster_fixtures import write_ortho
+
     run_gis("load-raster", str(write_ortho(folder / "ortho.tif")), "--layer", "orthophoto",
             "--force", env=env, check=True)
     return url, env
