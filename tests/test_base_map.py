@@ -216,3 +216,18 @@ def test_base_map_switcher_and_3d_in_chromium(basemap_server, outside_server, ou
     for name in ("basemap-01-city", "basemap-02-none", "basemap-03-3d",
                  "basemap-05-outside", "basemap-06-phone"):
         assert (ROOT / "tests" / "artifacts" / f"{name}.png").stat().st_size > 5_000
+
+
+@pytest.mark.parametrize("lid", NEW)
+def test_new_layers_have_sld_qml_and_a_legend(basemap_server, defs, lid):
+    """QGIS and GeoServer users get the new layers' classes too (the 3D layer is the web
+    map's only)."""
+    for f, kind in (("sld", "sld"), ("qml", "qml")):
+        r = httpx.get(f"{basemap_server}/ogc/styles/{lid}", params={"f": f}, timeout=30)
+        assert r.status_code == 200 and kind in r.headers["content-type"], (lid, f)
+        for c in defs[lid].style.classes:
+            if f == "sld":
+                assert c.color.upper() in r.text.upper(), (lid, c.color)
+    legend = httpx.get(f"{basemap_server}/ogc/styles/{lid}/legend", timeout=30).json()
+    labels = [e["label"]["vi"] for e in legend["layers"][0]["entries"]]
+    assert [c.label.vi for c in defs[lid].style.classes] == labels[:len(defs[lid].style.classes)]
