@@ -39,6 +39,15 @@ def compare(conn, layer: LayerDef, new_table: str, current_table: str) -> dict:
     return {**row, "matched_by": "natural key (" + ", ".join(layer.natural_key) + ")"}
 
 
+def from_feed(counts: dict[str, int], current: int, layer: LayerDef) -> dict:
+    """``compare``'s answer from the change feed's diff (gis.changefeed.diff_tables), which
+    matches by feature id: a load keeps a feature's id by its natural key, so it is the same
+    match, made once for both."""
+    return {"added": counts["created"], "changed": counts["updated"],
+            "removed": counts["deleted"], "current": current,
+            "matched_by": "natural key (" + ", ".join(layer.natural_key) + ")"}
+
+
 def first_version(count: int) -> dict:
     return {"added": count, "changed": 0, "removed": 0, "current": 0,
             "matched_by": "first version", "against": None}
