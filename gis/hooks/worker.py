@@ -91,7 +91,7 @@ class Worker:
                         if once:
                             return attempts
                         self._idle(conn, poll)
-            except psycopg.OperationalError as exc:
+            except psycopg.Error as exc:  # the database went away (or the connection did)
                 if not warned:
                     log.warning("%s: database unreachable (%s); retrying every %.0f s",
                                 self.name, str(exc).strip().splitlines()[0], poll)
