@@ -226,6 +226,9 @@ def test_backoff_grows_then_gives_up_and_retry_queues_again(hooks_db):
         assert len(rx.got) == 1 and rx.refused == []
         row = outbox(hooks_db, hook)[0]
         assert (row["status"], row["attempts"], row["last_status"]) == ("delivered", 1, 204)
+    assert "0 old deliveries deleted" in run_gis("hooks", "prune", check=True).stdout
+    assert "deleted" in run_gis("hooks", "prune", "--older-than", "0", check=True).stdout
+    assert outbox(hooks_db, hook) == []
 
 
 def test_redirects_are_not_followed(hooks_db):
