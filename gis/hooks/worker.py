@@ -153,7 +153,7 @@ class Worker:
             conn.execute(
                 "UPDATE spp.webhook_outbox SET status = %s, attempts = %s, last_status = %s, "
                 "last_error = %s, last_attempt_at = now(), "
-                "next_attempt_at = now() + make_interval(secs => %s) WHERE id = %s",
+                "next_attempt_at = clock_timestamp() + make_interval(secs => %s) WHERE id = %s",
                 ("failed" if give_up else "pending", attempt, outcome.status,
                  outcome.error[:1000], 0 if give_up else backoff(attempt), row["id"]))
             log.warning("%s: delivery %s to hook %s failed (attempt %s%s): %s", self.name,
