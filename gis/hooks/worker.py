@@ -82,15 +82,15 @@ class Worker:
                 with self._connect() as conn:
                     if not self._lead(conn, stop, once):
                         return attempts
-                    warned = False
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     while not stop.is_set():
                         if self.deliver_one(conn):
                             attempts += 1
-                            continue
-                        if once:
+                        elif once:
                             return attempts
-                        self._idle(conn, poll)
+                        else:
+                            self._idle(conn, poll)
+                        warned = False  # working again: a new failure is logged again
             except psycopg.Error as exc:  # the database went away (or the connection did)
                 if not warned:
                     log.warning("%s: database unreachable (%s); retrying every %.0f s",
