@@ -47,15 +47,24 @@ def test_openapi_fuzz_finds_no_server_error(fuzz_server, session_dir, access_dat
 "path.styleId" = "cadastral_parcels"
 "path.layer_id" = "flood_depth_100y"
 "path.tms" = "WebMercatorQuad"
+"path.sid" = "1"
+"path.datasetId" = "cadastral_parcels"
 "query.layer" = "cadastral_parcels"
 """)
+    # one worker: with threads, hypothesis describes filter lambdas by parsing their source
+    # with ast concurrently, which CPython 3.11 aborts now and then ("AST constructor
+    # recursion depth mismatch", a Runtime Error of the run, not of the server)
     cmd = [*_schemathesis(), "--config-file", str(config), "run", f"{fuzz_server}/openapi",
            "--url", root, "--checks", "not_a_server_error,response_schema_conformance",
            "--mode", "all", "--max-examples", str(CASES), "--seed", str(SEED),
-           "--phases", "examples,coverage,fuzzing", "--workers", "4",
+           "--phases", "examples,coverage,fuzzing", "--workers", "1",
            "--generation-unique-inputs", "--generation-allow-x00", "true",
            "--generation-codec", "utf-8", "--generation-database", "none",
-           "--request-timeout", "30", "--no-color"]
+           "--request-timeout", "30", "--no-color",
+           # the edit routes only answer 401 without a credential: tests/test_edits_api.py
+           # fuzzes them with one (and one worker: its header and path mutations from four
+           # threads at once crash CPython 3.11's ast module inside hypothesis)
+           "--exclude-tag", "Edit"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
                           cwd=session_dir,  # its cache folder stays out of the repository
                           env={**os.environ, "NO_COLOR": "1"})

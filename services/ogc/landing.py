@@ -20,6 +20,9 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 4 (draft): on the collections whose layer file allows edits
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
@@ -82,6 +85,9 @@ async def landing(request: Request, c: Ctx = Depends(ctx)):
              "href": c.url("/ogc/tileMatrixSets")},
             {"rel": f"{OGC_REL}/styles", "type": JSON, "title": "Styles (OGC API - Styles)",
              "href": c.url("/ogc/styles")},
+            {"rel": "related", "type": "text/html",
+             "title": "Trang dữ liệu mở / Dataset pages (open data)",
+             "href": c.url("/datasets")},
             {"rel": "related", "type": JSON, "title": "Raster layers (coverages, map tiles); "
              "each one is a collection at /ogc/collections/{id}", "href": c.url("/api/rasters")},
             {"rel": f"{OGC_REL}/ogc-catalog-searchable", "type": JSON,
