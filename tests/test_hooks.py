@@ -342,3 +342,59 @@ def test_backoff_doubles_with_jitter_and_a_cap(monkeypatch):
         assert all(1800 <= backoff(40) <= 3600 for _ in range(50))
     finally:
         get_settings.cache_clear()
+
+
+def test_edits_through_the_api_are_delivered_by_gis_serve(hooks_db, own_database, open_tmp):
+    """OGC API Part 4 edits (create, patch, delete) on a real `gis serve`: each edit version
+    reaches the subscriber through the worker inside that server, signed, in order; the feed
+    lists the same changes."""
+    import httpx
+
+    run_gis("load", hydrants(open_tmp, [("E-1", 100, 105.780, 10.030)], "e.geojson"),
+            "--layer", LAYER, "--force", "--allow-shrink", check=True)
+    loaded = hooks_db.execute("SELECT current_version AS v FROM spp.layers WHERE id = %s",
+                              (LAYER,)).fetchone()["v"]
+    ca = run_gis("keys", "create", "--name", "PCCC", "--department", "ca",
+                 check=True).stdout.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {ca}"}
+    with Receiver(SECRET_KEY) as rx, open(open_tmp / "serve.log", "wb") as log:
+        add_hook(rx.url, "--secret", SECRET)
+        port = free_port()
+        proc = serve_proc(own_database, port, log)
+        try:
+            base = f"http://127.0.0.1:{port}/ogc/collections/{LAYER}"
+            for _ in range(300):
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            with httpx.Client(timeout=30) as c:
+                r = c.post(f"{base}/items", headers={**headers, "Content-Type":
+                           "application/geo+json"}, content=json.dumps({
+                               "type": "Feature", "properties": {"hydrant_code": "E-2"},
+                               "geometry": {"type": "Point", "coordinates": [105.7811,
+                                                                             10.0311]}}))
+                assert r.status_code == 201, r.text
+                fid = r.json()["id"]
+                etag = c.get(f"{base}/items/{fid}", headers=headers).headers["etag"]
+                r = c.patch(f"{base}/items/{fid}", headers={
+                    **headers, "Content-Type": "application/merge-patch+json",
+                    "If-Match": etag}, content=json.dumps({"properties": {"diameter": 150}}))
+                assert r.status_code == 200, r.text
+                r = c.delete(f"{base}/items/{fid}", headers={**headers,
+                                                             "If-Match": r.headers["etag"]})
+                assert r.status_code in (200, 204), r.text
+                rx.wait_for(lambda r: len(r.got) == 3, 60, "three edit deliveries")
+                feed = c.get(f"{base}/changes", headers=headers,
+                             params={"since": loaded}).json()["changes"]
+        finally:
+            stop(proc)
+    bodies = [g["body"] for g in rx.got]
+    assert [(b["action"], b["created"], b["updated"], b["deleted"]) for b in bodies] == [
+        ("edit", [fid], [], []), ("edit", [], [fid], []), ("edit", [], [], [fid])]
+    assert [b["version"] for b in bodies] == sorted({b["version"] for b in bodies})
+    assert rx.refused == []
+    assert [(f["change"], f["featureId"], f["action"]) for f in feed] == [
+        (c, fid, "edit") for c in ("created", "updated", "deleted")]
+    assert all(f["operator"].endswith("PCCC") for f in feed)  # the editor's key, to staff
