@@ -227,7 +227,8 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
     for key, name in refs:
         if name and name not in names:
             out.append(f"{key} field {name!r} is not among the fields")
-    out += key_rule_problems(layer.keys, names, layer.geometry)
+    out += key_rule_problems(layer.keys, names, layer.geometry, numeric=[
+        f.name for f in layer.fields if f.type in ("integer", "number")])
     tiled = layer.tiles.fields
     drawn = [("style.property", layer.style.property),
              ("style.label.field", layer.style.label and layer.style.label.field)]
