@@ -319,3 +319,51 @@ def test_roads_with_generated_keys_unmerged(fresh, conn, tmp_path, layers_varian
     assert (c["added"], c["removed"], c["matched"], c["moved"]) == \
         (0, 0, sum(ROADS_V1.values()), 0)
     assert c["generated"] is True and c["changed"] == 1
+
+
+# -- the key rule in layer files ---------------------------------------------------------------
+BAD_RULES = {
+    # case: (layer, keys block, marker of the reported line or None for the top level, words)
+    "unknown_field": (POINTS, "keys:\n  generated: allow\n  match_fields: [name, colour]\n",
+                      "match_fields:", ["keys.match_fields", "'colour'", "not among"]),
+    "merge_on_points": (POINTS, "keys:\n  merge_segments_by: [name]\n", None,
+                        ["merge_segments_by is for line layers"]),
+    "sum_of_text": (ROADS, "keys:\n  merge_segments_by: [segment_code]\n  merge_sum: [name]\n",
+                    None, ["merge_sum field 'name' is not a number field"]),
+    "bad_value": (POINTS, "keys:\n  generated: sometimes\n", "generated:",
+                  ["keys.generated", "'off' or 'allow'"]),
+    "tolerances": (POINTS, "keys:\n  same_within_m: 30\n  moved_within_m: 10\n", None,
+                   ["moved_within_m must be at least"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RULES))
+def test_bad_key_rules_are_refused_at_their_line(tmp_path, case):
+    from gis.layerdef import LayerDefinitionError, parse_layer_file
+
+    layer, block, marker, words = BAD_RULES[case]
+    text = _strip_keys((ROOT / "layers" / f"{layer}.yaml").read_text(encoding="utf-8"))
+    text = text.replace("fields:\n", block + "fields:\n", 1)
+    path = tmp_path / f"{layer}.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LayerDefinitionError) as exc:
+        parse_layer_file(path)
+    message = str(exc.value)
+    for word in words:
+        assert word in message, message
+    if marker:
+        line = [i for i, s in enumerate(text.splitlines(), 1) if s.strip().startswith(marker)]
+        assert f"{path}:{line[0]}:" in message, message
+
+
+def test_yaml_booleans_read_as_the_rule(tmp_path):
+    from gis.layerdef import parse_layer_file
+
+    text = _strip_keys((ROOT / "layers" / f"{POINTS}.yaml").read_text(encoding="utf-8"))
+    for word, rule in (("off", "off"), ("no", "off"), ("yes", "allow"), ("on", "allow")):
+        path = tmp_path / f"{POINTS}.yaml"
+        path.write_text(text.replace("fields:\n", f"keys: {{generated: {word}}}\nfields:\n", 1),
+                        encoding="utf-8")
+        assert parse_layer_file(path).keys.generated == rule
+    assert parse_layer_file(ROOT / "layers" / f"{ROADS}.yaml").keys.merge_segments_by == \
+        ["segment_code"]

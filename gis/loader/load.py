@@ -157,7 +157,7 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
             source_name=str(src.path.name), source_sha256=src.sha256, source_bytes=src.size,
             source_format=src.driver, source_layer=src.layer)
         result.version = version
-        key_fields = _shift_key_fields(layer, keyed)
+        key_fields = _shift_key_fields(conn, layer, keyed)
         gate = PlausibilityGate(
             layer, op, src.label,
             reference=previous_version_reference(conn, layer)
@@ -193,15 +193,17 @@ def _keyed(layer: LayerDef, options: LoadOptions) -> bool:
     return layer.keys.active and options.mode == "replace"
 
 
-def _shift_key_fields(layer: LayerDef, keyed: bool) -> list[str]:
-    """The fields the shift check pairs features by, before ids are given."""
+def _shift_key_fields(conn, layer: LayerDef, keyed: bool) -> list[str]:
+    """The fields the shift check pairs features by, before ids are given: the natural key,
+    or under a key rule the compared attributes the current version has."""
     if not keyed:
         return layer.natural_key
     if layer.keys.merge_segments_by:
         return []  # segments are whole features only after the merge: checked then
     # text and integer attributes read the same in the file and in the database
     kinds = {f.name: f.type for f in layer.fields}
-    return [f for f in matching.match_fields(layer) if kinds[f] in ("string", "integer")]
+    return [f for f in matching.match_fields(layer, matching.columns(conn, layer.id))
+            if kinds[f] in ("string", "integer")]
 
 
 def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOptions, mapping,

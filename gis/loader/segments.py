@@ -19,7 +19,7 @@ EXAMPLES = 5  # codes named a disagreeing field in the summary
 
 def merge(conn, layer: LayerDef, table: str) -> dict:
     """Merge the segments of ``data.table``; {segments, features, disagree: {field: {roads,
-    examples}}}."""
+    examples}}} of the codes on more than one row."""
     by = layer.keys.merge_segments_by
     summed = set(layer.keys.merge_sum)
     t = sql.Identifier("data", table)
@@ -54,9 +54,10 @@ def merge(conn, layer: LayerDef, table: str) -> dict:
         "count(*) AS segments, "
         "{values} AS segment_values, {flags}, "
         "ST_Multi(ST_LineMerge(ST_CollectionExtract(ST_Collect(geom ORDER BY source_row), "
-        "2))) AS geom FROM {t} WHERE {keyed} GROUP BY {group}").format(
+        "2))) AS geom FROM {t} WHERE {keyed} GROUP BY {group} HAVING count(*) > 1").format(
             picks=sql.SQL(", ").join(picks), values=values, flags=flags, t=t, keyed=keyed,
             group=group))
+    # a code on one row only is left exactly as delivered
     stats = conn.execute(sql.SQL(
         "SELECT count(*) AS features, coalesce(sum(segments), 0) AS segments FROM _merged")
     ).fetchone()
@@ -74,13 +75,14 @@ def merge(conn, layer: LayerDef, table: str) -> dict:
     cols = sql.SQL(", ").join(map(sql.Identifier, ["fid", *names, "geom"]))
     # the segment count and disagreeing values, not source rows: those move between
     # deliveries without the road changing
-    extra = sql.SQL("CASE WHEN segments > 1 THEN coalesce(extra, '{}'::jsonb) || "
+    extra = sql.SQL("coalesce(extra, '{}'::jsonb) || "
                     "jsonb_build_object('segments', segments) || "
                     "CASE WHEN segment_values <> '{}'::jsonb THEN jsonb_build_object("
-                    "'segment_values', segment_values) ELSE '{}'::jsonb END ELSE extra END")
+                    "'segment_values', segment_values) ELSE '{}'::jsonb END")
     chosen = sql.SQL(", ").join(extra if n == "extra" else sql.Identifier(n)
                                 for n in ["fid", *names, "geom"])
-    conn.execute(sql.SQL("DELETE FROM {} WHERE {}").format(t, keyed))
+    conn.execute(sql.SQL("DELETE FROM {} t WHERE ({}) IN (SELECT {} FROM _merged)").format(
+        t, sql.SQL(", ").join(sql.SQL("t.{}").format(ident[k]) for k in by), group))
     conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM _merged").format(t, cols, chosen))
     conn.execute("DROP TABLE _merged")
     return report
