@@ -177,6 +177,8 @@ def test_points_with_empty_codes_keep_their_ids(fresh, conn, tmp_path, layers_va
     out = " ".join(second.stdout.split())
     assert "+1 added" in out and "-1 removed" in out and "=29 kept their ids" in out
     assert "1 moved" in out and "1 with changed attributes" in out
+    assert "facility_code empty in 30 features" in out
+    assert "fid 4 (row " in out and "): 6 m" in out and ("fid 8 (row ") in out
     hist = " ".join(run_gis("layer", "history", POINTS, env={"COLUMNS": "250"},
                             check=True).stdout.split())
     assert "=29 (1 moved) generated keys" in hist

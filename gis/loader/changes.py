@@ -46,7 +46,7 @@ def compare(conn, layer: LayerDef, new_table: str, current_table: str,
 def key_counts(keys: dict, changes: dict) -> dict:
     """What the key rule adds to the changes: the rule, features matched (kept their id),
     moved and with changed attributes, and which (the first LISTED of each)."""
-    return {"key_rule": keys["rule"], "generated": keys["generated"],
+    return {"key_rule": keys["rule"], "generated": keys["generated"], "key_state": keys["key"],
             "matched": changes["current"] - changes["removed"], "moved": keys["moved"],
             "attributes_changed": keys["attributes_changed"],
             "moved_features": keys["moved_features"],
@@ -59,6 +59,15 @@ def brief(changes: dict | None) -> dict | None:
     if not changes:
         return changes
     return {k: v for k, v in changes.items() if k not in ("moved_features", "changed_features")}
+
+
+def key_note(changes: dict) -> str:
+    """Why ids were generated: the natural key empty or repeated in how many features."""
+    state = changes.get("key_state") or {}
+    if not changes.get("generated") or not state.get("fields"):
+        return ""
+    return (f" ({' + '.join(state['fields'])} empty in {state.get('empty', 0):,} features, "
+            f"repeated in {state.get('repeated', 0):,})")
 
 
 def first_version(count: int) -> dict:

@@ -80,7 +80,8 @@ def assign(conn, layer: LayerDef, table: str, current_table: str | None,
     if not usable and layer.keys.generated != "allow":
         raise KeyRuleError(_refusal(layer, label, state))
     out = {"rule": rule_text(layer, not usable), "generated": not usable,
-           "key": {"empty": state["empty"], "repeated": state["repeated"]},
+           "key": {"fields": layer.natural_key, "empty": state["empty"],
+                   "repeated": state["repeated"]},
            "matched": 0, "moved": 0, "attributes_changed": 0,
            "moved_features": [], "changed_features": []}
     if current_table:
