@@ -57,8 +57,16 @@ def layers_variants(session_dir):
         "natural_key: [segment_code]\n",
         "natural_key: [segment_code]\nkeys: {generated: allow, same_within_m: 1}\n")
     path.write_text(text, encoding="utf-8")
+    merge_only = session_dir / "layers_roads_merge_only"
+    shutil.copytree(ROOT / "layers", merge_only, dirs_exist_ok=True)
+    path = merge_only / f"{ROADS}.yaml"
+    text = _strip_keys(path.read_text(encoding="utf-8")).replace(
+        "natural_key: [segment_code]\n",
+        "natural_key: [segment_code]\nkeys: {merge_segments_by: [road_code]}\n")
+    path.write_text(text, encoding="utf-8")
     return {"plain": {"SPP_LAYERS_DIR": str(plain)},
-            "unmerged": {"SPP_LAYERS_DIR": str(unmerged)}}
+            "unmerged": {"SPP_LAYERS_DIR": str(unmerged)},
+            "merge_only": {"SPP_LAYERS_DIR": str(merge_only)}}
 
 
 def _reset(conn, layer_id):
@@ -403,3 +411,30 @@ def test_many_alike_poles_keep_their_ids(fresh, conn, tmp_path):
         assert took < 120, f"{took:.0f} s"
     finally:
         _reset(conn, lights)
+
+
+def test_merged_roads_that_moved_together_are_refused(fresh, conn, tmp_path):
+    """The shift check runs on merged roads too (paired by code once merged)."""
+    roads = {f"R{k:02d}": 2 for k in range(24)}
+    load(write(vn2000(road_segments(roads)), tmp_path / "a" / "duong.shp"), ROADS)
+    shifted = road_segments(roads, Y0 + 8 * M)
+    proc = load(write(vn2000(shifted), tmp_path / "b" / "duong.shp"), ROADS, check=False)
+    assert proc.returncode == 2, proc.stdout  # (M is 1/111 320 °: 8 "m" are 7.9 m there)
+    assert re.search(r"24 of 24 features .* moved alike by (7\.[89]|8\.0) m", proc.stderr)
+    assert "segments merged by segment_code" in proc.stderr
+    ok = load(write(vn2000(shifted), tmp_path / "b" / "duong.shp"), ROADS, "--allow-shift")
+    assert ok.returncode == 0 and changes(conn, ROADS)["matched"] == 24
+
+
+def test_merge_without_generated_keys_refuses_what_stays_ambiguous(fresh, conn, tmp_path,
+                                                                   layers_variants):
+    """Merged by road_code, a segment_code that still repeats (and no generated keys) is
+    refused, naming the way forward."""
+    gdf = road_segments({"A": 2, "B": 2, "C": 3})
+    gdf["MaDuong"] = gdf["MaDoan"]
+    gdf["MaDoan"] = [f"S{k % 2}" for k in range(len(gdf))]
+    proc = load(write(vn2000(gdf), tmp_path / "duong.shp"), ROADS,
+                env=layers_variants["merge_only"], check=False)
+    assert proc.returncode == 2, proc.stdout
+    assert "after merging segments by road_code" in proc.stderr
+    assert "keys: {generated: allow}" in proc.stderr and current(conn, ROADS) is None
