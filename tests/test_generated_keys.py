@@ -438,3 +438,22 @@ def test_merge_without_generated_keys_refuses_what_stays_ambiguous(fresh, conn, 
     assert proc.returncode == 2, proc.stdout
     assert "after merging segments by road_code" in proc.stderr
     assert "keys: {generated: allow}" in proc.stderr and current(conn, ROADS) is None
+
+
+def test_a_delivery_profile_may_bring_its_own_key_rule(fresh, conn, tmp_path):
+    """LoadOptions.key_rule (what a delivery profile sets) replaces the layer's keys:."""
+    from gis.layerdef import KeyRule
+    from gis.loader.load import LoadError, LoadOptions
+    from gis.loader.load import load as load_in_process
+    from tests.conftest import _clear_caches
+
+    _clear_caches()  # this module's database (own_database) for the in-process load
+    path = write(vn2000(road_segments(ROADS_V1)), tmp_path / "duong.shp")
+    result = load_in_process(path, ROADS, LoadOptions(key_rule=KeyRule(generated="allow")))
+    assert result.status == "current" and result.feature_count == sum(ROADS_V1.values())
+    assert result.changes["generated"] is True and "segments merged" not in \
+        result.changes["key_rule"]
+    with pytest.raises(LoadError, match="merge_sum field 'name' is not a number field"):
+        load_in_process(path, ROADS, LoadOptions(key_rule=KeyRule(
+            merge_segments_by=["segment_code"], merge_sum=["name"])))
+    assert current(conn, ROADS)["version"] == result.version

@@ -21,7 +21,8 @@ from gis import db, naming, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
-from gis.layerdef import LayerDef, get_layer_def
+from gis.layerdef import KeyRule, LayerDef, get_layer_def
+from gis.layerdef.keys import key_rule_problems
 from gis.loader import changes as diff
 from gis.loader import matching, searchindex, segments, tables
 from gis.loader.batch import process_batch
@@ -63,6 +64,7 @@ class LoadOptions:
     operator: str | None = None
     allow_shrink: bool = False  # a replace may remove more than checks.max_removed_share
     allow_shift: bool = False  # skip the position check against the current version
+    key_rule: KeyRule | None = None  # instead of the layer's keys: (a delivery profile's)
 
 
 @dataclass
@@ -119,7 +121,7 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
     if options.mode not in ("replace", "append", "upsert"):
         raise LoadError(f"unknown --mode {options.mode!r}: use replace, append or upsert")
     started = time.monotonic()
-    layer = get_layer_def(layer_id)
+    layer = with_key_rule(get_layer_def(layer_id), options.key_rule)
     if options.mode == "upsert" and not layer.natural_key:
         raise LoadError(f"layer {layer_id!r} has no natural_key in its definition, so "
                         "--mode upsert cannot match features; use replace or append")
@@ -185,6 +187,18 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
         conn.close()  # also releases the layer's advisory lock
     result.seconds = time.monotonic() - started
     return result
+
+
+def with_key_rule(layer: LayerDef, rule: KeyRule | None) -> LayerDef:
+    """The layer under another key rule (a delivery profile's), checked against its fields."""
+    if rule is None:
+        return layer
+    problems = key_rule_problems(rule, [f.name for f in layer.fields], layer.geometry,
+                                 numeric=[f.name for f in layer.fields
+                                          if f.type in ("integer", "number")])
+    if problems:
+        raise LoadError(f"key rule for layer {layer.id!r}: " + "; ".join(problems))
+    return layer.model_copy(update={"keys": rule})
 
 
 def _keyed(layer: LayerDef, options: LoadOptions) -> bool:
