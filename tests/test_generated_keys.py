@@ -244,7 +244,7 @@ def road_segments(roads: dict[str, int], start_y: float = Y0) -> gpd.GeoDataFram
         xs = X0 + np.arange(n + 1) * 100 * ME  # segments share their end points exactly
         for s in range(n):
             rows.append({"MaDoan": code, "TenDuong": f"Đường {code}", "CapDuong": "Đường xã",
-                         "ChieuDai": 100.0, "LoGioi": 12.0,
+                         "ChieuDai": 100.0, "LoGioi": 12.0, "GhiChu": f"{code} đoạn {s + 1}",
                          "geometry": shapely.LineString([(xs[s], y), (xs[s + 1], y)])})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
 
@@ -277,8 +277,12 @@ def test_roads_merged_by_code(fresh, conn, tmp_path, layers_variants):
         assert rows[code]["length"] == 100.0 * n
         assert abs(rows[code]["metres"] - 100 * n) < 1
     assert rows["D03"]["road_class"] == "Đường xã"  # the value most segments carry
-    assert rows["D03"]["extra"]["segment_values"] == {
-        "road_class": ["Đường xã", "Hẻm", "Đường xã", "Đường xã", "Đường xã"]}
+    kept = rows["D03"]["extra"]  # every segment's class and unmapped note (GhiChu)
+    assert list(kept["segment_values"]) == ["road_class"]
+    assert sorted(kept["segment_values"]["road_class"]) == ["Hẻm"] + ["Đường xã"] * 4
+    assert sorted(e["GhiChu"] for e in kept["segment_extra"]) == \
+        [f"D03 đoạn {k}" for k in range(1, 6)]
+    assert rows["D03"]["extra"]["segments"] == 5
     assert "road_class: segments of merged features disagree" in " ".join(first.stdout.split())
     c = changes(conn, ROADS)
     assert c["segments"] == sum(ROADS_V1.values()) and c["added"] == len(ROADS_V1)
