@@ -310,6 +310,11 @@ def test_roads_merged_by_code(fresh, conn, tmp_path, layers_variants):
                      tmp_path / "v3" / "duong.shp"), ROADS, check=False)
     assert cut.returncode == 2 and "--allow-shrink" in cut.stderr
 
+    # every road renumbered: nothing matches, and the refusal says what that looks like
+    renamed = gdf2.assign(MaDoan="X" + gdf2["MaDoan"].str[1:])
+    proc = load(write(vn2000(renamed), tmp_path / "v4" / "duong.shp"), ROADS, check=False)
+    assert proc.returncode == 2 and "Not one feature matched" in proc.stderr
+
 
 def test_roads_with_generated_keys_unmerged(fresh, conn, tmp_path, layers_variants):
     """Without merge_segments_by every segment is a feature; ids come from geometry."""

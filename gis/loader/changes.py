@@ -82,14 +82,17 @@ def check_shrink(layer: LayerDef, label: str, changes: dict, current_version: in
     share = changes["removed"] / max(changes["current"], 1)
     if allowed or share <= limit:
         return
+    none = (" Not one feature matched the current version's: renumbered codes, or a delivery "
+            "in another coordinate system, look like this." if changes["removed"] ==
+            changes["current"] and changes["added"] else "")
     raise ShrinkError(
         f"{label}: this version would remove {changes['removed']:,} of the "
         f"{changes['current']:,} features of the current version v{current_version} "
         f"({share:.1%}, matched by {changes['matched_by']}; {changes['added']:,} added), more "
-        f"than the layer allows ({limit:.0%}). Nothing was changed. If the delivery is partial "
-        f"or cut short, ask for the whole file; if only some features are re-delivered, load "
-        f"with --mode upsert; if the removal is meant, load again with --allow-shrink (or "
-        f"raise checks.max_removed_share in layers/{layer.id}.yaml).")
+        f"than the layer allows ({limit:.0%}).{none} Nothing was changed. If the delivery is "
+        f"partial or cut short, ask for the whole file; if only some features are re-delivered, "
+        f"load with --mode upsert; if the removal is meant, load again with --allow-shrink "
+        f"(or raise checks.max_removed_share in layers/{layer.id}.yaml).")
 
 
 def describe(changes: dict | None) -> str:
