@@ -79,6 +79,7 @@ def _reset(conn, layer_id):
     conn.execute("UPDATE spp.layers SET current_version = NULL, feature_count = NULL "
                  "WHERE id = %s", (layer_id,))
     conn.execute(f'DROP SEQUENCE IF EXISTS data."{layer_id}__fid_seq"')
+    conn.execute("DELETE FROM spp.change_sets WHERE layer_id = %s", (layer_id,))
 
 
 @pytest.fixture
@@ -182,6 +183,13 @@ def test_points_with_empty_codes_keep_their_ids(fresh, conn, tmp_path, layers_va
     assert c["changed_features"] == [
         {"fid": before[name[7]], "row": c["changed_features"][0]["row"],
          "fields": ["capacity"]}]
+    # the change feed has the same story, by the ids the matching gave
+    feed = conn.execute(
+        "SELECT change, fid FROM spp.feature_changes WHERE set_id = (SELECT max(id) FROM "
+        "spp.change_sets WHERE layer_id = %s)", (POINTS,)).fetchall()
+    assert sorted((r["change"], r["fid"]) for r in feed) == sorted([
+        ("created", N + 1), ("deleted", before[name[12]]), ("updated", before[name[3]]),
+        ("updated", before[name[7]])])
     out = " ".join(second.stdout.split())
     assert "+1 added" in out and "-1 removed" in out and "=29 kept their ids" in out
     assert "1 moved" in out and "1 with changed attributes" in out
