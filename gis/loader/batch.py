@@ -77,7 +77,7 @@ def _validate_codes(typed: pd.DataFrame, layer: LayerDef, out: BatchOutcome) -> 
 
 
 def process_batch(batch: Batch, layer: LayerDef, op, mapping, decoder, gate,
-                  axis: str | None) -> BatchOutcome:
+                  axis: str | None, optional: frozenset[str] = frozenset()) -> BatchOutcome:
     frame = decoder.decode(batch.frame)
     axis_used, axis_note = "xy", None
     if batch.coords is not None:  # CSV: points from coordinate columns
@@ -91,14 +91,14 @@ def process_batch(batch: Batch, layer: LayerDef, op, mapping, decoder, gate,
     rejects += [(int(batch.rows[i]), _empty_reason(batch, i))
                 for i in np.flatnonzero(prepared.empty)]
 
-    coerced = coerce(frame, mapping, layer)
+    coerced = coerce(frame, mapping, layer, optional)
     keep = prepared.keep.copy()
     ward_field = gate.wards.field if gate.wards is not None else None
     expected = (coerced.frame[ward_field].to_numpy()[keep]
                 if ward_field in coerced.frame else None)
     source_geoms = prepared.geoms[keep]
-    keys = (key_strings(coerced.frame.iloc[np.flatnonzero(keep)], layer)
-            if layer.natural_key and gate.previous is not None and not gate.checked else None)
+    keys = (key_strings(coerced.frame.iloc[np.flatnonzero(keep)], gate.key_fields)
+            if gate.key_fields and gate.previous is not None and not gate.checked else None)
     checked = gate.transform_and_check(source_geoms, batch.rows[keep], rejects, axis_used,
                                        expected, keys)
     candidates = np.flatnonzero(keep)

@@ -21,14 +21,16 @@ from gis import changefeed, db, naming, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
-from gis.layerdef import LayerDef, get_layer_def
+from gis.layerdef import KeyRule, LayerDef, get_layer_def
+from gis.layerdef.keys import key_rule_problems
 from gis.loader import changes as diff
-from gis.loader import searchindex, tables
+from gis.loader import matching, searchindex, segments, tables
 from gis.loader.batch import process_batch
 from gis.loader.copier import BackgroundCopy, csv_bytes
 from gis.loader.keys import FeatureIds
 from gis.loader.plausibility import (
     PlausibilityGate,
+    check_matched_shift,
     previous_key_points,
     previous_version_reference,
     ward_polygons,
@@ -62,6 +64,7 @@ class LoadOptions:
     operator: str | None = None
     allow_shrink: bool = False  # a replace may remove more than checks.max_removed_share
     allow_shift: bool = False  # skip the position check against the current version
+    key_rule: KeyRule | None = None  # instead of the layer's keys: (a delivery profile's)
 
 
 @dataclass
@@ -118,7 +121,7 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
     if options.mode not in ("replace", "append", "upsert"):
         raise LoadError(f"unknown --mode {options.mode!r}: use replace, append or upsert")
     started = time.monotonic()
-    layer = get_layer_def(layer_id)
+    layer = with_key_rule(get_layer_def(layer_id), options.key_rule)
     if options.mode == "upsert" and not layer.natural_key:
         raise LoadError(f"layer {layer_id!r} has no natural_key in its definition, so "
                         "--mode upsert cannot match features; use replace or append")
@@ -127,8 +130,10 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
                       options.y_field or layer.source.y_field)
     op, crs_origin = resolve_source_crs(src, layer, options.source_crs)
     ignore = src.coord_fields or ()
+    keyed = _keyed(layer, options)
+    optional = frozenset(layer.natural_key if keyed and layer.keys.generated == "allow" else ())
     mapping = map_fields([f for f in src.fields if f not in ignore], layer, options.field_map,
-                         src.label)
+                         src.label, optional=optional)
     try:
         decoder = TextDecoder(options.encoding or (None if layer.source.encoding == "auto"
                                                    else layer.source.encoding), src.raw_text)
@@ -154,16 +159,18 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
             source_name=str(src.path.name), source_sha256=src.sha256, source_bytes=src.size,
             source_format=src.driver, source_layer=src.layer)
         result.version = version
+        key_fields = _shift_key_fields(conn, layer, keyed)
         gate = PlausibilityGate(
             layer, op, src.label,
             reference=previous_version_reference(conn, layer)
             if options.mode in ("replace", "upsert") else None,
             wards=ward_polygons(conn, layer),
-            previous=previous_key_points(conn, layer)
-            if options.mode != "append" and not options.allow_shift else None)
+            previous=previous_key_points(conn, layer, key_fields)
+            if options.mode != "append" and not options.allow_shift else None,
+            key_fields=key_fields)
         try:
             _load_into_version(conn, layer, src, op, options, mapping, decoder, gate, result,
-                               current, version, operator, progress)
+                               current, version, operator, progress, optional)
         except _DryRun as dry:  # everything ran; the transaction was rolled back on purpose
             with conn.transaction():
                 versions.update_version(conn, layer.id, version,
@@ -182,21 +189,54 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
     return result
 
 
+def with_key_rule(layer: LayerDef, rule: KeyRule | None) -> LayerDef:
+    """The layer under another key rule (a delivery profile's), checked against its fields."""
+    if rule is None:
+        return layer
+    problems = key_rule_problems(rule, [f.name for f in layer.fields], layer.geometry,
+                                 numeric=[f.name for f in layer.fields
+                                          if f.type in ("integer", "number")])
+    if problems:
+        raise LoadError(f"key rule for layer {layer.id!r}: " + "; ".join(problems))
+    return layer.model_copy(update={"keys": rule})
+
+
+def _keyed(layer: LayerDef, options: LoadOptions) -> bool:
+    """Ids given once the delivery is whole (gis.loader.matching): a key rule is set and the
+    delivery replaces the layer (append and upsert keep matching by natural key)."""
+    return layer.keys.active and options.mode == "replace"
+
+
+def _shift_key_fields(conn, layer: LayerDef, keyed: bool) -> list[str]:
+    """The fields the shift check pairs features by, before ids are given: the natural key,
+    or under a key rule the compared attributes the current version has."""
+    if not keyed:
+        return layer.natural_key
+    if layer.keys.merge_segments_by:
+        return []  # segments are whole features only after the merge: checked then
+    # text and integer attributes read the same in the file and in the database
+    kinds = {f.name: f.type for f in layer.fields}
+    return [f for f in matching.match_fields(layer, matching.columns(conn, layer.id))
+            if kinds[f] in ("string", "integer")]
+
+
 def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOptions, mapping,
                        decoder, gate, result: LoadResult, current: dict | None, version: int,
-                       operator: str, progress) -> None:
+                       operator: str, progress, optional: frozenset[str]) -> None:
     rejects: list[tuple[int, str]] = []
     table = naming.version_table(layer.id, version)
     columns = ["fid", *(n for n, _ in tables.data_columns(layer)), "geom"]
     axis = options.axis_order or layer.source.axis_order
+    keyed = _keyed(layer, options)
     with conn.transaction():
         tables.create_version_table(conn, layer, table)
-        ids = FeatureIds(conn, layer, current["table_name"] if current else None, options.mode)
+        ids = FeatureIds(conn, layer, current["table_name"] if current else None, options.mode,
+                         provisional=keyed)
         copier = BackgroundCopy(conn, table, columns)
         try:
             for batch in iter_batches(src, options.batch_size):
                 result.count_read += len(batch.frame)
-                out = process_batch(batch, layer, op, mapping, decoder, gate, axis)
+                out = process_batch(batch, layer, op, mapping, decoder, gate, axis, optional)
                 fids, keep, dupes = ids.assign(out.typed, out.rows)
                 rejects += out.rejects + dupes
                 result.count_empty += out.empty
@@ -224,21 +264,24 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
         if result.count_loaded == 0 and options.mode == "replace":
             raise LoadError(f"{src.label}: no feature could be loaded; nothing was changed")
 
-        tables.index_keys(conn, layer, table)
+        keys = _give_ids(conn, layer, src, options, table, current, result) if keyed else None
+        tables.index_keys(conn, layer, table, unique=not (keys and keys["generated"]))
         if current and options.mode in ("append", "upsert"):
             tables.merge_current_rows(conn, layer, table, current["table_name"], options.mode)
         searchindex.create(conn, layer, table)  # the web role cannot make it later
         tables.index_geometry(conn, table)
         count, bbox = tables.table_stats(conn, table)
-        # the change feed's diff (by feature id, kept by natural key) gives the counts too;
-        # without a natural key only counts can be compared (ids are new each load)
-        diffed = bool(current and layer.natural_key)
+        # the change feed's diff (by feature id, kept by natural key or the key rule's
+        # matching) gives the counts too; without either only counts can be compared (ids are
+        # new each load)
+        diffed = bool(current and (layer.natural_key or keys))
         if current:
             if diffed:
                 result.changes = diff.from_feed(
                     changefeed.diff_tables(conn, current["table_name"], table),
                     tables.table_stats(conn, current["table_name"])[0]
-                    if current["feature_count"] is None else current["feature_count"], layer)
+                    if current["feature_count"] is None else current["feature_count"], layer,
+                    matched_by=keys["rule"] if keys else None)
             else:
                 result.changes = diff.compare(conn, layer, table, current["table_name"])
             result.changes["against"] = current["version"]
@@ -247,6 +290,8 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
                                   options.allow_shrink)
         else:
             result.changes = diff.first_version(count)
+        if keys:
+            result.changes.update(diff.key_counts(keys, result.changes))
         result.changes["allow_shrink"] = options.allow_shrink
         result.changes["allow_shift"] = options.allow_shift
         result.feature_count = count
@@ -271,12 +316,29 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
             operator, "load",
             {"version": version, "mode": options.mode, "source": src.label,
              "sha256": src.sha256, "loaded": result.count_loaded,
-             "rejected": result.count_rejected, "changes": result.changes})
+             "rejected": result.count_rejected, "changes": diff.brief(result.changes)})
         # the feed and webhook outbox commit with the version, or neither does
         changefeed.record_diff(conn, layer.id, version, operator,
                                current["table_name"] if current else None, table, "load",
                                diffed=diffed)
         result.status = "current"
+
+
+def _give_ids(conn, layer: LayerDef, src: Source, options: LoadOptions, table: str,
+              current: dict | None, result: LoadResult) -> dict:
+    """Merge segments (keys.merge_segments_by), then give every feature its id: the current
+    feature's it matches, or a new one; the shift check on the pairs so made."""
+    if layer.keys.merge_segments_by:
+        merged = segments.merge(conn, layer, table)
+        result.warnings.update(segments.describe(merged))
+    keys = matching.assign(conn, layer, table, current["table_name"] if current else None,
+                           f"{layer.id}__fid_seq", src.label)
+    if layer.keys.merge_segments_by:
+        keys["segments"] = merged["segments"]
+    if current and not options.allow_shift:
+        check_matched_shift(conn, layer, table, current["table_name"], src.label,
+                            keys["rule"])
+    return keys
 
 
 def _check_rejects(layer: LayerDef, src: Source, result: LoadResult) -> None:

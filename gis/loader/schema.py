@@ -35,7 +35,8 @@ class FieldMapping:
 
 
 def map_fields(source_fields: list[str], layer: LayerDef, overrides: dict[str, str] | None,
-               source_name: str, ignore: tuple[str, ...] = ()) -> FieldMapping:
+               source_name: str, ignore: tuple[str, ...] = (),
+               optional: frozenset[str] = frozenset()) -> FieldMapping:
     explicit = {**layer.source.field_map, **(overrides or {})}
     by_key = {_key(f): f for f in source_fields}
     to_layer: dict[str, str] = {}
@@ -62,7 +63,8 @@ def map_fields(source_fields: list[str], layer: LayerDef, overrides: dict[str, s
                 to_layer[actual] = f.name
                 taken.add(f.name)
                 break
-    missing_required = [f for f in layer.fields if f.required and f.name not in taken]
+    missing_required = [f for f in layer.fields if f.required and f.name not in taken
+                        and f.name not in optional]
     if missing_required:
         lines = [f"  {f.name} ({f.label.vi} / {f.label.en}): looked for "
                  f"{', '.join([f.name, *f.aliases])}" for f in missing_required]
@@ -103,7 +105,10 @@ def _to_date(s: pd.Series, kind: str) -> pd.Series:
     return out
 
 
-def coerce(frame: pd.DataFrame, mapping: FieldMapping, layer: LayerDef) -> Coerced:
+def coerce(frame: pd.DataFrame, mapping: FieldMapping, layer: LayerDef,
+           optional: frozenset[str] = frozenset()) -> Coerced:
+    """``optional``: required fields that may be empty (a natural key under a key rule that
+    generates keys); a value there that is not of the field's type is still a reject."""
     n = len(frame)
     out = pd.DataFrame(index=frame.index)
     bad = np.zeros(n, dtype=bool)
@@ -139,6 +144,8 @@ def coerce(frame: pd.DataFrame, mapping: FieldMapping, layer: LayerDef) -> Coerc
             unusable &= raw.astype("string").str.strip().fillna("").ne("").to_numpy()
         if f.required:
             missing = pd.isna(col).to_numpy()
+            if f.name in optional:
+                missing = missing & unusable
             for i in np.flatnonzero(missing & ~bad):
                 value = raw.iloc[i]
                 reasons[int(i)] = (f"{f.name}: value {value!r} is not a valid {f.type}"
