@@ -179,6 +179,9 @@ def load_cmd(
     allow_shift: bool = typer.Option(False, "--allow-shift", help="Skip the check that "
                                      "features kept their place against the current version "
                                      "(when the current version is the misplaced one)"),
+    profile: str = typer.Option(None, "--profile", "-p", help="Delivery profile of the layer "
+                                "(sources.NAME in its layer file); the options above still "
+                                "override it"),
 ):
     """Load one department delivery into a layer, atomically, as a new version."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -189,7 +192,7 @@ def load_cmd(
     options = LoadOptions(source_crs=source_crs, encoding=encoding, mode=mode, dry_run=dry_run,
                           force=force, source_layer=source_layer, field_map=_parse_maps(map_),
                           axis_order=axis_order, x_field=x_field, y_field=y_field,
-                          allow_shrink=allow_shrink, allow_shift=allow_shift)
+                          allow_shrink=allow_shrink, allow_shift=allow_shift, profile=profile)
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn()]
     with Progress(*columns, console=err_console, transient=False) as bar:
@@ -207,6 +210,38 @@ def load_cmd(
         result = load(source, layer, options, progress,
                       notify=lambda m: bar.console.print(f"[yellow]{m}[/]", highlight=False))
     print_summary(console, result)
+
+
+profile_app = typer.Typer(help="Delivery profiles: how a department's deliveries map onto a "
+                          "layer (sources: in the layer file).", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
+
+
+@profile_app.command("suggest")
+@user_errors
+def profile_suggest(
+    source: Path = typer.Argument(..., help="A delivery of the kind the profile is for"),
+    layer: str = typer.Option(..., "--layer", "-l", help="Layer id (a file in layers/)"),
+    name: str = typer.Option(None, "--name", help="Profile name (default: from the file "
+                             "name)"),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the YAML here instead of "
+                             "standard output"),
+    source_layer: str = typer.Option(None, help="Layer inside a multi-layer source"),
+):
+    """Write a starting delivery profile (YAML) from the file's fields, for review."""
+    from gis.loader.suggest import suggest_profile
+
+    text, collected = suggest_profile(source, layer, name, source_layer)
+    notes = [f"{w['vi']} / {w['en']}" + (f" (×{w['count']})" if w["count"] > 1 else "")
+             for w in collected.lines()]
+    if out:
+        out.write_text(text, encoding="utf-8")
+        err_console.print(f"Profile written to {out}: review the lines marked REVIEW.",
+                          highlight=False)
+    else:
+        typer.echo(text, nl=False)
+    for note in notes:
+        err_console.print(f"[yellow]library / thư viện:[/] {note}", highlight=False)
 
 
 @layer_app.command("history")

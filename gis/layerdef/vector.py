@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from gis.layerdef.base import ID_RE, LayerBase, Strict, Text, check_colour
+from gis.layerdef.profiles import Profiles, profile_problems
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 GeometryType = Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
@@ -169,6 +170,7 @@ class VectorLayerDef(LayerBase):
     plane_area: bool = False  # compute the area in the VN-2000 plane at load
     fields: list[FieldDef]
     source: SourceDefaults = SourceDefaults()
+    sources: Profiles = {}  # delivery profiles by name (gis load --profile NAME)
     checks: Checks = Checks()
     tiles: TileOptions = TileOptions()
     style: VectorStyle = VectorStyle()
@@ -225,6 +227,8 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
     for key, name in refs:
         if name and name not in names:
             out.append(f"{key} field {name!r} is not among the fields")
+    sources = {n: p.model_dump(exclude_defaults=True) for n, p in layer.sources.items()}
+    out += [m for _, m in profile_problems([f.model_dump() for f in layer.fields], sources)]
     tiled = layer.tiles.fields
     drawn = [("style.property", layer.style.property),
              ("style.label.field", layer.style.label and layer.style.label.field)]

@@ -29,9 +29,19 @@ def print_summary(console: Console, r) -> None:
     t.add_row("datum", str(r.crs.get("datum_message_en") or r.crs.get("datum_case")))
     if r.axis:
         t.add_row("axis order", r.axis)
+    if getattr(r, "profile", None):
+        t.add_row("profile / hồ sơ", r.profile)
+    if getattr(r, "declared_charset", None):
+        t.add_row("declared text / khai báo", f"{r.declared_charset}: not trusted, detected "
+                  "per field / không dùng, bảng mã nhận dạng theo từng trường")
+    for line in getattr(r, "library_warnings", None) or []:
+        times = f" (×{line['count']})" if line["count"] > 1 else ""
+        t.add_row("[yellow]library / thư viện[/]", f"{line['vi']} / {line['en']}{times}")
     for field, rep in (r.encodings or {}).items():
         t.add_row(f"text {field}", rep if isinstance(rep, str) else
                   f"{rep.get('encoding')} ({rep.get('changed', 0)} values converted)")
+    for label, text in field_rows(getattr(r, "fields", None) or {}):
+        t.add_row(label, text)
     t.add_row("read / đọc", f"{r.count_read:,}")
     t.add_row("loaded / nạp", f"{r.count_loaded:,}")
     t.add_row("repaired / sửa", f"{r.count_repaired:,}")
@@ -54,6 +64,53 @@ def print_summary(console: Console, r) -> None:
         t.add_row("time", f"{r.seconds:.1f} s ({r.count_read / max(r.seconds, 1e-9):,.0f} "
                   "features/s)")
     console.print(t)
+
+
+def field_rows(fields: dict) -> list[tuple[str, str]]:
+    """Every source field accounted for: mapped to which layer field (and why), made the
+    geometry, kept unpublished in `extra` (with a suggestion) or dropped; then the layer
+    fields a profile derives or sets."""
+    rows: list[tuple[str, str]] = []
+    how = fields.get("how", {})
+    suggestions = fields.get("suggestions", {})
+    used_by: dict[str, list[str]] = {}
+    for target, names in (fields.get("derived_inputs") or {}).items():
+        for col in names.values():
+            used_by.setdefault(col, []).append(target)
+    for src, dst in (fields.get("mapped") or {}).items():
+        note = f" ({how[src]})" if src in how else ""
+        rows.append((src, f"→ {dst}{note}" + _read_by(used_by.get(src))))
+    for src in fields.get("coordinates") or []:
+        rows.append((src, "→ geometry / hình học (coordinates)"))
+    for src in fields.get("extra") or []:
+        text = ("[yellow]not mapped: kept unpublished in extra / chưa ánh xạ: giữ trong extra, "
+                "không công bố[/]" + _read_by(used_by.get(src)))
+        s = suggestions.get(src)
+        if s:
+            text += (f"; suggestion / gợi ý: {s['field']} ({s['label_vi']} / {s['label_en']}, "
+                     f"{s['why']}): --map {src}={s['field']} or field_map in a profile")
+        elif not used_by.get(src):
+            text += "; no layer field looks like it / không giống trường nào: drop it in a profile"
+        rows.append((src, text))
+    for src in fields.get("dropped") or []:
+        rows.append((src, "dropped by the profile / bỏ theo hồ sơ"))
+    for target, expr in (fields.get("derived") or {}).items():
+        rows.append((f"= {target}", f"derived / suy ra: {expr}"))
+    for target, value in (fields.get("constants") or {}).items():
+        rows.append((f"= {target}", f"constant / hằng số: {value!r}"))
+    for target in fields.get("value_maps") or []:
+        rows.append((f"= {target}", "values translated by the profile's value map / mã được "
+                     "đổi theo bảng của hồ sơ"))
+    if not rows:
+        return rows
+    counts = (f"{len(fields.get('mapped') or {})} mapped / ánh xạ, "
+              f"{len(fields.get('extra') or [])} in extra, "
+              f"{len(fields.get('dropped') or [])} dropped / bỏ")
+    return [("source fields / trường nguồn", counts), *((f"  {a}", b) for a, b in rows)]
+
+
+def _read_by(targets: list[str] | None) -> str:
+    return f"; read by derived {', '.join(targets)}" if targets else ""
 
 
 def print_history(console: Console, layer_id: str, rows: list[dict]) -> None:

@@ -48,6 +48,7 @@ class Source:
     raw_text: bool
     coord_fields: tuple[str, str] | None = None  # CSV: coordinate columns as named in the file
     layers_available: list[str] = field(default_factory=list)
+    declared_charset: str | None = None  # what a .cpg or MapInfo header claims (not trusted)
 
     @property
     def is_csv(self) -> bool:
@@ -150,6 +151,40 @@ def _read_prj(path: Path, gdal_path: str) -> str | None:
     return prj.read_text(encoding="latin1") if prj.exists() else None
 
 
+# MapInfo charset names (the .tab/.mif `Charset` clause) and the code page they stand for;
+# like a .cpg the claim is only reported: gis.text detects what the bytes really are.
+MAPINFO_CHARSETS = {
+    "neutral": None, "windowsvietnamese": "cp1258", "windowslatin1": "cp1252",
+    "windowslatin2": "cp1250", "windowscyrillic": "cp1251", "windowsgreek": "cp1253",
+    "windowsturkish": "cp1254", "windowshebrew": "cp1255", "windowsarabic": "cp1256",
+    "windowsbalticrim": "cp1257", "windowsthai": "cp874", "iso8859_1": "latin1",
+    "utf-8": "utf-8", "utf8": "utf-8", "codepage437": "cp437", "codepage850": "cp850",
+}
+_CHARSET = re.compile(rb'^\s*(?:!charset\s+|Charset\s+)"?([A-Za-z0-9_-]+)"?', re.I | re.M)
+
+
+def declared_charset(path: Path, gdal_path: str, driver: str) -> str | None:
+    """What the file says its text encoding is: a Shapefile's .cpg, a MapInfo table's
+    Charset clause (WindowsVietnamese, Neutral...)."""
+    if gdal_path.startswith("/vsizip/"):
+        return None
+    try:
+        if driver == "ESRI Shapefile":
+            cpg = next((path.with_suffix(s) for s in (".cpg", ".CPG")
+                        if path.with_suffix(s).exists()), None)
+            return f".cpg {cpg.read_text(encoding='latin1').strip()[:40]}" if cpg else None
+        if driver == "MapInfo File" and path.is_file():
+            with open(path, "rb") as fh:
+                m = _CHARSET.search(fh.read(8192))
+            if m:
+                name = m.group(1).decode("ascii")
+                page = MAPINFO_CHARSETS.get(name.lower())
+                return f"MapInfo charset {name}" + (f" ({page})" if page else "")
+    except OSError:
+        return None
+    return None
+
+
 def open_source(path: Path, layer: str | None = None, x_field: str | None = None,
                 y_field: str | None = None) -> Source:
     path = Path(path)
@@ -199,7 +234,8 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
         pass  # CAD files mix geometry types; the layer type filter sorts them out
     return Source(path, gdal_path, driver, wanted_layer if len(layers) > 1 else None, sha, size,
                   info.get("features"), crs_text, [str(f) for f in info["fields"]],
-                  driver in RAW_TEXT_DRIVERS, layers_available=layers)
+                  driver in RAW_TEXT_DRIVERS, layers_available=layers,
+                  declared_charset=declared_charset(path, gdal_path, driver))
 
 
 def _delimiter(path: Path) -> str:
