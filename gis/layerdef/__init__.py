@@ -22,6 +22,7 @@ from gis.layerdef.base import (
     Text,
     check_layer_id,
 )
+from gis.layerdef.keys import KeyRule
 from gis.layerdef.raster import RasterLayerDef
 from gis.layerdef.vector import (
     FieldDef,
@@ -33,7 +34,7 @@ from gis.layerdef.vector import (
 from gis.layerdef.yamlfile import LayerDefinitionError, line_of, parse
 from gis.settings import get_settings
 
-__all__ = ["Access", "Domain", "FieldDef", "LayerBase", "LayerDef", "LayerDefinition",
+__all__ = ["Access", "Domain", "FieldDef", "KeyRule", "LayerBase", "LayerDef", "LayerDefinition",
            "LayerDefinitionError", "Planning", "RasterLayerDef", "Search", "Strict", "Text",
            "VectorLayerDef", "VectorStyle", "check_layer_id", "get_layer_def",
            "load_layer_defs", "layers_folder", "parse_layer_file", "validate_definition"]

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BeforeValidator
 
 from gis.layerdef.base import ID_RE, Strict, Text
 from gis.layerdef.expression import Expression, ExpressionError, parse_expression
+from gis.layerdef.keys import KeyRule
 
 Scalar = str | int | float | bool
 
@@ -60,15 +61,6 @@ def compiled_expression(text: str) -> Expression:
     return parse_expression(text)
 
 
-def _key_rule_type():
-    """The key rule model of gis.layerdef.keys (generated keys, merging segments)."""
-    try:
-        from gis.layerdef.keys import KeyRule
-    except ImportError:  # pragma: no cover - the key rules are not merged yet
-        return dict[str, Any] | None
-    return KeyRule | None
-
-
 class DeliveryProfile(Strict):
     """One kind of delivery of a layer (``sources.<name>`` of the layer file)."""
 
@@ -88,7 +80,7 @@ class DeliveryProfile(Strict):
     value_maps: dict[str, ValueMap] = {}  # layer field -> {delivered value: value}
     derived: dict[str, DerivedExpression] = {}  # layer field -> expression over source fields
     drop: list[str] = []  # source fields dropped on purpose (not kept in `extra`)
-    keys: _key_rule_type() = None  # type: ignore[valid-type]
+    keys: KeyRule | None = None  # the key rule for these deliveries (default: the layer's)
 
     def expression(self, field: str) -> Expression:
         return compiled_expression(self.derived[field])
@@ -166,6 +158,10 @@ def profile_problems(fields: list, sources: Any) -> list[tuple[tuple, str]]:
                 if why:
                     out.append(((*at, "value_maps", target, old),
                                 f"value map of {target}: {old!r} -> {why}"))
+        rule = p.get("keys") if isinstance(p.get("keys"), dict) else {}
+        for key in ("match_fields", "merge_segments_by"):
+            for j, name in enumerate(rule.get(key) or []):
+                known((*at, "keys", key, j), name, f"sources.{pname}.keys.{key}")
         derived = p.get("derived") if isinstance(p.get("derived"), dict) else {}
         for target in derived:
             known((*at, "derived", target), target, f"sources.{pname}.derived")
