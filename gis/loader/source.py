@@ -277,6 +277,23 @@ def _open_csv(path: Path, gdal_path: str, sha: str, size: int, x_field: str | No
 
 
 def iter_batches(src: Source, batch_size: int = 50_000) -> Iterator[Batch]:
+    """The delivery in batches; a read that fails midway (a file cut short or damaged, e.g. a
+    MapInfo .map or .dat truncated) is a SourceError naming the file, never a crash."""
+    last = 0
+    try:
+        for batch in _batches(src, batch_size):
+            last = int(batch.rows[-1]) if len(batch.rows) else last
+            yield batch
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            pyogrio.errors.GeometryError, pyogrio.errors.FieldError) as exc:
+        raise SourceError(
+            f"{src.label}: GDAL cannot read the file past row {last} "
+            f"({str(exc).strip()}): it is damaged or cut short. Nothing was changed. Ask the "
+            "department for a fresh, complete export (for MapInfo: every part, .tab .dat "
+            ".map .id).") from exc
+
+
+def _batches(src: Source, batch_size: int) -> Iterator[Batch]:
     if src.is_csv:
         yield from _iter_csv(src, batch_size)
         return
