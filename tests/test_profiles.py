@@ -43,7 +43,7 @@ def flat(text: str) -> str:
 
 
 def ward_table(path: Path, picks=PICK, names: dict[int, str] | None = None,
-               charset: str = "WindowsVietnamese") -> Path:
+               charset: str = "WindowsVietnamese", **columns) -> Path:
     """The department's MapInfo table: MA (code), TEN ("Phường An Bình", Windows-1258),
     GHICHU (TCVN3), DIENTICH; no type column."""
     names = names or {}
@@ -54,6 +54,7 @@ def ward_table(path: Path, picks=PICK, names: dict[int, str] | None = None,
         "TEN": [names.get(i, f"{WARDS[i].type} {WARDS[i].name}") for i in picks],
         "GHICHU": [NOTE] * len(picks),
         "DIENTICH": np.round(shapely.area(planar) / 1e6, 2),
+        **columns,
     }, geometry=list(planar))
     return write_mapinfo(frame, path, {"TEN": cp1258.encode, "GHICHU": tcvn3.encode}, charset)
 
@@ -214,6 +215,34 @@ def test_a_profile_lets_no_broken_ward_table_through(conn, open_tmp, layers_copy
     # an unknown profile name says which ones there are
     proc = load(open_tmp / "ok" / "xa.tab", ADMIN, "--profile", "snv")
     assert proc.returncode == 2 and "Its profiles: snv_mapinfo" in flat(proc.stderr)
+
+
+def test_value_maps_translate_old_codes_and_refuse_unknown_ones(conn, open_tmp, layers_copy):
+    """A department's numeric unit types (1 = phường, 2 = xã) through a value map; a type the
+    map does not know is no code either, so the table is refused, not loaded with it."""
+    add_profile(layers_copy, ADMIN, "snv_numeric", {
+        "crs": "vn2000-cantho", "crs_overrides_file": True,
+        "field_map": {"MA": "code", "LOAI": "unit_type"},
+        "value_maps": {"unit_type": {1: "phuong", 2: "xa"}},
+        "derived": {"name": 'removeprefix(removeprefix(TEN, "Phường"), "Xã")'}})
+    env = {"SPP_LAYERS_DIR": str(layers_copy)}
+    kinds = [1 if WARDS[i].type == "Phường" else 2 for i in PICK]
+    tab = ward_table(open_tmp / "ok" / "xa.tab", LOAI=kinds)
+    proc = load(tab, ADMIN, "--profile", "snv_numeric", "--allow-shrink", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"LOAI\s+│\s+→ unit_type \(profile snv_numeric\)", proc.stdout)
+    assert re.search(r"= unit_type\s+│\s+values translated by the profile's value map",
+                     proc.stdout)
+    got = {r["code"]: r["unit_type"] for r in rows(conn, ADMIN)}
+    assert got == {WARDS[i].code: {"Phường": "phuong", "Xã": "xa"}[WARDS[i].type] for i in PICK}
+    before = served(conn, ADMIN)
+
+    kinds[3] = 3  # a former township: neither in the map nor a code
+    proc = load(ward_table(open_tmp / "bad" / "xa.tab", LOAI=kinds), ADMIN, "--profile",
+                "snv_numeric", env=env)
+    assert proc.returncode == 2 and "Nothing was changed" in flat(proc.stderr)
+    assert "unit_type: value map value 3 is not a code of ward_type" in flat(proc.stderr)
+    assert served(conn, ADMIN) == before
 
 
 # -- an address file with a field no alias names ---------------------------------------------

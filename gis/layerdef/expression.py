@@ -90,8 +90,12 @@ def _textfn(f: Callable[..., str]):
     return fn
 
 
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def _concat(*values):
-    return "".join(_text(v) for v in values if not _empty(v))
+    return "".join(_text(v) for v in values if not _missing(v))  # " " separators are kept
 
 
 def _coalesce(*values):
