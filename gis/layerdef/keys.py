@@ -29,6 +29,8 @@ class KeyRule(Strict):
     # attributes compared when matching (default: every field of the layer)
     match_fields: list[str] | None = None
     merge_segments_by: list[str] = []
+    # numbers added up over the merged segments (e.g. length); other fields must agree
+    merge_sum: list[str] = []
 
     @field_validator("generated", mode="before")
     @classmethod
@@ -48,14 +50,23 @@ class KeyRule(Strict):
 
 
 def key_rule_problems(rule: KeyRule, fields: list[str], geometry: str,
-                      where: str = "keys") -> list[str]:
-    """What in ``rule`` does not fit a layer with these fields and geometry type."""
+                      where: str = "keys", numeric: list[str] | None = None) -> list[str]:
+    """What in ``rule`` does not fit a layer with these fields (``numeric``: those of them
+    that are numbers, when known) and geometry type."""
     out = []
     refs = [("match_fields", f) for f in rule.match_fields or []]
     refs += [("merge_segments_by", f) for f in rule.merge_segments_by]
+    refs += [("merge_sum", f) for f in rule.merge_sum]
     for key, name in refs:
         if name not in fields:
             out.append(f"{where}.{key} field {name!r} is not among the fields")
+    for name in rule.merge_sum:
+        if numeric is not None and name in fields and name not in numeric:
+            out.append(f"{where}.merge_sum field {name!r} is not a number field")
+        if name in rule.merge_segments_by:
+            out.append(f"{where}.merge_sum field {name!r} is also in merge_segments_by")
+    if rule.merge_sum and not rule.merge_segments_by:
+        out.append(f"{where}.merge_sum needs merge_segments_by")
     if rule.merge_segments_by and "LineString" not in geometry:
         out.append(f"{where}.merge_segments_by is for line layers (this one is {geometry})")
     if rule.merge_segments_by and geometry == "LineString":

@@ -229,12 +229,14 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
     for key, name in refs:
         if name and name not in names:
             out.append(f"{key} field {name!r} is not among the fields")
-    out += key_rule_problems(layer.keys, names, layer.geometry)
+    numeric = [f.name for f in layer.fields if f.type in ("integer", "number")]
+    out += key_rule_problems(layer.keys, names, layer.geometry, numeric=numeric)
     sources = {n: p.model_dump(exclude_defaults=True) for n, p in layer.sources.items()}
     out += [m for _, m in profile_problems([f.model_dump() for f in layer.fields], sources)]
     for n, p in layer.sources.items():
         if p.keys is not None:
-            out += key_rule_problems(p.keys, names, layer.geometry, f"sources.{n}.keys")
+            out += key_rule_problems(p.keys, names, layer.geometry, f"sources.{n}.keys",
+                                     numeric=numeric)
     tiled = layer.tiles.fields
     drawn = [("style.property", layer.style.property),
              ("style.label.field", layer.style.label and layer.style.label.field)]

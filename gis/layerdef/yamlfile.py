@@ -54,7 +54,7 @@ def _field_refs(data: dict) -> list[tuple[tuple, Any, str]]:
         refs.append((("source", "field_map", src), target, "source.field_map"))
     for j, name in enumerate(_get(data, "search", "fields") or []):
         refs.append((("search", "fields", j), name, "search.fields"))
-    for key in ("match_fields", "merge_segments_by"):
+    for key in ("match_fields", "merge_segments_by", "merge_sum"):
         for j, name in enumerate(_get(data, "keys", key) or []):
             refs.append((("keys", key, j), name, f"keys.{key}"))
     for path in (("time_field",), ("style", "property"), ("style", "label", "field"),

@@ -88,7 +88,8 @@ def _samples(frame: pd.DataFrame, columns: list[str], n: int = 3) -> dict[str, l
 
 
 def process_batch(batch: Batch, layer: LayerDef, op, mapping, decoder, gate,
-                  axis: str | None, profile=None) -> BatchOutcome:
+                  axis: str | None, optional: frozenset[str] = frozenset(),
+                  profile=None) -> BatchOutcome:
     frame = decoder.decode(batch.frame)
     frame, made_bad = apply_profile(frame, mapping, profile, layer)
     axis_used, axis_note = "xy", None
@@ -103,7 +104,7 @@ def process_batch(batch: Batch, layer: LayerDef, op, mapping, decoder, gate,
     rejects += [(int(batch.rows[i]), _empty_reason(batch, i))
                 for i in np.flatnonzero(prepared.empty)]
 
-    coerced = coerce(frame, mapping, layer)
+    coerced = coerce(frame, mapping, layer, optional)
     for i, why in made_bad.items():
         coerced.bad_rows.setdefault(i, why)
     keep = prepared.keep.copy()
@@ -111,8 +112,8 @@ def process_batch(batch: Batch, layer: LayerDef, op, mapping, decoder, gate,
     expected = (coerced.frame[ward_field].to_numpy()[keep]
                 if ward_field in coerced.frame else None)
     source_geoms = prepared.geoms[keep]
-    keys = (key_strings(coerced.frame.iloc[np.flatnonzero(keep)], layer)
-            if layer.natural_key and gate.previous is not None and not gate.checked else None)
+    keys = (key_strings(coerced.frame.iloc[np.flatnonzero(keep)], gate.key_fields)
+            if gate.key_fields and gate.previous is not None and not gate.checked else None)
     checked = gate.transform_and_check(source_geoms, batch.rows[keep], rejects, axis_used,
                                        expected, keys)
     candidates = np.flatnonzero(keep)

@@ -1,5 +1,6 @@
 """What a new version does to the current one: features added, changed and removed, matched
-by the layer's natural key; a replace that loses a large share of them is refused."""
+by the layer's natural key (or, under a key rule, by the ids gis.loader.matching gave); a
+replace that loses a large share of them is refused."""
 
 from __future__ import annotations
 
@@ -16,18 +17,21 @@ class ShrinkError(SPPError):
     exit_code = 2
 
 
-def compare(conn, layer: LayerDef, new_table: str, current_table: str) -> dict:
+def compare(conn, layer: LayerDef, new_table: str, current_table: str,
+            by_fid: str | None = None) -> dict:
     """{added, changed, removed, current, matched_by} of new_table against current_table.
-    Without a natural key only the counts can be compared (changed is None)."""
+    Without a natural key only the counts can be compared (changed is None). ``by_fid``: the
+    key rule that gave the ids; features are paired by id."""
     new, cur = sql.Identifier("data", new_table), sql.Identifier("data", current_table)
-    if not layer.natural_key:
+    keys = ["fid"] if by_fid else layer.natural_key
+    if not keys:
         row = conn.execute(sql.SQL("SELECT (SELECT count(*) FROM {}) AS n, "
                                    "(SELECT count(*) FROM {}) AS c").format(new, cur)).fetchone()
         return {"added": max(row["n"] - row["c"], 0), "changed": None,
                 "removed": max(row["c"] - row["n"], 0), "current": row["c"],
                 "matched_by": "count"}
     on = sql.SQL(" AND ").join(sql.SQL("n.{0} = c.{0}").format(
-        sql.Identifier(k)) for k in layer.natural_key)
+        sql.Identifier(k)) for k in keys)
     strip = sql.SQL("").join(sql.SQL(" - {}").format(sql.Literal(c)) for c in IGNORED)
     row = conn.execute(sql.SQL(
         "SELECT count(*) FILTER (WHERE c.fid IS NULL) AS added, "
@@ -36,7 +40,25 @@ def compare(conn, layer: LayerDef, new_table: str, current_table: str) -> dict:
         "(to_jsonb(n){0} IS DISTINCT FROM to_jsonb(c){0})) AS changed, "
         "count(c.fid) AS current FROM {1} n FULL JOIN {2} c ON {3}").format(
         strip, new, cur, on)).fetchone()
-    return {**row, "matched_by": "natural key (" + ", ".join(layer.natural_key) + ")"}
+    return {**row, "matched_by": by_fid or "natural key (" + ", ".join(keys) + ")"}
+
+
+def key_counts(keys: dict, changes: dict) -> dict:
+    """What the key rule adds to the changes: the rule, features matched (kept their id),
+    moved and with changed attributes, and which (the first LISTED of each)."""
+    return {"key_rule": keys["rule"], "generated": keys["generated"],
+            "matched": changes["current"] - changes["removed"], "moved": keys["moved"],
+            "attributes_changed": keys["attributes_changed"],
+            "moved_features": keys["moved_features"],
+            "changed_features": keys["changed_features"],
+            **({"segments": keys["segments"]} if "segments" in keys else {})}
+
+
+def brief(changes: dict | None) -> dict | None:
+    """The changes without the feature lists (for the audit log; the lineage keeps them)."""
+    if not changes:
+        return changes
+    return {k: v for k, v in changes.items() if k not in ("moved_features", "changed_features")}
 
 
 def first_version(count: int) -> dict:
@@ -66,7 +88,15 @@ def describe(changes: dict | None) -> str:
         return ""
     changed = "?" if changes["changed"] is None else f"{changes['changed']:,}"
     how = changes["matched_by"]
+    kept = ""
+    if "key_rule" in changes:
+        how = changes["key_rule"] if how == "first version" else how
+        kept = (f"; ={changes['matched']:,} kept their ids, {changes['moved']:,} moved, "
+                f"{changes['attributes_changed']:,} with changed attributes"
+                if changes["matched"] or changes["current"] else "")
+        if "segments" in changes:
+            kept += f"; {changes['segments']:,} segments merged"
     return (f"+{changes['added']:,} added, ~{changed} changed, -{changes['removed']:,} removed"
-            f" ({how if how == 'first version' else 'by ' + how})"
+            f" ({how if how == 'first version' else 'by ' + how}){kept}"
             + (", removal accepted with --allow-shrink" if changes.get("allow_shrink") and
                changes["removed"] else ""))

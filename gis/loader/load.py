@@ -23,7 +23,7 @@ from gis.crs.errors import CRSError
 from gis.errors import SPPError
 from gis.layerdef import LayerDef, get_layer_def
 from gis.loader import changes as diff
-from gis.loader import searchindex, tables
+from gis.loader import matching, searchindex, segments, tables
 from gis.loader.batch import process_batch
 from gis.loader.copier import BackgroundCopy, csv_bytes
 from gis.loader.fieldmatch import suggest_for_extras
@@ -31,6 +31,7 @@ from gis.loader.keys import FeatureIds
 from gis.loader.libwarnings import LibraryWarnings, caught
 from gis.loader.plausibility import (
     PlausibilityGate,
+    check_matched_shift,
     previous_key_points,
     previous_version_reference,
     ward_polygons,
@@ -187,8 +188,10 @@ def _load(source_path: Path | str, layer_id: str, options: LoadOptions | None,
     op, crs_origin = resolve_source_crs(src, layer, options.source_crs, profile,
                                         options.profile)
     ignore = tuple(src.coord_fields or ())
+    keyed = _keyed(layer, options)
+    optional = frozenset(layer.natural_key if keyed and layer.keys.generated == "allow" else ())
     mapping = map_fields(src.fields, layer, options.field_map, src.label, ignore, profile,
-                         options.profile)
+                         options.profile, optional=optional)
     encoding = pick("encoding")
     try:
         decoder = TextDecoder(None if encoding == "auto" else encoding, src.raw_text)
@@ -216,16 +219,18 @@ def _load(source_path: Path | str, layer_id: str, options: LoadOptions | None,
             source_name=str(src.path.name), source_sha256=src.sha256, source_bytes=src.size,
             source_format=src.driver, source_layer=src.layer)
         result.version = version
+        key_fields = _shift_key_fields(layer, keyed)
         gate = PlausibilityGate(
             layer, op, src.label,
             reference=previous_version_reference(conn, layer)
             if options.mode in ("replace", "upsert") else None,
             wards=ward_polygons(conn, layer),
-            previous=previous_key_points(conn, layer)
-            if options.mode != "append" and not options.allow_shift else None)
+            previous=previous_key_points(conn, layer, key_fields)
+            if options.mode != "append" and not options.allow_shift else None,
+            key_fields=key_fields)
         try:
             _load_into_version(conn, layer, src, op, options, mapping, decoder, gate, result,
-                               current, version, operator, progress, profile)
+                               current, version, operator, progress, optional, profile)
         except _DryRun as dry:  # everything ran; the transaction was rolled back on purpose
             with conn.transaction():
                 versions.update_version(conn, layer.id, version,
@@ -257,22 +262,43 @@ def _pick(options: LoadOptions, profile, layer: LayerDef):
     return pick
 
 
+def _keyed(layer: LayerDef, options: LoadOptions) -> bool:
+    """Ids given once the delivery is whole (gis.loader.matching): a key rule is set and the
+    delivery replaces the layer (append and upsert keep matching by natural key)."""
+    return layer.keys.active and options.mode == "replace"
+
+
+def _shift_key_fields(layer: LayerDef, keyed: bool) -> list[str]:
+    """The fields the shift check pairs features by, before ids are given."""
+    if not keyed:
+        return layer.natural_key
+    if layer.keys.merge_segments_by:
+        return []  # segments are whole features only after the merge: checked then
+    # text and integer attributes read the same in the file and in the database
+    kinds = {f.name: f.type for f in layer.fields}
+    return [f for f in matching.match_fields(layer) if kinds[f] in ("string", "integer")]
+
+
 def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOptions, mapping,
                        decoder, gate, result: LoadResult, current: dict | None, version: int,
-                       operator: str, progress, profile=None) -> None:
+                       operator: str, progress, optional: frozenset[str],
+                       profile=None) -> None:
     rejects: list[tuple[int, str]] = []
     samples: dict[str, list] = {}
     table = naming.version_table(layer.id, version)
     columns = ["fid", *(n for n, _ in tables.data_columns(layer)), "geom"]
     axis = _pick(options, profile, layer)("axis_order")
+    keyed = _keyed(layer, options)
     with conn.transaction():
         tables.create_version_table(conn, layer, table)
-        ids = FeatureIds(conn, layer, current["table_name"] if current else None, options.mode)
+        ids = FeatureIds(conn, layer, current["table_name"] if current else None, options.mode,
+                         provisional=keyed)
         copier = BackgroundCopy(conn, table, columns)
         try:
             for batch in iter_batches(src, options.batch_size):
                 result.count_read += len(batch.frame)
-                out = process_batch(batch, layer, op, mapping, decoder, gate, axis, profile)
+                out = process_batch(batch, layer, op, mapping, decoder, gate, axis, optional,
+                                    profile)
                 for col, values in out.samples.items():
                     if values and col not in samples:
                         samples[col] = values
@@ -305,20 +331,24 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
         if result.count_loaded == 0 and options.mode == "replace":
             raise LoadError(f"{src.label}: no feature could be loaded; nothing was changed")
 
-        tables.index_keys(conn, layer, table)
+        keys = _give_ids(conn, layer, src, options, table, current, result) if keyed else None
+        tables.index_keys(conn, layer, table, unique=not (keys and keys["generated"]))
         if current and options.mode in ("append", "upsert"):
             tables.merge_current_rows(conn, layer, table, current["table_name"], options.mode)
         searchindex.create(conn, layer, table)  # the web role cannot make it later
         tables.index_geometry(conn, table)
         count, bbox = tables.table_stats(conn, table)
         if current:
-            result.changes = diff.compare(conn, layer, table, current["table_name"])
+            result.changes = diff.compare(conn, layer, table, current["table_name"],
+                                          by_fid=keys["rule"] if keys else None)
             result.changes["against"] = current["version"]
             if options.mode == "replace":
                 diff.check_shrink(layer, src.label, result.changes, current["version"],
                                   options.allow_shrink)
         else:
             result.changes = diff.first_version(count)
+        if keys:
+            result.changes.update(diff.key_counts(keys, result.changes))
         result.changes["allow_shrink"] = options.allow_shrink
         result.changes["allow_shift"] = options.allow_shift
         result.feature_count = count
@@ -344,8 +374,25 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
             operator, "load",
             {"version": version, "mode": options.mode, "source": src.label,
              "sha256": src.sha256, "loaded": result.count_loaded,
-             "rejected": result.count_rejected, "changes": result.changes})
+             "rejected": result.count_rejected, "changes": diff.brief(result.changes)})
         result.status = "current"
+
+
+def _give_ids(conn, layer: LayerDef, src: Source, options: LoadOptions, table: str,
+              current: dict | None, result: LoadResult) -> dict:
+    """Merge segments (keys.merge_segments_by), then give every feature its id: the current
+    feature's it matches, or a new one; the shift check on the pairs so made."""
+    if layer.keys.merge_segments_by:
+        merged = segments.merge(conn, layer, table)
+        result.warnings.update(segments.describe(merged))
+    keys = matching.assign(conn, layer, table, current["table_name"] if current else None,
+                           f"{layer.id}__fid_seq", src.label)
+    if layer.keys.merge_segments_by:
+        keys["segments"] = merged["segments"]
+    if current and not options.allow_shift:
+        check_matched_shift(conn, layer, table, current["table_name"], src.label,
+                            keys["rule"])
+    return keys
 
 
 def _check_rejects(layer: LayerDef, src: Source, result: LoadResult) -> None:

@@ -58,6 +58,14 @@ def print_summary(console: Console, r) -> None:
     if r.changes:
         t.add_row(f"changes vs v{r.changes['against']}" if r.changes["against"] else
                   "changes", describe(r.changes))
+        if "key_rule" in r.changes:
+            t.add_row("key rule / khoá", r.changes["key_rule"])
+        for what, listed in (("moved / dời", "moved_features"),
+                             ("changed / đổi", "changed_features")):
+            for f in (r.changes.get(listed) or [])[:10]:
+                t.add_row(what, f"fid {f['fid']} (row {f['row']}): " +
+                          (f"{f['moved_m']:g} m" if "moved_m" in f else
+                           ", ".join(f.get("fields") or [])))
     if r.feature_count is not None:
         t.add_row("features in version", f"{r.feature_count:,}")
     if r.seconds:
@@ -143,4 +151,8 @@ def _changes(row: dict) -> str:
     if not c:
         return ""
     changed = "?" if c["changed"] is None else f"{c['changed']:,}"
-    return f"+{c['added']:,} ~{changed} -{c['removed']:,}"
+    kept = ""
+    if "key_rule" in c:  # loaded under a key rule (keys: in the layer file)
+        kept = (f" ={c['matched']:,} ({c['moved']:,} moved)"
+                + (" generated keys" if c["generated"] else ""))
+    return f"+{c['added']:,} ~{changed} -{c['removed']:,}{kept}"

@@ -62,7 +62,8 @@ class FieldMapping:
 
 def map_fields(source_fields: list[str], layer: LayerDef, overrides: dict[str, str] | None,
                source_name: str, ignore: tuple[str, ...] = (), profile=None,
-               profile_name: str | None = None) -> FieldMapping:
+               profile_name: str | None = None,
+               optional: frozenset[str] = frozenset()) -> FieldMapping:
     """Which source field feeds which layer field. Precedence: --map, then the profile's
     field_map, then the layer's source.field_map, then names and aliases. A profile's derived
     fields win over names and aliases; its constants fill fields the delivery lacks."""
@@ -123,7 +124,8 @@ def map_fields(source_fields: list[str], layer: LayerDef, overrides: dict[str, s
                     f"layers/{layer.id}.yaml or ask for the usual export.")
             names[name] = actual
         derived_inputs[target] = names
-    missing_required = [f for f in layer.fields if f.required and f.name not in taken]
+    missing_required = [f for f in layer.fields if f.required and f.name not in taken
+                        and f.name not in optional]
     if missing_required:
         lines = [f"  {f.name} ({f.label.vi} / {f.label.en}): looked for "
                  f"{', '.join([f.name, *f.aliases])}" for f in missing_required]
@@ -170,9 +172,12 @@ def _to_date(s: pd.Series, kind: str) -> pd.Series:
     return out
 
 
-def coerce(frame: pd.DataFrame, mapping: FieldMapping, layer: LayerDef) -> Coerced:
+def coerce(frame: pd.DataFrame, mapping: FieldMapping, layer: LayerDef,
+           optional: frozenset[str] = frozenset()) -> Coerced:
     """The layer's fields, typed. A value that cannot be coerced is set empty with a warning,
-    or rejects its row when the field is required or a profile made the value."""
+    or rejects its row when the field is required or a profile made the value.
+    ``optional``: required fields that may be empty (a natural key under a key rule that
+    generates keys); a value there that is not of the field's type is still a reject."""
     n = len(frame)
     out = pd.DataFrame(index=frame.index)
     bad = np.zeros(n, dtype=bool)
@@ -209,13 +214,15 @@ def coerce(frame: pd.DataFrame, mapping: FieldMapping, layer: LayerDef) -> Coerc
             unusable &= raw.astype("string").str.strip().fillna("").ne("").to_numpy()
         if f.required:
             missing = pd.isna(col).to_numpy()
+            if f.name in optional:
+                missing = missing & unusable
             for i in np.flatnonzero(missing & ~bad):
                 value = raw.iloc[i]
                 reasons[int(i)] = (f"{f.name}: value {value!r} is not a valid {f.type}"
                                    if pd.notna(value) and str(value).strip()
                                    else f"{f.name} ({f.label.vi}) is empty but required")
             bad |= missing
-        if f.name in strict and not f.required:
+        elif f.name in strict:
             for i in np.flatnonzero(unusable & ~bad):
                 reasons[int(i)] = (f"{f.name}: value {raw.iloc[i]!r} made by the profile "
                                    f"is not a valid {f.type}")

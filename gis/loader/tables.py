@@ -57,11 +57,15 @@ def merge_current_rows(conn: psycopg.Connection, layer: LayerDef, table: str,
         sql.Identifier("data", current_table), keep))
 
 
-def index_keys(conn: psycopg.Connection, layer: LayerDef, table: str) -> None:
+def index_keys(conn: psycopg.Connection, layer: LayerDef, table: str,
+               unique: bool = True) -> None:
+    """The primary key and the natural key's index (not unique when the delivery's keys
+    were generated: empty or repeated codes, see gis.loader.matching)."""
     ident = sql.Identifier("data", table)
     conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(ident))
     if layer.natural_key:
-        conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
+        conn.execute(sql.SQL("CREATE {}INDEX {} ON {} ({})").format(
+            sql.SQL("UNIQUE " if unique else ""),
             sql.Identifier(f"{table}_key"), ident,
             sql.SQL(", ").join(map(sql.Identifier, layer.natural_key))))
 
