@@ -229,3 +229,14 @@ def test_no_match_for_what_is_no_field():
     layer = get_layer_def("address_points", ROOT / "layers")
     assert best_matches("GHI_CHU", layer) == []
     assert best_matches("OBJECTID", layer) == []
+
+
+def test_the_readme_example_profile_parses(layers):
+    text = (ROOT / "layers" / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(sources:\n  snv_mapinfo:.*?)```", text, re.S).group(1)
+    profile = yaml.safe_load(block)["sources"]["snv_mapinfo"]
+    layer = parse_layer_file(with_profile(layers, profile, "snv_mapinfo"))
+    p = layer.sources["snv_mapinfo"]
+    assert p.value_maps == {"unit_type": {"1": "phuong", "2": "xa"}}
+    assert p.keys.generated == "allow" and p.drop == ["OBJECTID"]
+    assert p.expression("unit_type")({"TEN": "Phường Tân An"}) == "phuong"
