@@ -17,6 +17,7 @@ import pyogrio
 import shapely
 
 from gis.errors import SPPError
+from gis.loader import mapinfo
 from gis.loader.shpcheck import check_shapefile
 
 # Formats whose text is stored in a legacy 8-bit code page: read byte-preserving (latin1) and
@@ -160,7 +161,6 @@ MAPINFO_CHARSETS = {
     "windowsbalticrim": "cp1257", "windowsthai": "cp874", "iso8859_1": "latin1",
     "utf-8": "utf-8", "utf8": "utf-8", "codepage437": "cp437", "codepage850": "cp850",
 }
-_CHARSET = re.compile(rb'^\s*(?:!charset\s+|Charset\s+)"?([A-Za-z0-9_-]+)"?', re.I | re.M)
 
 
 def declared_charset(path: Path, gdal_path: str, driver: str) -> str | None:
@@ -174,10 +174,8 @@ def declared_charset(path: Path, gdal_path: str, driver: str) -> str | None:
                         if path.with_suffix(s).exists()), None)
             return f".cpg {cpg.read_text(encoding='latin1').strip()[:40]}" if cpg else None
         if driver == "MapInfo File" and path.is_file():
-            with open(path, "rb") as fh:
-                m = _CHARSET.search(fh.read(8192))
-            if m:
-                name = m.group(1).decode("ascii")
+            name = mapinfo.declared(path)
+            if name:
                 page = MAPINFO_CHARSETS.get(name.lower())
                 return f"MapInfo charset {name}" + (f" ({page})" if page else "")
     except OSError:
@@ -198,6 +196,8 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
     elif path.is_dir():  # a folder of Shapefiles: GDAL skips a damaged one without a word
         for shp in sorted(path.glob("*.[sS][hH][pP]")):
             _check_shapefile(shp, Path.exists)
+    elif path.suffix.lower() in (".tab", ".mif"):  # text bytes as they are, whatever charset
+        gdal_path = str(mapinfo.unrecoded_path(path))
     files = dataset_files(path)
     sha, size = sha256_of(files)
     if path.suffix.lower() == ".csv" or gdal_path.lower().endswith(".csv"):
