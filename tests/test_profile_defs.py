@@ -240,3 +240,13 @@ def test_the_readme_example_profile_parses(layers):
     assert p.value_maps == {"unit_type": {"1": "phuong", "2": "xa"}}
     assert p.keys.generated == "allow" and p.drop == ["OBJECTID"]
     assert p.expression("unit_type")({"TEN": "Phường Tân An"}) == "phuong"
+
+
+def test_profile_mappings_a_delivery_does_not_use_are_reported(layers):
+    layer = parse_layer_file(with_profile(layers, {"field_map": {"MA": "code", "TEN": "name"},
+                                                   "drop": ["objectid"]}))
+    m = map_fields(["MaDVHC", "TEN", "Loai", "OBJECTID", "X"], layer, None, "f.tab",
+                   ignore=("X",), profile=layer.sources["p"], profile_name="p")
+    assert m.absent == {"MA": "code"}  # said in the summary, not silently skipped
+    assert m.to_layer == {"TEN": "name", "MaDVHC": "code", "Loai": "unit_type"}
+    assert m.dropped == ["OBJECTID"] and m.coordinates == ["X"] and m.extra == []

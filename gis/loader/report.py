@@ -102,6 +102,9 @@ def field_rows(fields: dict) -> list[tuple[str, str]]:
         rows.append((src, text))
     for src in fields.get("dropped") or []:
         rows.append((src, "dropped by the profile / bỏ theo hồ sơ"))
+    for src, dst in (fields.get("absent") or {}).items():
+        rows.append((src, f"[yellow]not in this delivery / không có trong tệp[/]: the profile "
+                     f"maps it to {dst}"))
     for target, expr in (fields.get("derived") or {}).items():
         rows.append((f"= {target}", f"derived / suy ra: {expr}"))
     for target, value in (fields.get("constants") or {}).items():

@@ -44,6 +44,7 @@ class FieldMapping:
     value_maps: list[str] = field(default_factory=list)  # layer fields with a value map used
     profile: str | None = None
     suggestions: dict[str, dict] = field(default_factory=dict)  # extra field -> suggestion
+    absent: dict[str, str] = field(default_factory=dict)  # profile field_map entries unused
 
     @property
     def strict(self) -> set[str]:
@@ -57,7 +58,7 @@ class FieldMapping:
                 "derived": self.derived, "derived_inputs": self.derived_inputs,
                 "constants": self.constants,
                 "value_maps": self.value_maps, "profile": self.profile,
-                "suggestions": self.suggestions}
+                "suggestions": self.suggestions, "absent": self.absent}
 
 
 def map_fields(source_fields: list[str], layer: LayerDef, overrides: dict[str, str] | None,
@@ -81,6 +82,7 @@ def map_fields(source_fields: list[str], layer: LayerDef, overrides: dict[str, s
                if k not in overrides.values()}  # --map wins over a profile's derivation
     to_layer: dict[str, str] = {}
     how: dict[str, str] = {}
+    absent: dict[str, str] = {}
     for src, dst in explicit.items():
         if dst not in layer.field:
             raise SchemaError(
@@ -89,6 +91,8 @@ def map_fields(source_fields: list[str], layer: LayerDef, overrides: dict[str, s
         actual = by_key.get(_key(src))
         if actual is None:
             if src not in overrides:
+                if src in p_map:
+                    absent[src] = dst
                 continue  # a layer or profile default that this delivery does not use
             raise SchemaError(
                 f"{source_name}: field mapping {src}={dst}: the source has no field {src!r}. "
@@ -141,7 +145,7 @@ def map_fields(source_fields: list[str], layer: LayerDef, overrides: dict[str, s
     inputs |= {f: made_column(f) for f in [*derived, *constants, *value_maps]}
     return FieldMapping(to_layer, extra, missing, how, inputs, dropped, list(ignore),
                         {k: v for k, v in derived.items()}, derived_inputs, constants,
-                        value_maps, profile_name)
+                        value_maps, profile_name, absent=absent)
 
 
 @dataclass
