@@ -232,16 +232,21 @@ def profile_suggest(
     from gis.loader.suggest import suggest_profile
 
     text, collected = suggest_profile(source, layer, name, source_layer)
-    notes = [f"{w['vi']} / {w['en']}" + (f" (×{w['count']})" if w["count"] > 1 else "")
-             for w in collected.lines()]
     if out:
         out.write_text(text, encoding="utf-8")
         err_console.print(f"Profile written to {out}: review the lines marked REVIEW.",
                           highlight=False)
     else:
         typer.echo(text, nl=False)
-    for note in notes:
-        err_console.print(f"[yellow]library / thư viện:[/] {note}", highlight=False)
+    _print_library_warnings(collected)
+
+
+def _print_library_warnings(collected) -> None:
+    """GDAL and other library warnings, one line each on stderr, in both languages."""
+    for w in collected.lines():
+        times = f" (×{w['count']})" if w["count"] > 1 else ""
+        err_console.print(f"[yellow]library / thư viện:[/] {w['vi']} / {w['en']}{times}",
+                          highlight=False)
 
 
 @layer_app.command("history")
@@ -544,9 +549,12 @@ def load_raster_cmd(
 ):
     """Load a grid into a raster layer: warped to WGS 84 (VN-2000 through EPSG:6960), stored
     as a Cloud-Optimised GeoTIFF, as a new version (atomic)."""
+    from gis.loader.libwarnings import caught
     from gis.raster.load import load_raster
 
-    r = load_raster(source, layer, source_crs=source_crs, force=force)
+    with caught() as collected:  # GDAL/rasterio warnings: one clean line each, after
+        r = load_raster(source, layer, source_crs=source_crs, force=force)
+    _print_library_warnings(collected)
     if r.status == "unchanged":
         console.print(f"{r.layer_id}: unchanged, v{r.version} is current. {r.message}")
         return

@@ -284,6 +284,20 @@ def test_unmapped_field_is_listed_with_a_suggestion_and_dry_run_shows_it_first(c
     wards = {r["ward_name"] for r in rows(conn, ADDRESSES)}
     assert wards == {"Ninh Kiều", "Cái Khế"}
 
+    # next month, through the department's shipped profile: no flags at all
+    monthly = load(address_csv(open_tmp / "thang_8" / "dia_chi.csv", 32), ADDRESSES,
+                   "--profile", "skhcn_monthly")
+    assert monthly.returncode == 0, monthly.stdout + monthly.stderr
+    out = monthly.stdout
+    assert re.search(r"PHUONG\s+│\s+→ ward_name \(profile skhcn_monthly\)", out)
+    assert re.search(r"NGUOI_NHAP\s+│\s+dropped by the profile", out)
+    assert re.search(r"PHUONG_CU\s+│\s+not in this delivery / không có trong tệp.*old_ward_name",
+                     out)
+    # the 30 known addresses changed only in what is kept: NGUOI_NHAP left `extra`
+    assert "+2 added, ~30 changed, -0 removed" in flat(out)
+    got = rows(conn, ADDRESSES)
+    assert len(got) == 32 and all("NGUOI_NHAP" not in (r["extra"] or {}) for r in got)
+
 
 def test_profile_suggest_writes_a_profile_that_loads_after_review(conn, open_tmp, layers_copy):
     csv = address_csv(open_tmp / "dia_chi_thang_7.csv", 31)

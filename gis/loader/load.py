@@ -212,7 +212,8 @@ def _load(source_path: Path | str, layer_id: str, options: LoadOptions | None,
             result.feature_count = current["feature_count"]
             result.message = (f"{src.label} is identical (SHA-256) to the source of v{same}, "
                               f"already in the current version v{current['version']}: nothing "
-                              "to do. Use --force to load it again.")
+                              "to do. Use --force to load it again"
+                              + (" (e.g. after changing the profile)." if profile else "."))
             return result
         version = versions.start(
             conn, layer.id, current, crs_info, mode=options.mode, operator=operator,
