@@ -122,8 +122,11 @@ def with_profile(folder: Path, profile: dict, name: str = "p") -> Path:
 
 
 def line_of(path: Path, startswith: str) -> int:
+    """The line of the first key starting so, under `sources:`."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    return next(n for n, t in enumerate(lines, 1) if t.strip().startswith(startswith))
+    start = lines.index("sources:")
+    return next(n for n, t in enumerate(lines, 1) if n > start and
+                t.strip().startswith(startswith))
 
 
 @pytest.mark.parametrize(("profile", "key_line", "message"), [
@@ -150,6 +153,8 @@ def line_of(path: Path, startswith: str) -> int:
     ({"keys": {"match_fields": ["nothing"]}}, "- nothing",
      "sources.p.keys.match_fields field 'nothing' is not among the fields"),
     ({"unknown_key": 1}, "unknown_key:", "Extra inputs are not permitted"),
+    ({"encoding": "windows-vn"}, "encoding:", "unknown text encoding 'windows-vn'"),
+    ({"crs": "vn2000-cantto"}, "crs:", "Did you mean vn2000-cantho"),
 ])
 def test_profile_mistakes_are_refused_with_file_and_line(layers, profile, key_line, message):
     path = with_profile(layers, profile)

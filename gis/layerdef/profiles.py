@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, field_validator
 
 from gis.layerdef.base import ID_RE, Strict, Text
 from gis.layerdef.expression import Expression, ExpressionError, parse_expression
@@ -81,6 +81,31 @@ class DeliveryProfile(Strict):
     derived: dict[str, DerivedExpression] = {}  # layer field -> expression over source fields
     drop: list[str] = []  # source fields dropped on purpose (not kept in `extra`)
     keys: KeyRule | None = None  # the key rule for these deliveries (default: the layer's)
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, v: str | None) -> str | None:
+        from gis.text import UnknownEncodingError, canonical_encoding
+
+        if v is None or v == "auto":
+            return v
+        try:
+            canonical_encoding(v)
+        except UnknownEncodingError as exc:
+            raise ValueError(f"{exc} (or auto)") from None
+        return v
+
+    @field_validator("crs")
+    @classmethod
+    def _crs(cls, v: str | None) -> str | None:
+        from gis.crs import CRSError, resolve_crs
+
+        if v is not None:
+            try:
+                resolve_crs(v)
+            except CRSError as exc:
+                raise ValueError(str(exc)) from None
+        return v
 
     def expression(self, field: str) -> Expression:
         return compiled_expression(self.derived[field])
