@@ -15,7 +15,7 @@ from services import ops
 from services.audit import AuditTrail, AuditWriter
 from services.catalog import Catalog
 from services.limits import RequestLimits
-from services.ogc import collections, errors, items, landing, openapi
+from services.ogc import collections, errors, items, landing, openapi, records
 from services.ogc.cqlworker import PARSER
 from services.ogc.hotpath import GZIP_LEVEL, ItemsHotPath
 from services.planning import router as planning_router
@@ -78,7 +78,8 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
     from services.pool import web_database_url
 
     app.state.audit = AuditWriter(web_database_url, get_settings().audit_flush_s)
-    for module in (ops, landing, collections, items, openapi):
+    # records before collections and items: /ogc/collections/<catalogue id>/... are its own
+    for module in (ops, landing, records, collections, items, openapi):
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
     app.include_router(planning_router)  # /api/... planning information, / the web map

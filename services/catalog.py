@@ -11,12 +11,14 @@ only ``spp.layers``, never the version rows.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from psycopg import AsyncConnection, sql
+from pydantic import ValidationError
 
 from gis.layerdef import LayerDef, RasterLayerDef
 from gis.naming import raster_key, raster_location
@@ -26,6 +28,7 @@ _PG_TO_FIELD = {"text": "string", "bigint": "integer", "integer": "integer",
                 "double precision": "number", "boolean": "boolean", "date": "date",
                 "timestamp with time zone": "datetime"}
 HIDDEN_COLUMNS = {"fid", "geom", "geom_3857", "extra", "source_row"}  # never properties
+log = logging.getLogger("services.catalog")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,32 @@ class Column:
     description: str | None = None
     unit: str | None = None
     personal: bool = False  # personal data: only for principals allowed that field
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """How the current version was loaded (its ``spp.layer_versions`` row): what catalogue
+    records and dataset pages report as quality and lineage."""
+
+    mode: str | None = None  # replace | append | upsert
+    source_format: str | None = None
+    source_crs: str | None = None  # the CRS the delivery was read in
+    crs_case: str | None = None  # e.g. official / towgs84_unflipped_signs
+    operation: str | None = None  # the coordinate operation applied, e.g. EPSG:6960
+    pipeline: str | None = None  # the exact PROJ pipeline
+    count_read: int | None = None
+    count_loaded: int | None = None
+    count_repaired: int | None = None
+    count_rejected: int | None = None
+    count_empty: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    first_loaded_at: datetime | None = None  # the layer's first successful load
+
+
+LINEAGE_COLUMNS = ("mode", "source_format", "source_crs", "crs_case", "operation", "pipeline",
+                   "count_read", "count_loaded", "count_repaired", "count_rejected",
+                   "count_empty", "started_at", "finished_at")
 
 
 @dataclass(frozen=True)
@@ -66,6 +95,7 @@ class LayerInfo:
     temporal: list[str | None] | None = None  # [min, max] of the time field, ISO strings
     mercator: bool = False  # the version table stores geom_3857 (Web Mercator) for tiles
     kind: str = "vector"  # vector | raster
+    lineage: Lineage = Lineage()
 
     @property
     def time_field(self) -> str | None:
@@ -144,10 +174,7 @@ class Catalog:
         self._layers, self._by_kind = layers, by_kind
 
     async def _refresh(self, conn: AsyncConnection) -> dict[str, LayerInfo]:
-        cur = await conn.execute(
-            "SELECT l.*, coalesce(l.definition->>'kind', 'vector') AS kind, "
-            "to_regclass(format('data.%I', l.id)) IS NOT NULL AS has_view "
-            "FROM spp.layers l WHERE l.current_version IS NOT NULL ORDER BY l.id")
+        cur = await conn.execute(_LAYERS_SQL)
         out: dict[str, LayerInfo] = {}
         for r in await cur.fetchall():
             if r["kind"] != "raster" and not r["has_view"]:
@@ -156,10 +183,17 @@ class Catalog:
             if (old is not None and old.current_version == r["current_version"]
                     and old.definition_sha == r["definition_sha"] and old.kind == r["kind"]):
                 out[r["id"]] = old
-            elif r["kind"] == "raster":
-                out[r["id"]] = _raster(r)
-            else:
-                out[r["id"]] = await self._describe(conn, r)
+                continue
+            try:
+                out[r["id"]] = (_raster(r) if r["kind"] == "raster"
+                                else await self._describe(conn, r))
+            except ValidationError as exc:
+                # a definition stored by an older release (e.g. before `metadata` was
+                # required): the layer is left out, not every request failed
+                log.error("layer %s: its stored definition is not valid any more (%d "
+                          "problems, first: %s); run `gis layers` to store the current "
+                          "definition files", r["id"], exc.error_count(),
+                          exc.errors()[0]["msg"])
         return out
 
     async def _describe(self, conn: AsyncConnection, r: dict) -> LayerInfo:
@@ -185,6 +219,16 @@ class Catalog:
                      mercator=mercator)
 
 
+_LAYERS_SQL = (
+    "SELECT l.*, coalesce(l.definition->>'kind', 'vector') AS kind, "
+    "to_regclass(format('data.%I', l.id)) IS NOT NULL AS has_view, "
+    + "".join(f"v.{c} AS lineage_{c}, " for c in LINEAGE_COLUMNS)
+    + "(SELECT min(f.finished_at) FROM spp.layer_versions f WHERE f.layer_id = l.id AND "
+    "f.status IN ('current', 'superseded', 'rolled_back')) AS lineage_first_loaded_at "
+    "FROM spp.layers l LEFT JOIN spp.layer_versions v ON v.layer_id = l.id "
+    "AND v.version = l.current_version WHERE l.current_version IS NOT NULL ORDER BY l.id")
+
+
 def _raster(r: dict) -> LayerInfo:
     return _info(r, RasterLayerDef.model_validate(r["definition"]), geometry_type="Raster",
                  feature_count=None, kind="raster")
@@ -199,4 +243,6 @@ def _info(r: dict, layer, **kw) -> LayerInfo:
         licence=r["licence"], keywords=list(r["keywords"] or []),
         access_level=r["access_level"], departments=list(r["departments"] or []),
         definition=layer, bbox=r["bbox"], current_version=r["current_version"],
-        definition_sha=r["definition_sha"], updated_at=r["updated_at"], **kw)
+        definition_sha=r["definition_sha"], updated_at=r["updated_at"],
+        lineage=Lineage(**{k.removeprefix("lineage_"): v for k, v in r.items()
+                           if k.startswith("lineage_")}), **kw)

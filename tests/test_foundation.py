@@ -48,6 +48,11 @@ def bad_layers_dir(tmp_path):
         "domain: traffic\n"  # line 3: not a valid domain
         "owner: {vi: Sở Xây dựng, en: Department of Construction}\n"
         "owner_code: sxd\n"
+        "description: {vi: Tim đường., en: Road centre lines.}\n"
+        "keywords: [đường, roads]\n"
+        "metadata: {topic: transportation, update_frequency: quarterly, lineage: "
+        "{vi: Số hóa., en: Digitised.}, contact: {name: {vi: Sở Xây dựng, en: Department "
+        "of Construction}, email: sxd@cantho.gov.vn}}\n"
         "geometry: MultiLineString\n"
         "fields: []\n",
         encoding="utf-8",

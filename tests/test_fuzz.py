@@ -187,7 +187,14 @@ SWEEP = ["/ogc/collections/{v}", "/ogc/collections/{v}/items", "/ogc/collections
          "/ogc/collections/cadastral_parcels/items?crs={v}&f=csv",
          "/ogc/collections/cadastral_parcels/items?datetime={v}&f=gpkg",
          "/ogc/collections/cadastral_parcels/items?valid_from={v}&f=html",
-         "/ogc/collections/cadastral_parcels/items?bbox={v},1,2,3&f=shp"]
+         "/ogc/collections/cadastral_parcels/items?bbox={v},1,2,3&f=shp",
+         # the catalogue (OGC API - Records)
+         "/ogc/collections/catalog/items/{v}", "/ogc/collections/catalog/items?q={v}",
+         "/ogc/collections/catalog/items?q={v},{v}&f=html",
+         "/ogc/collections/catalog/items?keywords={v}&type={v}&ids={v}",
+         "/ogc/collections/catalog/items?bbox={v},1,2,3", "/ogc/collections/catalog?f={v}",
+         "/ogc/collections/catalog/items?datetime={v}/..&sortby={v}",
+         "/ogc/collections/catalog/items?limit={v}&offset={v}"]
 
 
 def test_odd_values_anywhere_are_never_a_server_error(server):

@@ -82,6 +82,33 @@ def test_titles_and_labels_are_vietnamese_and_english(defs):
             assert f.label.vi != f.label.en, f"{layer.id}.{f.name}: same vi and en label"
 
 
+# the ISO topic categories that fit a domain (a flood layer is inlandWaters, a tree biota...)
+TOPICS = {"land": {"planningCadastre", "imageryBaseMapsEarthCover", "elevation"},
+          "planning": {"planningCadastre", "economy"}, "boundary": {"boundaries"},
+          "utility": {"utilitiesCommunication"}, "transport": {"transportation"},
+          "address": {"location"}, "social": {"society", "health"},
+          "environment": {"environment", "biota", "inlandWaters", "elevation",
+                          "climatologyMeteorologyAtmosphere"}}
+
+
+def test_catalogue_metadata_is_specific(all_defs):
+    """Every layer, vector and raster, carries its own catalogue metadata: a topic that fits
+    its domain, a contact in the owner's organisation, lineage in both languages saying how
+    the data is delivered."""
+    lineages = set()
+    for layer in all_defs.values():
+        md, where = layer.metadata, layer.id
+        assert md.topic in TOPICS[layer.domain], f"{where}: topic {md.topic} for {layer.domain}"
+        assert layer.owner.vi in md.contact.name.vi, f"{where}: contact outside the owner"
+        assert layer.owner.en in md.contact.name.en, f"{where}: contact outside the owner"
+        assert VI_LETTERS.search(md.lineage.vi) and md.lineage.vi != md.lineage.en, where
+        assert len(md.lineage.en) > 80 and md.lineage.en not in lineages, f"{where}: lineage"
+        lineages.add(md.lineage.en)
+        assert re.search(r"deliver|export", md.lineage.en), f"{where}: how is it delivered?"
+        assert layer.keywords and layer.description.vi != layer.description.en, where
+        assert unicodedata.is_normalized("NFC", md.lineage.vi + md.contact.name.vi), where
+
+
 def test_owners_are_2025_departments(defs):
     for layer in defs.values():
         assert layer.owner_code in DEPARTMENTS, layer.id
@@ -232,9 +259,23 @@ id: {id}
 title:
   vi: Thử nghiệm
   en: Test
+description:
+  vi: Lớp thử nghiệm dùng để tạo các định nghĩa lỗi.
+  en: A test layer broken ones are made from.
 domain: land
 owner: {{vi: Sở Xây dựng, en: Department of Construction}}
 owner_code: sxd
+keywords: [thử nghiệm, test]
+metadata:
+  topic: planningCadastre
+  update_frequency: asNeeded
+  contact:
+    name: {{vi: Phòng Hạ tầng kỹ thuật, en: Technical Infrastructure Division}}
+    email: sxd@cantho.gov.vn
+    phone: "+84 292 3820 000"
+  lineage:
+    vi: Tạo bằng tay cho bộ kiểm thử.
+    en: Written by hand for the test suite.
 geometry: Point
 natural_key: [code]
 fields:
@@ -287,7 +328,50 @@ BROKEN = {
         "access:", ["access", "departments"]),
     "id_not_file_name": (lambda t: t.replace("id: demo", "id: other_name"),
                          "id: other_name", ["other_name", "file name", "demo"]),
+    # catalogue metadata (item 1 of issue 19): required, and every value checked
+    "missing_metadata": (lambda t: _drop_block(t, "metadata:"), "id: demo",
+                         ["metadata", "Field required"]),
+    "missing_description": (lambda t: _drop_block(t, "description:"), "id: demo",
+                            ["description", "Field required"]),
+    "missing_keywords": (lambda t: t.replace("keywords: [thử nghiệm, test]\n", ""),
+                         "id: demo", ["keywords", "Field required"]),
+    "empty_keywords": (lambda t: t.replace("[thử nghiệm, test]", "[]"), "keywords: []",
+                       ["keywords", "at least 1 item"]),
+    "blank_keyword": (lambda t: t.replace("[thử nghiệm, test]", '[thử nghiệm, ""]'),
+                      "keywords: [thử nghiệm", ["keywords.1", "at least 1 character"]),
+    "unknown_topic": (lambda t: t.replace("topic: planningCadastre", "topic: cadastre"),
+                      "topic: cadastre", ["metadata.topic", "planningCadastre"]),
+    "unknown_frequency": (lambda t: t.replace("update_frequency: asNeeded",
+                                              "update_frequency: sometimes"),
+                          "update_frequency: sometimes",
+                          ["metadata.update_frequency", "irregular"]),
+    "bad_email": (lambda t: t.replace("email: sxd@cantho.gov.vn", "email: sxd@cantho"),
+                  "email: sxd@cantho", ["metadata.contact.email", "not a valid email"]),
+    "bad_phone": (lambda t: t.replace('"+84 292 3820 000"', "gọi Sở"), "phone: gọi Sở",
+                  ["metadata.contact.phone", "pattern"]),
+    "missing_contact": (lambda t: _drop_block(t, "  contact:"), "metadata:",
+                        ["metadata.contact", "Field required"]),
+    "lineage_english_missing": (lambda t: t.replace(
+        "    en: Written by hand for the test suite.\n", ""), "  lineage:",
+        ["metadata.lineage.en", "Field required"]),
+    "lineage_empty": (lambda t: t.replace("vi: Tạo bằng tay cho bộ kiểm thử.", 'vi: ""'),
+                      'vi: ""', ["metadata.lineage.vi", "at least 1 character"]),
+    "metadata_typo": (lambda t: t.replace("update_frequency:", "frequency:"), "  frequency:",
+                      ["metadata.frequency", "Extra inputs"]),
+    "catalogue_id_reserved": (lambda t: t.replace("id: demo", "id: catalog"), "id: catalog",
+                              ["id", "reserved", "catalogue"]),
 }
+
+
+def _drop_block(text: str, head: str) -> str:
+    """``text`` without the line starting with ``head`` and the more indented lines under it."""
+    lines = text.splitlines(keepends=True)
+    i = next(n for n, line in enumerate(lines) if line.startswith(head))
+    indent = len(head) - len(head.lstrip())
+    j = i + 1
+    while j < len(lines) and len(lines[j]) - len(lines[j].lstrip()) > indent:
+        j += 1
+    return "".join(lines[:i] + lines[j:])
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
@@ -347,7 +431,7 @@ def test_load_layer_defs_reports_every_bad_file(tmp_path):
     with pytest.raises(LayerDefinitionError) as exc:
         load_layer_defs(tmp_path)
     message = str(exc.value)
-    assert "bad_one.yaml:6:" in message and "bad_two.yaml" in message
+    assert "bad_one.yaml:9:" in message and "bad_two.yaml" in message
     assert "good.yaml" not in message
 
 

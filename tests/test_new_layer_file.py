@@ -24,9 +24,24 @@ LAYER_FILE = """\
 # Public toilets (nhà vệ sinh công cộng). Format: see layers/README.md.
 id: public_toilets
 title: {vi: Nhà vệ sinh công cộng, en: Public toilets}
+description:
+  vi: Nhà vệ sinh công cộng trên đường phố, công viên và bến xe, kèm địa chỉ và tình trạng.
+  en: Public toilets on streets, in parks and at bus stations, with address and condition.
 domain: social
 owner: {vi: Sở Xây dựng, en: Department of Construction}
 owner_code: sxd
+keywords: [nhà vệ sinh công cộng, tiện ích đô thị, public toilets, amenities]
+metadata:
+  topic: structure
+  update_frequency: annually
+  contact:
+    name:
+      vi: Phòng Hạ tầng kỹ thuật, Sở Xây dựng
+      en: Technical Infrastructure Division, Department of Construction
+    email: sxd@cantho.gov.vn
+  lineage:
+    vi: Đơn vị quản lý vệ sinh đô thị khảo sát vị trí bằng GNSS; Sở Xây dựng giao tệp hằng năm.
+    en: Surveyed by GNSS by the urban sanitation contractor; delivered yearly by the department.
 geometry: Point
 natural_key: [toilet_code]
 fields:

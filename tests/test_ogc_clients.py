@@ -22,8 +22,16 @@ def test_ogrinfo_lists_every_visible_collection(ogc_server, conn):
     public = {r["id"] for r in conn.execute(  # feature collections: rasters are not listed
         "SELECT id FROM spp.layers WHERE current_version IS NOT NULL AND "
         "access_level = 'public' AND coalesce(definition->>'kind', 'vector') = 'vector'")}
-    assert listed == public
+    # the catalogue of datasets (OGC API - Records) is a collection too: its records are
+    # GeoJSON features (extent polygons), which GDAL reads like any layer
+    assert listed == public | {"catalog"}
     assert "water_pipes" not in out.stdout
+    out = subprocess.run(["ogrinfo", "-ro", "-al", "-so", f"OAPIF:{ogc_server}", "catalog"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "ERROR" not in out.stderr, out.stderr
+    datasets = conn.execute("SELECT count(*) AS n FROM spp.layers WHERE current_version IS "
+                            "NOT NULL AND access_level = 'public'").fetchone()["n"]
+    assert f"Feature Count: {datasets}" in out.stdout and "Polygon" in out.stdout, out.stdout
 
 
 def test_ogr2ogr_downloads_the_whole_layer(ogc_server, conn, session_dir):

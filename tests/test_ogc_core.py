@@ -87,6 +87,9 @@ def test_collections_list_only_what_the_public_may_see(client, conn):
     public = {r["id"] for r in conn.execute(  # feature collections: rasters are not listed
         "SELECT id FROM spp.layers WHERE current_version IS NOT NULL AND "
         "access_level = 'public' AND coalesce(definition->>'kind', 'vector') = 'vector'")}
+    # and the catalogue of datasets (OGC API - Records), a collection of records
+    assert [c["id"] for c in doc["collections"] if c["itemType"] == "record"] == ["catalog"]
+    ids.discard("catalog")
     assert ids == public and {"cadastral_parcels", "fire_hydrants"} <= ids
     assert "water_pipes" not in ids  # restricted, although loaded
     hidden = client.get("/collections/water_pipes")

@@ -50,9 +50,16 @@ GOOD = """\
 id: demo
 kind: raster
 title: {vi: Thử nghiệm, en: Test}
+description: {vi: Lưới độ sâu thử nghiệm., en: A test depth grid.}
 domain: environment
 owner: {vi: Sở Xây dựng, en: Department of Construction}
 owner_code: sxd
+keywords: [độ sâu, depth]
+metadata:
+  topic: inlandWaters
+  update_frequency: notPlanned
+  contact: {name: {vi: Sở Xây dựng, en: Department of Construction}, email: sxd@cantho.gov.vn}
+  lineage: {vi: Tạo bằng tay cho bộ kiểm thử., en: Written by hand for the test suite.}
 units: m
 value: {vi: Độ sâu, en: Depth}
 ramp:

@@ -14,12 +14,17 @@ from typing import Annotated, Any
 from pydantic import Discriminator, Tag, TypeAdapter
 
 from gis.layerdef.base import (
+    CATALOGUE_ID,
     Access,
+    Contact,
     Domain,
     LayerBase,
+    Metadata,
     Planning,
     Strict,
     Text,
+    TopicCategory,
+    UpdateFrequency,
     check_layer_id,
 )
 from gis.layerdef.keys import KeyRule
@@ -34,10 +39,11 @@ from gis.layerdef.vector import (
 from gis.layerdef.yamlfile import LayerDefinitionError, line_of, parse
 from gis.settings import get_settings
 
-__all__ = ["Access", "Domain", "FieldDef", "KeyRule", "LayerBase", "LayerDef", "LayerDefinition",
-           "LayerDefinitionError", "Planning", "RasterLayerDef", "Search", "Strict", "Text",
-           "VectorLayerDef", "VectorStyle", "check_layer_id", "get_layer_def",
-           "load_layer_defs", "layers_folder", "parse_layer_file", "validate_definition"]
+__all__ = ["CATALOGUE_ID", "Access", "Contact", "Domain", "FieldDef", "KeyRule", "LayerBase",
+           "LayerDef", "LayerDefinition", "LayerDefinitionError", "Metadata", "Planning",
+           "RasterLayerDef", "Search", "Strict", "Text", "TopicCategory", "UpdateFrequency",
+           "VectorLayerDef", "VectorStyle", "check_layer_id", "get_layer_def", "load_layer_defs",
+           "layers_folder", "parse_layer_file", "validate_definition"]
 
 
 def _kind(v: Any) -> str:

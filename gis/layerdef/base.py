@@ -1,13 +1,14 @@
 """What every layer definition has, whatever its kind: identity, titles, owner, domain,
-access, licence, keywords, and how the web map and the planning panel use the layer
+access, licence, keywords, the catalogue metadata (``metadata``: ISO 19115 topic, update
+frequency, contact, lineage) and how the web map and the planning panel use the layer
 (``map``, ``planning``). The format is documented in ``layers/README.md``."""
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 Domain = Literal["land", "planning", "utility", "address", "boundary", "transport",
                  "environment", "social"]
@@ -15,10 +16,18 @@ ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 HEX = re.compile(r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")
 
 
+# the OGC API - Records collection of dataset records (/ogc/collections/<id>): no layer may
+# take its id
+CATALOGUE_ID = "catalog"
+
+
 def check_layer_id(v: str) -> str:
-    """Layer ids are table and URL names: lower_snake_case, no dots."""
+    """Layer ids are table and URL names: lower_snake_case, no dots, not the catalogue's."""
     if not ID_RE.match(v):
         raise ValueError(f"layer id {v!r} must be lower_snake_case (a-z, 0-9, _), no dots")
+    if v == CATALOGUE_ID:
+        raise ValueError(f"layer id {v!r} is reserved for the catalogue of dataset records "
+                         "(/ogc/collections/catalog); choose another id")
     return v
 
 
@@ -87,17 +96,48 @@ class Planning(Strict):
         return self
 
 
+# ISO 19115 MD_TopicCategoryCode
+TopicCategory = Literal[
+    "farming", "biota", "boundaries", "climatologyMeteorologyAtmosphere", "economy",
+    "elevation", "environment", "geoscientificInformation", "health",
+    "imageryBaseMapsEarthCover", "intelligenceMilitary", "inlandWaters", "location", "oceans",
+    "planningCadastre", "society", "structure", "transportation", "utilitiesCommunication"]
+# ISO 19115 MD_MaintenanceFrequencyCode
+UpdateFrequency = Literal[
+    "continual", "daily", "weekly", "fortnightly", "monthly", "quarterly", "biannually",
+    "annually", "asNeeded", "irregular", "notPlanned", "unknown"]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Contact(Strict):
+    """The office answering questions about the data (usually the owner's GIS unit)."""
+
+    name: Text
+    email: EmailStr
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ().-]{6,25}$")
+
+
+class Metadata(Strict):
+    """Catalogue metadata (ISO 19115 / DCAT): what harvesters and dataset pages show."""
+
+    topic: TopicCategory
+    update_frequency: UpdateFrequency
+    contact: Contact
+    lineage: Text  # how the owner produces the data and delivers it to the platform
+
+
 class LayerBase(Strict):
     """Keys shared by every kind of layer."""
 
     id: str
     title: Text
-    description: Text | None = None
+    description: Text  # the abstract of the catalogue record
     domain: Domain
     owner: Text  # owner department
     owner_code: str  # short department code used by access rules
     licence: str = "CC-BY-4.0"
-    keywords: list[str] = []
+    keywords: list[NonEmpty] = Field(min_length=1)
+    metadata: Metadata
     access: Access = Access()
     map: MapOptions = MapOptions()
     planning: Planning | None = None

@@ -8,6 +8,8 @@ from fastapi.responses import JSONResponse
 from services.access import LayerHidden, Principal, layer_for, visible_columns, visible_layers
 from services.catalog import LayerInfo
 from services.maphints import map_hints
+from services.metadata import dataset_metadata
+from services.ogc import records
 from services.ogc.crs import CRS84, CRS_LIST
 from services.ogc.html import page
 from services.ogc.http import (
@@ -140,10 +142,13 @@ async def collections(request: Request, f: str | None = None, c: Ctx = Depends(c
     # collection for a feature layer whatever its itemType, and then fails on its items;
     # rasters are listed at /api/rasters, each one a coverage collection at /ogc/collections/{id}
     layers = visible_layers(c.who, c.layers)
-    etag = _collections_etag(c.who, layers, fmt, request.url.query)
+    rasters = visible_layers(c.who, c.raster_layers())  # in the catalogue's extent
+    etag = _collections_etag(c.who, layers + rasters, fmt, request.url.query)
     if (resp := conditional(request, c.who, etag)) is not None:
         return resp
-    docs = [collection_doc(c, x) for x in layers]
+    # and the catalogue of datasets (OGC API - Records), a collection of itemType record
+    docs = [collection_doc(c, x) for x in layers] + [records.catalogue_doc(
+        c, [dataset_metadata(x, c.who) for x in layers + rasters])]
     doc = {"links": [
         {"rel": "self", "type": JSON, "title": "This document", "href": c.url("/ogc/collections")},
         {"rel": "alternate", "type": "text/html", "title": "This document as HTML",

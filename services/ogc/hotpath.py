@@ -16,6 +16,7 @@ import zlib
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gis.layerdef import CATALOGUE_ID
 from services.access import principal
 from services.ogc.errors import OGCError, unexpected_error_response
 from services.ogc.http import Ctx
@@ -35,7 +36,7 @@ class ItemsHotPath:
         if scope["type"] != "http" or scope["method"] != "GET":
             return await self.app(scope, receive, send)
         m = _ITEMS.fullmatch(scope["path"])
-        if m is None:
+        if m is None or m[1] == CATALOGUE_ID:  # the records of the catalogue: its own route
             return await self.app(scope, receive, send)
         scope["app"] = self.app  # as Starlette sets it: request.app, request.state
         request = Request(scope, receive)

@@ -8,6 +8,9 @@ from fastapi.responses import JSONResponse
 from services.ogc.html import page
 from services.ogc.http import HTML, JSON, OPENAPI, Ctx, cache_headers, ctx
 from services.ogc.params import DOCUMENT
+from services.ogc.records import BASE as CATALOGUE
+from services.ogc.records import CATALOGUE_DOCS
+from services.ogc.records import CONFORMANCE as RECORDS_CONFORMANCE
 
 router = APIRouter(prefix="/ogc", tags=["Capabilities"])
 
@@ -45,6 +48,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/mapbox-style",
     "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/sld-11",
+    # OGC API - Records: the catalogue of datasets (services.ogc.records)
+    *RECORDS_CONFORMANCE,
 ]
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
 
@@ -79,6 +84,14 @@ async def landing(request: Request, c: Ctx = Depends(ctx)):
              "href": c.url("/ogc/styles")},
             {"rel": "related", "type": JSON, "title": "Raster layers (coverages, map tiles); "
              "each one is a collection at /ogc/collections/{id}", "href": c.url("/api/rasters")},
+            {"rel": f"{OGC_REL}/ogc-catalog-searchable", "type": JSON,
+             "title": "Danh mục dữ liệu / Data catalogue (OGC API - Records)",
+             "href": c.url(CATALOGUE)},
+            {"rel": "search", "type": "application/geo+json",
+             "title": "Search the catalogue's records (q, bbox, datetime, type, keywords)",
+             "href": c.url(f"{CATALOGUE}/items")},
+            *({"rel": "describedby", "type": mime, "title": title, "href": c.url(path)}
+              for path, mime, title in CATALOGUE_DOCS),
         ],
     }
     headers = cache_headers(c.who, None, 60)

@@ -529,7 +529,8 @@
       document.body.insertAdjacentHTML("beforeend", '<p style="position:fixed;top:60px;left:10px;background:#fff;padding:10px">MapLibre GL JS is missing: run <code>./spp setup</code> (npm ci in services/web).</p>');
       return;
     }
-    try { state.collections = (await getJSON("/ogc/collections")).collections || []; } catch (e) { state.collections = []; }
+    // the feature layers (the list also holds the catalogue of datasets, itemType "record")
+    try { state.collections = ((await getJSON("/ogc/collections")).collections || []).filter((c) => c.itemType === "feature"); } catch (e) { state.collections = []; }
     try { state.rasters = (await getJSON("/api/rasters")).rasters || []; } catch (e) { state.rasters = []; }
     PARCELS = withRole("parcels");
     WARDS = withRole("wards");
