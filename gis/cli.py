@@ -241,6 +241,28 @@ def profile_suggest(
     _print_library_warnings(collected)
 
 
+@profile_app.command("list")
+@user_errors
+def profile_list(layer: str = typer.Option(None, "--layer", "-l", help="Only this layer")):
+    """The delivery profiles of the layer files (what --profile accepts)."""
+    from gis.layerdef import VectorLayerDef, get_layer_def, load_layer_defs
+
+    defs = {layer: get_layer_def(layer)} if layer else load_layer_defs()
+    table = Table(title="delivery profiles / hồ sơ giao nộp")
+    for col in ("layer", "profile", "description", "CRS", "mapped", "derived", "constants",
+                "value maps", "dropped"):
+        table.add_column(col)
+    for lid, d in defs.items():
+        for name, p in (d.sources.items() if isinstance(d, VectorLayerDef) else ()):
+            table.add_row(lid, name, p.description.vi if p.description else "",
+                          (p.crs or "") + (" (replaces the file's)" if p.crs_overrides_file
+                                           else ""),
+                          ", ".join(f"{a}→{b}" for a, b in p.field_map.items()),
+                          ", ".join(p.derived), ", ".join(p.constants),
+                          ", ".join(p.value_maps), ", ".join(p.drop))
+    console.print(table)
+
+
 def _print_library_warnings(collected) -> None:
     """GDAL and other library warnings, one line each on stderr, in both languages."""
     for w in collected.lines():

@@ -255,3 +255,15 @@ def test_profile_mappings_a_delivery_does_not_use_are_reported(layers):
     assert m.absent == {"MA": "code"}  # said in the summary, not silently skipped
     assert m.to_layer == {"TEN": "name", "MaDVHC": "code", "Loai": "unit_type"}
     assert m.dropped == ["OBJECTID"] and m.coordinates == ["X"] and m.extra == []
+
+
+def test_profile_list_names_the_shipped_profiles():
+    from tests.conftest import run_gis
+
+    proc = run_gis("profile", "list", env={"COLUMNS": "400"})
+    assert proc.returncode == 0, proc.stderr
+    row = next(x for x in proc.stdout.splitlines() if "snv_mapinfo" in x)
+    assert "admin_units" in row and "vn2000-cantho (replaces the file's)" in row
+    assert "MA→code" in row and "unit_type, name" in row and "province_code" in row
+    only = run_gis("profile", "list", "--layer", "address_points", env={"COLUMNS": "400"})
+    assert "skhcn_monthly" in only.stdout and "snv_mapinfo" not in only.stdout
