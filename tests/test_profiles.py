@@ -186,6 +186,18 @@ def test_a_profile_lets_no_broken_ward_table_through(conn, open_tmp, layers_copy
     assert "unit_type: derived value 'thi_tran' is not a code of ward_type" in flat(proc.stderr)
     assert served(conn, ADMIN) == before
 
+    # a profile naming the wrong zone for these files (and overriding their own CRS): the
+    # position checks still apply — the wards would move 55 km, so nothing is loaded
+    add_profile(layers_copy, ADMIN, "wrong_zone", {
+        "crs": "vn2000-soctrang", "crs_overrides_file": True, "field_map": {"MA": "code"},
+        "derived": {"unit_type": '"phuong" if startswith(TEN, "Phường") else "xa"',
+                    "name": 'removeprefix(removeprefix(TEN, "Phường"), "Xã")'}})
+    proc = load(open_tmp / "ok" / "xa.tab", ADMIN, "--profile", "wrong_zone", "--force",
+                env=env)
+    assert proc.returncode == 2 and "Nothing was changed" in flat(proc.stderr), proc.stderr
+    assert "vn2000-cantho" in flat(proc.stderr)  # the CRS that fits is named
+    assert served(conn, ADMIN) == before
+
     # a value map to a code that does not exist: the layer file itself is refused, with the
     # file and the line
     bad_map = layers_copy.parent / "bad_map"
