@@ -57,8 +57,16 @@ def layers_variants(session_dir):
         "natural_key: [segment_code]\n",
         "natural_key: [segment_code]\nkeys: {generated: allow, same_within_m: 1}\n")
     path.write_text(text, encoding="utf-8")
+    merge_only = session_dir / "layers_roads_merge_only"
+    shutil.copytree(ROOT / "layers", merge_only, dirs_exist_ok=True)
+    path = merge_only / f"{ROADS}.yaml"
+    text = _strip_keys(path.read_text(encoding="utf-8")).replace(
+        "natural_key: [segment_code]\n",
+        "natural_key: [segment_code]\nkeys: {merge_segments_by: [road_code]}\n")
+    path.write_text(text, encoding="utf-8")
     return {"plain": {"SPP_LAYERS_DIR": str(plain)},
-            "unmerged": {"SPP_LAYERS_DIR": str(unmerged)}}
+            "unmerged": {"SPP_LAYERS_DIR": str(unmerged)},
+            "merge_only": {"SPP_LAYERS_DIR": str(merge_only)}}
 
 
 def _reset(conn, layer_id):
@@ -177,6 +185,8 @@ def test_points_with_empty_codes_keep_their_ids(fresh, conn, tmp_path, layers_va
     out = " ".join(second.stdout.split())
     assert "+1 added" in out and "-1 removed" in out and "=29 kept their ids" in out
     assert "1 moved" in out and "1 with changed attributes" in out
+    assert "facility_code empty in 30 features" in out
+    assert "fid 4 (row " in out and "): 6 m" in out and ("fid 8 (row ") in out
     hist = " ".join(run_gis("layer", "history", POINTS, env={"COLUMNS": "250"},
                             check=True).stdout.split())
     assert "=29 (1 moved) generated keys" in hist
@@ -234,7 +244,7 @@ def road_segments(roads: dict[str, int], start_y: float = Y0) -> gpd.GeoDataFram
         xs = X0 + np.arange(n + 1) * 100 * ME  # segments share their end points exactly
         for s in range(n):
             rows.append({"MaDoan": code, "TenDuong": f"Đường {code}", "CapDuong": "Đường xã",
-                         "ChieuDai": 100.0, "LoGioi": 12.0,
+                         "ChieuDai": 100.0, "LoGioi": 12.0, "GhiChu": f"{code} đoạn {s + 1}",
                          "geometry": shapely.LineString([(xs[s], y), (xs[s + 1], y)])})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
 
@@ -267,8 +277,12 @@ def test_roads_merged_by_code(fresh, conn, tmp_path, layers_variants):
         assert rows[code]["length"] == 100.0 * n
         assert abs(rows[code]["metres"] - 100 * n) < 1
     assert rows["D03"]["road_class"] == "Đường xã"  # the value most segments carry
-    assert rows["D03"]["extra"]["segment_values"] == {
-        "road_class": ["Đường xã", "Hẻm", "Đường xã", "Đường xã", "Đường xã"]}
+    kept = rows["D03"]["extra"]  # every segment's class and unmapped note (GhiChu)
+    assert list(kept["segment_values"]) == ["road_class"]
+    assert sorted(kept["segment_values"]["road_class"]) == ["Hẻm"] + ["Đường xã"] * 4
+    assert sorted(e["GhiChu"] for e in kept["segment_extra"]) == \
+        [f"D03 đoạn {k}" for k in range(1, 6)]
+    assert rows["D03"]["extra"]["segments"] == 5
     assert "road_class: segments of merged features disagree" in " ".join(first.stdout.split())
     c = changes(conn, ROADS)
     assert c["segments"] == sum(ROADS_V1.values()) and c["added"] == len(ROADS_V1)
@@ -296,6 +310,11 @@ def test_roads_merged_by_code(fresh, conn, tmp_path, layers_variants):
                      tmp_path / "v3" / "duong.shp"), ROADS, check=False)
     assert cut.returncode == 2 and "--allow-shrink" in cut.stderr
 
+    # every road renumbered: nothing matches, and the refusal says what that looks like
+    renamed = gdf2.assign(MaDoan="X" + gdf2["MaDoan"].str[1:])
+    proc = load(write(vn2000(renamed), tmp_path / "v4" / "duong.shp"), ROADS, check=False)
+    assert proc.returncode == 2 and "Not one feature matched" in proc.stderr
+
 
 def test_roads_with_generated_keys_unmerged(fresh, conn, tmp_path, layers_variants):
     """Without merge_segments_by every segment is a feature; ids come from geometry."""
@@ -319,3 +338,131 @@ def test_roads_with_generated_keys_unmerged(fresh, conn, tmp_path, layers_varian
     assert (c["added"], c["removed"], c["matched"], c["moved"]) == \
         (0, 0, sum(ROADS_V1.values()), 0)
     assert c["generated"] is True and c["changed"] == 1
+
+
+# -- the key rule in layer files ---------------------------------------------------------------
+BAD_RULES = {
+    # case: (layer, keys block, marker of the reported line or None for the top level, words)
+    "unknown_field": (POINTS, "keys:\n  generated: allow\n  match_fields: [name, colour]\n",
+                      "match_fields:", ["keys.match_fields", "'colour'", "not among"]),
+    "merge_on_points": (POINTS, "keys:\n  merge_segments_by: [name]\n", None,
+                        ["merge_segments_by is for line layers"]),
+    "sum_of_text": (ROADS, "keys:\n  merge_segments_by: [segment_code]\n  merge_sum: [name]\n",
+                    None, ["merge_sum field 'name' is not a number field"]),
+    "bad_value": (POINTS, "keys:\n  generated: sometimes\n", "generated:",
+                  ["keys.generated", "'off' or 'allow'"]),
+    "tolerances": (POINTS, "keys:\n  same_within_m: 30\n  moved_within_m: 10\n", None,
+                   ["moved_within_m must be at least"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RULES))
+def test_bad_key_rules_are_refused_at_their_line(tmp_path, case):
+    from gis.layerdef import LayerDefinitionError, parse_layer_file
+
+    layer, block, marker, words = BAD_RULES[case]
+    text = _strip_keys((ROOT / "layers" / f"{layer}.yaml").read_text(encoding="utf-8"))
+    text = text.replace("fields:\n", block + "fields:\n", 1)
+    path = tmp_path / f"{layer}.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LayerDefinitionError) as exc:
+        parse_layer_file(path)
+    message = str(exc.value)
+    for word in words:
+        assert word in message, message
+    if marker:
+        line = [i for i, s in enumerate(text.splitlines(), 1) if s.strip().startswith(marker)]
+        assert f"{path}:{line[0]}:" in message, message
+
+
+def test_yaml_booleans_read_as_the_rule(tmp_path):
+    from gis.layerdef import parse_layer_file
+
+    text = _strip_keys((ROOT / "layers" / f"{POINTS}.yaml").read_text(encoding="utf-8"))
+    for word, rule in (("off", "off"), ("no", "off"), ("yes", "allow"), ("on", "allow")):
+        path = tmp_path / f"{POINTS}.yaml"
+        path.write_text(text.replace("fields:\n", f"keys: {{generated: {word}}}\nfields:\n", 1),
+                        encoding="utf-8")
+        assert parse_layer_file(path).keys.generated == rule
+    assert parse_layer_file(ROOT / "layers" / f"{ROADS}.yaml").keys.merge_segments_by == \
+        ["segment_code"]
+
+
+def test_many_alike_poles_keep_their_ids(fresh, conn, tmp_path):
+    """20 000 street lights with no codes and the same attributes, 9 m apart (closer than
+    keys.moved_within_m, so every pole has rivals), re-surveyed 0.3 m off: every pole keeps its
+    id, matched in the database in one pass, not row by row."""
+    import time
+
+    lights = "street_lights"
+    _reset(conn, lights)
+    n, cols = 20_000, 200
+    i = np.arange(n)
+    x, y = X0 + (i % cols) * 9 * ME, Y0 + (i // cols) * 9 * M
+    gdf = gpd.GeoDataFrame({"MaDen": [""] * n, "LoaiDen": ["LED"] * n, "CongSuat": [100] * n},
+                           geometry=shapely.points(x, y), crs=4326)
+    try:
+        load(write(vn2000(gdf), tmp_path / "a" / "den.shp"), lights)
+        key = f"round((ST_X(geom) - {X0}) / {ME * 9}) * 1000 + round((ST_Y(geom) - {Y0}) / {M * 9})"
+        before = {r["k"]: r["fid"] for r in conn.execute(
+            f'SELECT fid, {key} AS k FROM data."{lights}"').fetchall()}
+        assert len(before) == n
+        resurvey = gdf.iloc[::-1].copy()
+        resurvey["geometry"] = shapely.points(x[::-1] + 0.3 * ME, y[::-1] - 0.2 * M)
+        started = time.monotonic()
+        load(write(vn2000(resurvey), tmp_path / "b" / "den.shp"), lights)
+        took = time.monotonic() - started
+        after = {r["k"]: r["fid"] for r in conn.execute(
+            f'SELECT fid, {key} AS k FROM data."{lights}"').fetchall()}
+        assert after == before
+        c = changes(conn, lights)
+        assert (c["matched"], c["added"], c["removed"], c["moved"]) == (n, 0, 0, 0)
+        assert took < 120, f"{took:.0f} s"
+    finally:
+        _reset(conn, lights)
+
+
+def test_merged_roads_that_moved_together_are_refused(fresh, conn, tmp_path):
+    """The shift check runs on merged roads too (paired by code once merged)."""
+    roads = {f"R{k:02d}": 2 for k in range(24)}
+    load(write(vn2000(road_segments(roads)), tmp_path / "a" / "duong.shp"), ROADS)
+    shifted = road_segments(roads, Y0 + 8 * M)
+    proc = load(write(vn2000(shifted), tmp_path / "b" / "duong.shp"), ROADS, check=False)
+    assert proc.returncode == 2, proc.stdout  # (M is 1/111 320 °: 8 "m" are 7.9 m there)
+    assert re.search(r"24 of 24 features .* moved alike by (7\.[89]|8\.0) m", proc.stderr)
+    assert "segments merged by segment_code" in proc.stderr
+    ok = load(write(vn2000(shifted), tmp_path / "b" / "duong.shp"), ROADS, "--allow-shift")
+    assert ok.returncode == 0 and changes(conn, ROADS)["matched"] == 24
+
+
+def test_merge_without_generated_keys_refuses_what_stays_ambiguous(fresh, conn, tmp_path,
+                                                                   layers_variants):
+    """Merged by road_code, a segment_code that still repeats (and no generated keys) is
+    refused, naming the way forward."""
+    gdf = road_segments({"A": 2, "B": 2, "C": 3})
+    gdf["MaDuong"] = gdf["MaDoan"]
+    gdf["MaDoan"] = [f"S{k % 2}" for k in range(len(gdf))]
+    proc = load(write(vn2000(gdf), tmp_path / "duong.shp"), ROADS,
+                env=layers_variants["merge_only"], check=False)
+    assert proc.returncode == 2, proc.stdout
+    assert "after merging segments by road_code" in proc.stderr
+    assert "keys: {generated: allow}" in proc.stderr and current(conn, ROADS) is None
+
+
+def test_a_delivery_profile_may_bring_its_own_key_rule(fresh, conn, tmp_path):
+    """LoadOptions.key_rule (what a delivery profile sets) replaces the layer's keys:."""
+    from gis.layerdef import KeyRule
+    from gis.loader.load import LoadError, LoadOptions
+    from gis.loader.load import load as load_in_process
+    from tests.conftest import _clear_caches
+
+    _clear_caches()  # this module's database (own_database) for the in-process load
+    path = write(vn2000(road_segments(ROADS_V1)), tmp_path / "duong.shp")
+    result = load_in_process(path, ROADS, LoadOptions(key_rule=KeyRule(generated="allow")))
+    assert result.status == "current" and result.feature_count == sum(ROADS_V1.values())
+    assert result.changes["generated"] is True and "segments merged" not in \
+        result.changes["key_rule"]
+    with pytest.raises(LoadError, match="merge_sum field 'name' is not a number field"):
+        load_in_process(path, ROADS, LoadOptions(key_rule=KeyRule(
+            merge_segments_by=["segment_code"], merge_sum=["name"])))
+    assert current(conn, ROADS)["version"] == result.version

@@ -20,7 +20,7 @@ from gis.layerdef.expression import (
     parse_expression,
 )
 from gis.loader.fieldmatch import best_matches
-from gis.loader.load import LoadOptions, _pick, _with_key_rule
+from gis.loader.load import LoadOptions, _pick, with_key_rule
 from gis.loader.schema import SchemaError, map_fields
 from tests.conftest import ROOT
 
@@ -205,7 +205,7 @@ def test_precedence_command_line_then_profile_then_layer(layers):
                    profile=profile, profile_name="p")
     assert m.to_layer["MaDVHC"] == "code" and m.how["MaDVHC"] == "--map"
     # the profile's key rule is the layer's for its deliveries
-    assert _with_key_rule(layer, profile).keys.generated == "allow"
+    assert with_key_rule(layer, profile.keys).keys.generated == "allow"
     assert layer.keys.generated == "off"
 
 

@@ -46,7 +46,7 @@ def compare(conn, layer: LayerDef, new_table: str, current_table: str,
 def key_counts(keys: dict, changes: dict) -> dict:
     """What the key rule adds to the changes: the rule, features matched (kept their id),
     moved and with changed attributes, and which (the first LISTED of each)."""
-    return {"key_rule": keys["rule"], "generated": keys["generated"],
+    return {"key_rule": keys["rule"], "generated": keys["generated"], "key_state": keys["key"],
             "matched": changes["current"] - changes["removed"], "moved": keys["moved"],
             "attributes_changed": keys["attributes_changed"],
             "moved_features": keys["moved_features"],
@@ -61,6 +61,15 @@ def brief(changes: dict | None) -> dict | None:
     return {k: v for k, v in changes.items() if k not in ("moved_features", "changed_features")}
 
 
+def key_note(changes: dict) -> str:
+    """Why ids were generated: the natural key empty or repeated in how many features."""
+    state = changes.get("key_state") or {}
+    if not changes.get("generated") or not state.get("fields"):
+        return ""
+    return (f" ({' + '.join(state['fields'])} empty in {state.get('empty', 0):,} features, "
+            f"repeated in {state.get('repeated', 0):,})")
+
+
 def first_version(count: int) -> dict:
     return {"added": count, "changed": 0, "removed": 0, "current": 0,
             "matched_by": "first version", "against": None}
@@ -73,14 +82,17 @@ def check_shrink(layer: LayerDef, label: str, changes: dict, current_version: in
     share = changes["removed"] / max(changes["current"], 1)
     if allowed or share <= limit:
         return
+    none = (" Not one feature matched the current version's: renumbered codes, or a delivery "
+            "in another coordinate system, look like this." if changes["removed"] ==
+            changes["current"] and changes["added"] else "")
     raise ShrinkError(
         f"{label}: this version would remove {changes['removed']:,} of the "
         f"{changes['current']:,} features of the current version v{current_version} "
         f"({share:.1%}, matched by {changes['matched_by']}; {changes['added']:,} added), more "
-        f"than the layer allows ({limit:.0%}). Nothing was changed. If the delivery is partial "
-        f"or cut short, ask for the whole file; if only some features are re-delivered, load "
-        f"with --mode upsert; if the removal is meant, load again with --allow-shrink (or "
-        f"raise checks.max_removed_share in layers/{layer.id}.yaml).")
+        f"than the layer allows ({limit:.0%}).{none} Nothing was changed. If the delivery is "
+        f"partial or cut short, ask for the whole file; if only some features are re-delivered, "
+        f"load with --mode upsert; if the removal is meant, load again with --allow-shrink "
+        f"(or raise checks.max_removed_share in layers/{layer.id}.yaml).")
 
 
 def describe(changes: dict | None) -> str:

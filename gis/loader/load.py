@@ -21,7 +21,8 @@ from gis import db, naming, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
-from gis.layerdef import LayerDef, get_layer_def
+from gis.layerdef import KeyRule, LayerDef, get_layer_def
+from gis.layerdef.keys import key_rule_problems
 from gis.loader import changes as diff
 from gis.loader import matching, searchindex, segments, tables
 from gis.loader.batch import process_batch
@@ -67,6 +68,7 @@ class LoadOptions:
     allow_shrink: bool = False  # a replace may remove more than checks.max_removed_share
     allow_shift: bool = False  # skip the position check against the current version
     profile: str | None = None  # a delivery profile of the layer (sources.<name>)
+    key_rule: KeyRule | None = None  # instead of the layer's (and the profile's) keys:
 
 
 @dataclass
@@ -151,14 +153,6 @@ def resolve_source_crs(src: Source, layer: LayerDef, given: str | None, profile=
     return op, origin
 
 
-def _with_key_rule(layer: LayerDef, profile) -> LayerDef:
-    """A profile's key rule replaces the layer's for its deliveries."""
-    if profile is None or getattr(profile, "keys", None) is None or "keys" not in \
-            type(layer).model_fields:
-        return layer
-    return layer.model_copy(update={"keys": profile.keys})
-
-
 def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = None,
          progress: Callable[[int, int | None], None] | None = None,
          notify: Callable[[str], None] | None = None) -> LoadResult:
@@ -178,7 +172,7 @@ def _load(source_path: Path | str, layer_id: str, options: LoadOptions | None,
     started = time.monotonic()
     layer = get_layer_def(layer_id)
     profile = resolve_profile(layer, options.profile)
-    layer = _with_key_rule(layer, profile)
+    layer = with_key_rule(layer, options.key_rule or (profile.keys if profile else None))
     if options.mode == "upsert" and not layer.natural_key:
         raise LoadError(f"layer {layer_id!r} has no natural_key in its definition, so "
                         "--mode upsert cannot match features; use replace or append")
@@ -220,7 +214,7 @@ def _load(source_path: Path | str, layer_id: str, options: LoadOptions | None,
             source_name=str(src.path.name), source_sha256=src.sha256, source_bytes=src.size,
             source_format=src.driver, source_layer=src.layer)
         result.version = version
-        key_fields = _shift_key_fields(layer, keyed)
+        key_fields = _shift_key_fields(conn, layer, keyed)
         gate = PlausibilityGate(
             layer, op, src.label,
             reference=previous_version_reference(conn, layer)
@@ -263,21 +257,35 @@ def _pick(options: LoadOptions, profile, layer: LayerDef):
     return pick
 
 
+def with_key_rule(layer: LayerDef, rule: KeyRule | None) -> LayerDef:
+    """The layer under another key rule (a delivery profile's), checked against its fields."""
+    if rule is None:
+        return layer
+    problems = key_rule_problems(rule, [f.name for f in layer.fields], layer.geometry,
+                                 numeric=[f.name for f in layer.fields
+                                          if f.type in ("integer", "number")])
+    if problems:
+        raise LoadError(f"key rule for layer {layer.id!r}: " + "; ".join(problems))
+    return layer.model_copy(update={"keys": rule})
+
+
 def _keyed(layer: LayerDef, options: LoadOptions) -> bool:
     """Ids given once the delivery is whole (gis.loader.matching): a key rule is set and the
     delivery replaces the layer (append and upsert keep matching by natural key)."""
     return layer.keys.active and options.mode == "replace"
 
 
-def _shift_key_fields(layer: LayerDef, keyed: bool) -> list[str]:
-    """The fields the shift check pairs features by, before ids are given."""
+def _shift_key_fields(conn, layer: LayerDef, keyed: bool) -> list[str]:
+    """The fields the shift check pairs features by, before ids are given: the natural key,
+    or under a key rule the compared attributes the current version has."""
     if not keyed:
         return layer.natural_key
     if layer.keys.merge_segments_by:
         return []  # segments are whole features only after the merge: checked then
     # text and integer attributes read the same in the file and in the database
     kinds = {f.name: f.type for f in layer.fields}
-    return [f for f in matching.match_fields(layer) if kinds[f] in ("string", "integer")]
+    return [f for f in matching.match_fields(layer, matching.columns(conn, layer.id))
+            if kinds[f] in ("string", "integer")]
 
 
 def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOptions, mapping,

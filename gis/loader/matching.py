@@ -47,8 +47,18 @@ def key_state(conn, layer: LayerDef, table: str) -> dict:
     return dict(row)
 
 
-def match_fields(layer: LayerDef) -> list[str]:
-    return layer.keys.match_fields or [f.name for f in layer.fields]
+def match_fields(layer: LayerDef, present: set[str] | None = None) -> list[str]:
+    """The compared attributes; of them, with ``present``, those the current version has
+    (a field added to the layer file since is not compared)."""
+    fields = layer.keys.match_fields or [f.name for f in layer.fields]
+    return fields if present is None else [f for f in fields if f in present]
+
+
+def columns(conn, table: str) -> set[str]:
+    """The columns of ``data.table`` (a version table or a layer's view)."""
+    return {r["column_name"] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'data' AND "
+        "table_name = %s", (table,)).fetchall()}
 
 
 def rule_text(layer: LayerDef, generated: bool) -> str:
@@ -70,7 +80,8 @@ def assign(conn, layer: LayerDef, table: str, current_table: str | None,
     if not usable and layer.keys.generated != "allow":
         raise KeyRuleError(_refusal(layer, label, state))
     out = {"rule": rule_text(layer, not usable), "generated": not usable,
-           "key": {"empty": state["empty"], "repeated": state["repeated"]},
+           "key": {"fields": layer.natural_key, "empty": state["empty"],
+                   "repeated": state["repeated"]},
            "matched": 0, "moved": 0, "attributes_changed": 0,
            "moved_features": [], "changed_features": []}
     if current_table:
@@ -110,11 +121,10 @@ def _by_geometry(conn, layer: LayerDef, table: str, current_table: str) -> dict:
                                "FROM {}").format(n)).fetchone()["y"] or 0.0
     scale = math.cos(math.radians(lat))  # true metres a Web Mercator metre, there
     radius_deg = rule.moved_within_m / (M_PER_DEG * scale) * 1.01
-    fields = [sql.Identifier(f) for f in match_fields(layer)]
-    same_attrs = sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
-        sql.SQL(", ").join(sql.SQL("n.{}").format(f) for f in fields),
-        sql.SQL(", ").join(sql.SQL("c.{}").format(f) for f in fields)) \
-        if len(fields) > 1 else sql.SQL("n.{0} IS NOT DISTINCT FROM c.{0}").format(fields[0])
+    compared = match_fields(layer, columns(conn, current_table))
+    same_attrs = sql.SQL(" AND ").join(
+        sql.SQL("n.{0} IS NOT DISTINCT FROM c.{0}").format(sql.Identifier(f))
+        for f in compared) if compared else sql.SQL("true")
     conn.execute(sql.SQL(
         "CREATE TEMP TABLE _pairs ON COMMIT DROP AS SELECT nf, cf, nrow, dist, same_attrs, "
         "CASE WHEN same_attrs AND dist <= %(same)s THEN 0 WHEN same_attrs THEN 1 ELSE 2 END "
@@ -150,7 +160,7 @@ def _by_geometry(conn, layer: LayerDef, table: str, current_table: str) -> dict:
         "jsonb_each(to_jsonb(n)) e(k, v) WHERE k = ANY(%s) AND v IS DISTINCT FROM "
         "to_jsonb(c) -> k) AS fields FROM _match m JOIN {} n ON n.fid = m.cf JOIN {} c ON "
         "c.fid = m.cf WHERE NOT m.same_attrs ORDER BY m.nrow LIMIT %s").format(n, c),
-        (match_fields(layer), LISTED)).fetchall()
+        (compared, LISTED)).fetchall()
     conn.execute("DROP TABLE _pairs, _match")
     return {"matched": row["matched"], "moved": row["moved"],
             "attributes_changed": row["changed"],

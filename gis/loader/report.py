@@ -7,7 +7,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from gis.loader.changes import describe
+from gis.loader.changes import describe, key_note
 
 STATUS_TEXT = {"current": "[green]loaded (current)[/]", "dry_run": "[cyan]dry run: not swapped[/]",
                "unchanged": "[yellow]unchanged[/]"}
@@ -59,7 +59,7 @@ def print_summary(console: Console, r) -> None:
         t.add_row(f"changes vs v{r.changes['against']}" if r.changes["against"] else
                   "changes", describe(r.changes))
         if "key_rule" in r.changes:
-            t.add_row("key rule / khoá", r.changes["key_rule"])
+            t.add_row("key rule / khoá", r.changes["key_rule"] + key_note(r.changes))
         for what, listed in (("moved / dời", "moved_features"),
                              ("changed / đổi", "changed_features")):
             for f in (r.changes.get(listed) or [])[:10]:

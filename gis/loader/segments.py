@@ -4,8 +4,10 @@ road's code, becomes one MultiLineString (PostGIS ST_LineMerge, so touching segm
 
 Fields in ``keys.merge_sum`` are added up; every other field takes the value most segments
 carry, and a road whose segments disagree is reported (the field, how many roads, some codes)
-with each segment's value kept in the feature's unpublished ``extra.segment_values``: nothing
-delivered is dropped. Segments with an empty code are left as they are."""
+with each segment's value kept in the feature's unpublished ``extra.segment_values`` (and
+unmapped source fields that differ in ``extra.segment_extra``): nothing delivered is dropped.
+Lists go in the order of the segments' geometries, not of the rows, so the same road delivered
+in another row order is the same feature. Segments with an empty code are left as they are."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ EXAMPLES = 5  # codes named a disagreeing field in the summary
 
 def merge(conn, layer: LayerDef, table: str) -> dict:
     """Merge the segments of ``data.table``; {segments, features, disagree: {field: {roads,
-    examples}}}."""
+    examples}}} of the codes on more than one row."""
     by = layer.keys.merge_segments_by
     summed = set(layer.keys.merge_sum)
     t = sql.Identifier("data", table)
@@ -38,12 +40,17 @@ def merge(conn, layer: LayerDef, table: str) -> dict:
         elif name == "source_row":
             picks.append(sql.SQL("min(source_row) AS source_row"))
         elif name == "extra":
-            picks.append(sql.SQL("(array_agg(extra ORDER BY source_row))[1] AS extra"))
+            # unpublished source fields: shared ones as they are, else every segment's
+            picks.append(sql.SQL(
+                "CASE WHEN count(DISTINCT extra) > 1 THEN jsonb_build_object('segment_extra', "
+                "jsonb_agg(extra ORDER BY geom, source_row)) ELSE (array_agg(extra ORDER BY "
+                "geom, source_row))[1] END AS extra"))
         else:  # the most common value; ties go to the first in sort order (deterministic)
             picks.append(sql.SQL("mode() WITHIN GROUP (ORDER BY {0}) AS {0}").format(col))
-    # one {field: [value a segment, by source row]} entry a disagreeing field
+    # one {field: [value a segment]} entry a disagreeing field
     disagree = [sql.SQL("CASE WHEN count(DISTINCT {0}) > 1 THEN jsonb_build_object({1}, "
-                        "jsonb_agg({0} ORDER BY source_row)) ELSE '{{}}'::jsonb END").format(
+                        "jsonb_agg({0} ORDER BY geom, source_row)) ELSE '{{}}'::jsonb END"
+                        ).format(
                             ident[n], sql.Literal(n)) for n in compared]
     values = sql.SQL(" || ").join(disagree) if disagree else sql.SQL("'{}'::jsonb")
     flags = sql.SQL(", ").join(
@@ -53,10 +60,12 @@ def merge(conn, layer: LayerDef, table: str) -> dict:
         "CREATE TEMP TABLE _merged ON COMMIT DROP AS SELECT min(fid) AS fid, {picks}, "
         "count(*) AS segments, "
         "{values} AS segment_values, {flags}, "
-        "ST_Multi(ST_LineMerge(ST_CollectionExtract(ST_Collect(geom ORDER BY source_row), "
-        "2))) AS geom FROM {t} WHERE {keyed} GROUP BY {group}").format(
+        "ST_Multi(ST_LineMerge(ST_CollectionExtract(ST_Collect(geom ORDER BY geom, "
+        "source_row), 2))) AS geom FROM {t} WHERE {keyed} GROUP BY {group} "
+        "HAVING count(*) > 1").format(
             picks=sql.SQL(", ").join(picks), values=values, flags=flags, t=t, keyed=keyed,
             group=group))
+    # a code on one row only is left exactly as delivered
     stats = conn.execute(sql.SQL(
         "SELECT count(*) AS features, coalesce(sum(segments), 0) AS segments FROM _merged")
     ).fetchone()
@@ -74,13 +83,14 @@ def merge(conn, layer: LayerDef, table: str) -> dict:
     cols = sql.SQL(", ").join(map(sql.Identifier, ["fid", *names, "geom"]))
     # the segment count and disagreeing values, not source rows: those move between
     # deliveries without the road changing
-    extra = sql.SQL("CASE WHEN segments > 1 THEN coalesce(extra, '{}'::jsonb) || "
+    extra = sql.SQL("coalesce(extra, '{}'::jsonb) || "
                     "jsonb_build_object('segments', segments) || "
                     "CASE WHEN segment_values <> '{}'::jsonb THEN jsonb_build_object("
-                    "'segment_values', segment_values) ELSE '{}'::jsonb END ELSE extra END")
+                    "'segment_values', segment_values) ELSE '{}'::jsonb END")
     chosen = sql.SQL(", ").join(extra if n == "extra" else sql.Identifier(n)
                                 for n in ["fid", *names, "geom"])
-    conn.execute(sql.SQL("DELETE FROM {} WHERE {}").format(t, keyed))
+    conn.execute(sql.SQL("DELETE FROM {} t WHERE ({}) IN (SELECT {} FROM _merged)").format(
+        t, sql.SQL(", ").join(sql.SQL("t.{}").format(ident[k]) for k in by), group))
     conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM _merged").format(t, cols, chosen))
     conn.execute("DROP TABLE _merged")
     return report
