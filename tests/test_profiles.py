@@ -355,3 +355,47 @@ def test_suggest_for_the_ward_table_proposes_a_constant_and_names_the_charset(op
     # GDAL's charset complaint: one line on stderr, in both languages, no Python warning
     assert "RuntimeWarning" not in proc.stderr and "Warning 6" not in proc.stderr
     assert "GDAL does not know the MapInfo charset WindowsVietnamese" in flat(proc.stderr)
+
+
+# -- a profile's key rule ----------------------------------------------------------------------
+HYDRANTS = "fire_hydrants"
+
+
+def hydrants(path: Path, n: int = 12, moved: int | None = None) -> Path:
+    """Fire hydrants along a street in Ninh Kiều, their codes empty in every row."""
+    x = NINH_KIEU_E + 25.0 * np.arange(n)
+    y = np.full(n, NINH_KIEU_N)
+    if moved is not None:
+        x[moved] += 0.3  # re-surveyed
+    frame = gpd.GeoDataFrame({"MaTru": [""] * n, "LoaiTru": ["Trụ nổi"] * n,
+                              "ViTri": [f"Trước số {10 + 2 * k} Trần Hưng Đạo" for k in range(n)]},
+                             geometry=list(shapely.points(x, y)), crs=5897)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_file(path, engine="pyogrio", encoding="utf-8")
+    return path
+
+
+def test_a_profile_sets_the_key_rule_of_its_deliveries(conn, open_tmp, layers_copy):
+    add_profile(layers_copy, HYDRANTS, "ca_no_codes", {
+        "description": {"vi": "Trụ nước của PCCC, chưa có mã", "en": "Hydrants, no codes yet"},
+        "keys": {"generated": "allow"}})
+    env = {"SPP_LAYERS_DIR": str(layers_copy)}
+    first_file = hydrants(open_tmp / "v1" / "tru.shp")
+    # the layer's own rule: codes are required, so the delivery is refused as always
+    plain = load(first_file, HYDRANTS, env=env)
+    assert plain.returncode == 2 and "hydrant_code" in plain.stderr
+    assert served(conn, HYDRANTS) == (None, None)
+
+    first = load(first_file, HYDRANTS, "--profile", "ca_no_codes", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "generated key" in first.stdout
+    before = {r["location"]: r["fid"] for r in rows(conn, HYDRANTS)}
+    assert len(before) == 12
+
+    # next delivery: one hydrant re-surveyed 0.3 m off, one more: the ids stay
+    second = load(hydrants(open_tmp / "v2" / "tru.shp", 13, moved=4), HYDRANTS, "--profile",
+                  "ca_no_codes", env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    after = {r["location"]: r["fid"] for r in rows(conn, HYDRANTS)}
+    assert {k: after[k] for k in before} == before and len(after) == 13
+    assert "+1 added" in flat(second.stdout) and "=12 kept their ids" in flat(second.stdout)
