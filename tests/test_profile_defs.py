@@ -267,3 +267,12 @@ def test_profile_list_names_the_shipped_profiles():
     assert "MA→code" in row and "unit_type, name" in row and "province_code" in row
     only = run_gis("profile", "list", "--layer", "address_points", env={"COLUMNS": "400"})
     assert "skhcn_monthly" in only.stdout and "snv_mapinfo" not in only.stdout
+
+
+def test_missing_required_fields_name_the_source_field_that_looks_like_them():
+    layer = get_layer_def("admin_units", ROOT / "layers")
+    with pytest.raises(SchemaError) as exc:
+        map_fields(["MA", "TEN_DV", "LOAI_DV", "GHICHU"], layer, None, "x.tab")
+    text = str(exc.value)
+    assert "perhaps --map MA=code" in text and "perhaps --map TEN_DV=name" in text
+    assert "perhaps --map LOAI_DV=unit_type" in text and "GHICHU=" not in text

@@ -156,6 +156,8 @@ def test_mapinfo_ward_table_loads_through_its_profile_with_no_source_edits(conn,
     assert "+1 added, ~1 changed, -0 removed (by natural key (code))" in flat(again.stdout)
     now = {r["code"]: r for r in rows(conn, ADMIN)}
     assert now[WARDS[PICK[1]].code]["name"] == f"{WARDS[PICK[1]].name} Mới"
+    history = run_gis("layer", "history", ADMIN, env=WIDE).stdout
+    assert len(re.findall(r"xa_phuong\.tab \(profile snv_mapinfo\)", history)) == 2
     assert now[WARDS[PICK[1]].code]["fid"] == got[WARDS[PICK[1]].code]["fid"]  # same feature
 
 

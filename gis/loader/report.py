@@ -132,7 +132,8 @@ def print_history(console: Console, layer_id: str, rows: list[dict]) -> None:
     for r in rows:
         t.add_row(str(r["version"]), r["status"] + ("" if r["table_name"] or r["status"] in
                                                    ("failed", "dry_run") else " (dropped)"),
-                  r["mode"], r["source_name"] or "", (r["source_sha256"] or "")[:12],
+                  r["mode"], (r["source_name"] or "") + _profile(r),
+                  (r["source_sha256"] or "")[:12],
                   f"{r['source_crs'] or ''} → {r['operation'] or ''}"[:70],
                   *(f"{r[k]:,}" if r[k] is not None else "-" for k in
                     ("count_read", "count_loaded", "count_repaired", "count_rejected",
@@ -143,6 +144,17 @@ def print_history(console: Console, layer_id: str, rows: list[dict]) -> None:
         if r["status"] == "failed" and r["message"]:
             t.add_row("", f"[red]{r['message'][:200]}[/]", *[""] * 12)
     console.print(t)
+
+
+def _profile(row: dict) -> str:
+    """ (profile NAME) when the version was loaded through a delivery profile."""
+    if row["status"] == "failed":
+        return ""
+    try:
+        name = json.loads(row["message"] or "{}").get("profile")
+    except (ValueError, AttributeError):
+        return ""
+    return f" (profile {name})" if name else ""
 
 
 def _changes(row: dict) -> str:

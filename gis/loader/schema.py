@@ -131,8 +131,16 @@ def map_fields(source_fields: list[str], layer: LayerDef, overrides: dict[str, s
     missing_required = [f for f in layer.fields if f.required and f.name not in taken
                         and f.name not in optional]
     if missing_required:
-        lines = [f"  {f.name} ({f.label.vi} / {f.label.en}): looked for "
-                 f"{', '.join([f.name, *f.aliases])}" for f in missing_required]
+        from gis.loader.fieldmatch import best_matches
+
+        free = [s for s in usable if s not in to_layer and s not in dropped]
+        lines = []
+        for f in missing_required:
+            like = [s for s in free if any(m.field == f.name for m in best_matches(
+                s, layer, exclude=taken, limit=2))]
+            lines.append(f"  {f.name} ({f.label.vi} / {f.label.en}): looked for "
+                         f"{', '.join([f.name, *f.aliases])}" +
+                         (f"; perhaps --map {like[0]}={f.name}" if like else ""))
         raise SchemaError(
             f"{source_name}: required fields of layer {layer.id!r} not found in the source "
             f"(its fields: {', '.join(usable)}):\n" + "\n".join(lines) +
