@@ -98,6 +98,8 @@ def test_limits_are_bounded():
     ("int(A)", {"A": "12a"}, "int('12a'): not a number"),
     ("int(A)", {"A": "1.5"}, "not a whole number"),
     ("number(A) / number(B)", {"A": "1", "B": "0"}, "division by zero"),
+    ("number(A) * 10", {"A": 1e308}, "the result is too large"),
+    ("int(A)", {"A": "1e300"}, "int('1e300'): too large"),
 ])
 def test_values_the_expression_cannot_use_are_errors(text, row, message):
     with pytest.raises(EvaluationError, match=re.escape(message)):
@@ -276,3 +278,30 @@ def test_missing_required_fields_name_the_source_field_that_looks_like_them():
     text = str(exc.value)
     assert "perhaps --map MA=code" in text and "perhaps --map TEN_DV=name" in text
     assert "perhaps --map LOAI_DV=unit_type" in text and "GHICHU=" not in text
+
+
+def test_random_expressions_never_escape_the_two_errors():
+    """A bounded sweep of random token soups: each is an expression or an ExpressionError,
+    and an expression evaluates to a value or an EvaluationError — never anything else."""
+    import random
+
+    tokens = ['TEN', 'A', '"Phường"', '"x"', '1', '0', '2.5', 'None', '(', ')', ',', '+', '-',
+              '*', '/', '**', '==', '<', 'in', 'not', 'and', 'or', 'if', 'else', 'startswith',
+              'int', 'number', 'concat', 'field', 'removeprefix', 'coalesce', '.', '[', ']',
+              'lambda', ':', '__import__', 'open', '"', "'", '\\', '\n', '#', '@', '{', '}']
+    rng = random.Random(15)
+    rows = [{"TEN": "Phường An Bình", "A": "12"}, {"TEN": None, "A": "x"}, {"TEN": 3.0}]
+    parsed = 0
+    for _ in range(3000):
+        text = " ".join(rng.choice(tokens) for _ in range(rng.randint(1, 12)))
+        try:
+            expr = parse_expression(text)
+        except ExpressionError:
+            continue
+        parsed += 1
+        for row in rows:
+            try:
+                expr(row)
+            except EvaluationError:
+                pass
+    assert parsed > 20  # the sweep reaches evaluation, not only the parser

@@ -26,6 +26,7 @@ from typing import Any
 MAX_LENGTH = 1000  # characters of one expression
 MAX_DEPTH = 24  # nesting of nodes
 MAX_NODES = 300
+MAX_INT = 2**53  # whole numbers a float holds exactly (and a bigint column)
 
 Row = dict[str, Any]
 Fn = Callable[[Row], Any]
@@ -70,6 +71,8 @@ def _number(v: Any, kind: str = "number"):
     if kind == "int":
         if not n.is_integer():
             raise EvaluationError(f"int({_text(v)!r}): not a whole number")
+        if abs(n) > MAX_INT:
+            raise EvaluationError(f"int({_text(v)!r}): too large")
         return int(n)
     return n
 
@@ -125,6 +128,7 @@ _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
             ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 _ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
           ast.Div: operator.truediv}
+_SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,11 @@ class _Compiler:
             x, y = _number(a), _number(b)
             if op is operator.truediv and y == 0:
                 raise EvaluationError(f"{_text(a)} / 0: division by zero")
-            return op(x, y)
+            result = op(x, y)
+            if not math.isfinite(result) or (isinstance(result, int) and abs(result) > MAX_INT):
+                raise EvaluationError(f"{_text(a)} {_SYMBOL[type(node.op)]} {_text(b)}: the "
+                                      "result is too large")
+            return result
         return fn
 
     def _Compare(self, node: ast.Compare, depth: int) -> Fn:
