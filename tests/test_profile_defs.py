@@ -305,3 +305,20 @@ def test_random_expressions_never_escape_the_two_errors():
             except EvaluationError:
                 pass
     assert parsed > 20  # the sweep reaches evaluation, not only the parser
+
+
+def test_numbers_no_column_can_hold_are_no_values_not_a_crash():
+    import pandas as pd
+
+    from gis.loader.schema import coerce
+
+    layer = get_layer_def("admin_units", ROOT / "layers")
+    m = map_fields(["MaDVHC", "Ten", "Loai", "DanSo", "DienTich"], layer, None, "x.tab")
+    frame = pd.DataFrame({"MaDVHC": ["31117"] * 4, "Ten": ["a"] * 4, "Loai": ["xa"] * 4,
+                          "DanSo": ["inf", "12345678901234567890", "12", "1.5"],
+                          "DienTich": ["inf", "-inf", "2,5", "x"]})
+    c = coerce(frame, m, layer)
+    assert c.frame["population"].tolist()[2] == 12 and c.frame["population"].isna().sum() == 3
+    assert c.frame["area_km2"].tolist()[2] == 2.5 and c.frame["area_km2"].isna().sum() == 3
+    assert c.warnings == {"population: not a valid integer, set empty": 3,
+                          "area_km2: not a valid number, set empty": 3}

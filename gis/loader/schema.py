@@ -209,9 +209,10 @@ def coerce(frame: pd.DataFrame, mapping: FieldMapping, layer: LayerDef,
                 col = col.str.slice(0, f.max_length)
         elif f.type in ("integer", "number"):
             num = _to_number(raw)
+            num = num.where(np.isfinite(num))  # "inf" is no value (and no integer)
             col = num
-            if f.type == "integer":
-                frac = num.notna() & (num % 1 != 0)
+            if f.type == "integer":  # a fraction or beyond a bigint's exact range: no value
+                frac = num.notna() & ((num % 1 != 0) | (num.abs() > 2**53))
                 num = num.where(~frac)
                 col = num.round().astype("Int64")
         elif f.type == "boolean":
