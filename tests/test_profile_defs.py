@@ -322,3 +322,28 @@ def test_numbers_no_column_can_hold_are_no_values_not_a_crash():
     assert c.frame["area_km2"].tolist()[2] == 2.5 and c.frame["area_km2"].isna().sum() == 3
     assert c.warnings == {"population: not a valid integer, set empty": 3,
                           "area_km2: not a valid number, set empty": 3}
+
+
+def test_the_summary_prints_delivery_names_as_they_are():
+    """Field names, file names and values come from deliveries: brackets are text to rich,
+    never markup (`[/x]` used to stop the summary, `[m2]` vanished)."""
+    import io
+
+    from rich.console import Console
+
+    from gis.loader.load import LoadResult
+    from gis.loader.report import print_summary
+
+    r = LoadResult("admin_units", 3, "current", "ranh_gioi[m2].tab", "ab" * 32,
+                   {"source_crs": "EPSG:5897", "origin": "profile p"}, None,
+                   {"Tên [/x]": {"encoding": "tcvn3", "changed": 2}},
+                   rejects=[(4, "code: value '[bold]' is not valid")],
+                   fields={"mapped": {"Diện tích [m2]": "area_km2"}, "how": {},
+                           "extra": ["[/x]"], "derived": {"name": 'strip(field("[/y]"))'}},
+                   profile="p", declared_charset="MapInfo charset [WindowsVietnamese]")
+    out = io.StringIO()
+    print_summary(Console(file=out, width=300), r)
+    text = out.getvalue()
+    for shown in ("ranh_gioi[m2].tab", "Diện tích [m2]", "text Tên [/x]", "[/x]",
+                  "'[bold]'", 'field("[/y]")', "[WindowsVietnamese]"):
+        assert shown in text, shown

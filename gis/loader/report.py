@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gis.loader.changes import describe, key_note
@@ -14,7 +15,8 @@ STATUS_TEXT = {"current": "[green]loaded (current)[/]", "dry_run": "[cyan]dry ru
 
 
 def print_summary(console: Console, r) -> None:
-    t = Table(title=f"{r.layer_id} ← {r.source}", show_header=False, title_justify="left")
+    t = Table(title=f"{r.layer_id} ← {escape(r.source)}", show_header=False,
+              title_justify="left")
     t.add_column(style="bold")
     t.add_column()
     t.add_row("result / kết quả", STATUS_TEXT.get(r.status, r.status) +
@@ -32,13 +34,13 @@ def print_summary(console: Console, r) -> None:
     if getattr(r, "profile", None):
         t.add_row("profile / hồ sơ", r.profile)
     if getattr(r, "declared_charset", None):
-        t.add_row("declared text / khai báo", f"{r.declared_charset}: not trusted, detected "
-                  "per field / không dùng, bảng mã nhận dạng theo từng trường")
+        t.add_row("declared text / khai báo", f"{escape(r.declared_charset)}: not trusted, "
+                  "detected per field / không dùng, bảng mã nhận dạng theo từng trường")
     for line in getattr(r, "library_warnings", None) or []:
         times = f" (×{line['count']})" if line["count"] > 1 else ""
-        t.add_row("[yellow]library / thư viện[/]", f"{line['vi']} / {line['en']}{times}")
+        t.add_row("[yellow]library / thư viện[/]", escape(f"{line['vi']} / {line['en']}{times}"))
     for field, rep in (r.encodings or {}).items():
-        t.add_row(f"text {field}", rep if isinstance(rep, str) else
+        t.add_row(f"text {escape(str(field))}", rep if isinstance(rep, str) else
                   f"{rep.get('encoding')} ({rep.get('changed', 0)} values converted)")
     for label, text in field_rows(getattr(r, "fields", None) or {}):
         t.add_row(label, text)
@@ -48,11 +50,11 @@ def print_summary(console: Console, r) -> None:
     t.add_row("rejected / loại", f"{r.count_rejected:,}")
     t.add_row("  of which no geometry", f"{r.count_empty:,}")
     for row, why in r.rejects[:10]:
-        t.add_row("", f"row {row}: {why}")
+        t.add_row("", f"row {row}: {escape(why)}")
     if len(r.rejects) > 10:
         t.add_row("", f"... {len(r.rejects) - 10} more (gis layer history {r.layer_id})")
     for what, n in r.warnings.items():
-        t.add_row("[yellow]warning[/]", f"{what}: {n:,}")
+        t.add_row("[yellow]warning[/]", f"{escape(what)}: {n:,}")
     for codelist, n in r.code_lists.items():
         t.add_row("code list", f"{codelist}: {n:,} values")
     if r.changes:
@@ -77,7 +79,7 @@ def print_summary(console: Console, r) -> None:
 def field_rows(fields: dict) -> list[tuple[str, str]]:
     """Every source field accounted for: mapped to which layer field (and why), made the
     geometry, kept unpublished in `extra` (with a suggestion) or dropped; then the layer
-    fields a profile derives or sets."""
+    fields a profile derives or sets. Names come from the delivery: escaped for rich."""
     rows: list[tuple[str, str]] = []
     how = fields.get("how", {})
     suggestions = fields.get("suggestions", {})
@@ -86,29 +88,30 @@ def field_rows(fields: dict) -> list[tuple[str, str]]:
         for col in names.values():
             used_by.setdefault(col, []).append(target)
     for src, dst in (fields.get("mapped") or {}).items():
-        note = f" ({how[src]})" if src in how else ""
-        rows.append((src, f"→ {dst}{note}" + _read_by(used_by.get(src))))
+        note = f" ({escape(how[src])})" if src in how else ""
+        rows.append((escape(src), f"→ {dst}{note}" + _read_by(used_by.get(src))))
     for src in fields.get("coordinates") or []:
-        rows.append((src, "→ geometry / hình học (coordinates)"))
+        rows.append((escape(src), "→ geometry / hình học (coordinates)"))
     for src in fields.get("extra") or []:
         text = ("[yellow]not mapped: kept unpublished in extra / chưa ánh xạ: giữ trong extra, "
                 "không công bố[/]" + _read_by(used_by.get(src)))
         s = suggestions.get(src)
         if s:
-            text += (f"; suggestion / gợi ý: {s['field']} ({s['label_vi']} / {s['label_en']}, "
-                     f"{s['why']}): --map {src}={s['field']} or field_map in a profile")
+            text += (f"; suggestion / gợi ý: {s['field']} ({escape(s['label_vi'])} / "
+                     f"{escape(s['label_en'])}, {escape(s['why'])}): --map "
+                     f"{escape(src)}={s['field']} or field_map in a profile")
         elif not used_by.get(src):
             text += "; no layer field looks like it / không giống trường nào: drop it in a profile"
-        rows.append((src, text))
+        rows.append((escape(src), text))
     for src in fields.get("dropped") or []:
-        rows.append((src, "dropped by the profile / bỏ theo hồ sơ"))
+        rows.append((escape(src), "dropped by the profile / bỏ theo hồ sơ"))
     for src, dst in (fields.get("absent") or {}).items():
-        rows.append((src, f"[yellow]not in this delivery / không có trong tệp[/]: the profile "
-                     f"maps it to {dst}"))
+        rows.append((escape(src), f"[yellow]not in this delivery / không có trong tệp[/]: the "
+                     f"profile maps it to {dst}"))
     for target, expr in (fields.get("derived") or {}).items():
-        rows.append((f"= {target}", f"derived / suy ra: {expr}"))
+        rows.append((f"= {target}", f"derived / suy ra: {escape(expr)}"))
     for target, value in (fields.get("constants") or {}).items():
-        rows.append((f"= {target}", f"constant / hằng số: {value!r}"))
+        rows.append((f"= {target}", f"constant / hằng số: {escape(repr(value))}"))
     for target in fields.get("value_maps") or []:
         rows.append((f"= {target}", "values translated by the profile's value map / mã được "
                      "đổi theo bảng của hồ sơ"))
