@@ -627,3 +627,9 @@ def raster_rollback(layer_id: str = typer.Argument(..., help="Raster layer id"),
     from gis.raster.load import raster_layer
 
     _rollback(raster_layer(layer_id), to)
+
+
+# -- gis hooks (gis/hooks/cli.py) --------------------------------------------------------
+from gis.hooks.cli import hooks_app  # noqa: E402  (it uses this module's console)
+
+app.add_typer(hooks_app, name="hooks")

@@ -1,6 +1,7 @@
 """Where a layer version is stored, by name: the one place loaders and services agree on.
 
-Vector versions are tables ``data."<id>__v<N>"`` behind the view ``data."<id>"``; raster
+Vector versions are tables ``data."<id>__v<N>"`` behind the view ``data."<id>"`` (an edit
+version is a view of that name over a full table and ``<id>__v<N>_edits``); raster
 versions are files ``rasters/<id>/v<N>.tif`` relative to ``$SPP_DATA_DIR`` or, with an object
 store, keys of the same name in its bucket (opened by GDAL through /vsis3/).
 """
@@ -23,6 +24,12 @@ def view_name(layer_id: str) -> str:
 
 def version_table(layer_id: str, version: int) -> str:
     return f"{layer_id}__v{version}"
+
+
+def overlay_table(version_ref: str) -> str:
+    """The table of features edited since the last full table, of an edit version whose view
+    is ``version_ref`` (gis/edits.py)."""
+    return f"{version_ref}_edits"
 
 
 def raster_prefix(layer_id: str) -> str:

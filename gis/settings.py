@@ -114,6 +114,28 @@ class Settings(BaseSettings):
     export_batch_rows: int = 5000
     # ... and at most about this many bytes of rows (wide rows make smaller batches).
     export_batch_bytes: int = 4 * 2**20
+    # Edits (OGC API - Features Part 4): how long an edit waits for the layer's lock (a load,
+    # a rollback or another edit) before it is answered 409 with Retry-After, seconds.
+    edit_lock_wait_s: float = 3.0
+    # An edit version is the last full table plus the features edited since (gis/edits.py);
+    # when those would exceed this many rows the edit writes a full table again (0: always).
+    edit_overlay_max_rows: int = 5_000
+    # Largest request body of an edit (a GeoJSON feature), bytes; never above max_body_bytes.
+    edit_max_body_bytes: int = 1_000_000
+    # -- change feed webhooks (gis/hooks) --
+    # `gis serve` runs the webhook delivery worker (one at a time across workers and machines).
+    hooks_worker: bool = True
+    # Feature ids listed in one webhook payload at most; beyond, the payload points at the feed.
+    hooks_payload_ids: int = 1000
+    # Seconds one delivery may take (connect + send + response) before it counts as failed.
+    hooks_timeout_s: float = 10.0
+    # Attempts before a delivery is given up ('failed'; `gis hooks retry` queues it again).
+    hooks_max_attempts: int = 12
+    # Back-off after a failed attempt: base * 2^(attempt-1) seconds, capped, with full jitter.
+    hooks_backoff_s: float = 5.0
+    hooks_backoff_max_s: float = 3600.0
+    # Seconds the worker sleeps when nothing is due.
+    hooks_poll_s: float = 2.0
 
     @property
     def embedded_dir(self) -> Path:

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from gis import db, naming
+from gis import changefeed, db, naming
 from gis.catalog import sync_layer
 from gis.errors import SPPError
 from gis.raster import files
@@ -52,6 +52,14 @@ class Tables(Storage):
             view, sql.Identifier(naming.SCHEMA, row["table_name"])))
 
     def remove(self, conn, ref):
+        # an edit version is a view over a kept table and its own table of edited features
+        kind = conn.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass("
+                            "format('%%I.%%I', %s::text, %s::text))",
+                            (naming.SCHEMA, ref)).fetchone()
+        if kind and kind["relkind"] == "v":
+            conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(
+                sql.Identifier(naming.SCHEMA, ref)))
+            ref = naming.overlay_table(ref)
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
             sql.Identifier(naming.SCHEMA, ref)))
 
@@ -187,7 +195,7 @@ def current_chain(conn: psycopg.Connection, layer_id: str) -> list[dict]:
     return chain[::-1]
 
 
-_JSON_COLUMNS = ("encodings", "rejects", "raster")
+_JSON_COLUMNS = ("encodings", "rejects", "raster", "edits")
 
 
 def insert_version(conn: psycopg.Connection, layer_id: str, version: int, lineage: dict) -> None:
@@ -223,7 +231,7 @@ def audit(conn: psycopg.Connection, actor: str, action: str, layer_id: str | Non
 # -- switching versions -------------------------------------------------------------------
 def make_current(conn: psycopg.Connection, storage: Storage, layer_id: str, row: dict,
                  actor: str, action: str, detail: dict | None = None,
-                 previous_status: str = "superseded") -> int | None:
+                 previous_status: str = "superseded", role: str = "loader") -> int | None:
     """Within the caller's transaction: the version of ``row`` (its stored name, feature count
     and bbox) becomes the current one; the previous one gets ``previous_status``. Returns the
     previous version. The only place ``spp.layers.current_version`` is written."""
@@ -239,7 +247,8 @@ def make_current(conn: psycopg.Connection, storage: Storage, layer_id: str, row:
     conn.execute("UPDATE spp.layers SET current_version = %s, feature_count = %s, bbox = %s, "
                  "updated_at = now() WHERE id = %s",
                  (row["version"], row.get("feature_count"), row.get("bbox"), layer_id))
-    audit(conn, actor, action, layer_id, detail or {"from": previous, "to": row["version"]})
+    audit(conn, actor, action, layer_id, detail or {"from": previous, "to": row["version"]},
+          role)
     return previous
 
 
@@ -284,8 +293,14 @@ def rollback(conn: psycopg.Connection, storage: Storage, layer_id: str, to: int 
         if not cur or cur["current_version"] is None:
             raise VersionError(f"layer {layer_id!r} has no loaded version to roll back from")
         row = _rollback_target(conn, storage, layer_id, cur["current_version"], to)
+        before = conn.execute("SELECT table_name FROM spp.layer_versions WHERE layer_id = %s "
+                              "AND version = %s", (layer_id, cur["current_version"])).fetchone()
         make_current(conn, storage, layer_id, row, actor, "rollback",
                      previous_status="rolled_back")
+        if storage is TABLES and before and before["table_name"]:
+            # what the rollback changed, for the change feed and its webhooks
+            changefeed.record_diff(conn, layer_id, row["version"], actor,
+                                   before["table_name"], row["table_name"], "rollback")
     return row
 
 
@@ -303,13 +318,23 @@ def prune(conn: psycopg.Connection, storage: Storage, layer_id: str, keep: int) 
     current is always kept, whatever ``keep`` says."""
     col = sql.Identifier(storage.column)
     rows = conn.execute(sql.SQL(
-        "SELECT v.version, v.{} AS ref, v.status FROM spp.layer_versions v JOIN spp.layers l "
-        "ON l.id = v.layer_id WHERE v.layer_id = %s AND v.{} IS NOT NULL "
+        "SELECT v.version, v.{} AS ref, v.status, v.base_table FROM spp.layer_versions v "
+        "JOIN spp.layers l ON l.id = v.layer_id WHERE v.layer_id = %s AND v.{} IS NOT NULL "
         "AND v.version IS DISTINCT FROM l.current_version").format(col, col),
         (layer_id,)).fetchall()
     kept = retention_order([r for r in rows if r["status"] in ("superseded", "rolled_back")])
+    gone = kept[max(keep - 1, 1):] + [r for r in rows if r not in kept]
+    # a table an edit version that stays (or the current one) builds on stays too
+    staying = conn.execute(sql.SQL(
+        "SELECT base_table FROM spp.layer_versions v JOIN spp.layers l ON l.id = v.layer_id "
+        "WHERE v.layer_id = %s AND v.base_table IS NOT NULL AND v.{} IS NOT NULL AND "
+        "(v.version = l.current_version OR v.version <> ALL(%s))").format(col),
+        (layer_id, [r["version"] for r in gone])).fetchall()
+    needed = {r["base_table"] for r in staying}
     dropped = []
-    for r in kept[max(keep - 1, 1):] + [r for r in rows if r not in kept]:
+    for r in gone:
+        if r["ref"] in needed:
+            continue
         storage.remove(conn, r["ref"])
         update_version(conn, layer_id, r["version"], **{storage.column: None})
         dropped.append(r["version"])

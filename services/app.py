@@ -15,7 +15,7 @@ from services import ops
 from services.audit import AuditTrail, AuditWriter
 from services.catalog import Catalog
 from services.limits import RequestLimits
-from services.ogc import collections, errors, items, landing, openapi, records
+from services.ogc import changes, collections, edits, errors, items, landing, openapi, records
 from services.ogc.cqlworker import PARSER
 from services.ogc.hotpath import GZIP_LEVEL, ItemsHotPath
 from services.planning import router as planning_router
@@ -58,13 +58,22 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
         # the pool and the page connections of every request: the replicas when
         # SPP_READ_DATABASE_URLS names some, else the one database (services.replicas)
         router = ReadRouter.from_settings(lambda: app.state.catalog.last_read())
+        hooks = None
         try:
             await router.open()
             app.state.pool = app.state.pages = router
             await asyncio.to_thread(PARSER.warm)  # the CQL2 parser's child process
             app.state.audit.start()
+            if get_settings().hooks_worker:  # webhook deliveries (one process delivers)
+                from gis.hooks.worker import start_background
+                from services.pool import web_database_url
+
+                hooks = start_background(web_database_url, "gis serve")
             yield
         finally:
+            if hooks is not None:
+                hooks[1].set()
+                await asyncio.to_thread(hooks[0].join, 15)
             await app.state.audit.stop()  # the rows queued so far are written
             await router.close()
 
@@ -79,7 +88,7 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
 
     app.state.audit = AuditWriter(web_database_url, get_settings().audit_flush_s)
     # records before collections and items: /ogc/collections/<catalogue id>/... are its own
-    for module in (ops, landing, records, collections, items, openapi):
+    for module in (ops, landing, records, collections, items, edits, changes, openapi):
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
     app.include_router(planning_router)  # /api/... planning information, / the web map

@@ -16,6 +16,8 @@ PIPES, ORTHO = "water_pipes", "orthophoto"  # restricted: cantho_wasuco+sxd, snn
 PATHS = [
     (PIPES, "GET", "/ogc/collections/{id}"),
     (PIPES, "GET", "/ogc/collections/{id}/tiles"),
+    (PIPES, "GET", "/ogc/collections/{id}/changes"),
+    (PIPES, "GET", "/ogc/collections/{id}/changes?since=1"),
     (PIPES, "GET", "/ogc/collections/{id}/tiles/WebMercatorQuad"),
     (PIPES, "GET", "/ogc/collections/{id}/tiles/WebMercatorQuad?f=tilejson"),
     (PIPES, "GET", "/ogc/collections/{id}/tiles/WebMercatorQuad/15/15466/26012"),

@@ -55,7 +55,11 @@ def test_openapi_fuzz_finds_no_server_error(fuzz_server, session_dir, access_dat
            "--phases", "examples,coverage,fuzzing", "--workers", "4",
            "--generation-unique-inputs", "--generation-allow-x00", "true",
            "--generation-codec", "utf-8", "--generation-database", "none",
-           "--request-timeout", "30", "--no-color"]
+           "--request-timeout", "30", "--no-color",
+           # the edit routes only answer 401 without a credential: tests/test_edits_api.py
+           # fuzzes them with one (and one worker: its header and path mutations from four
+           # threads at once crash CPython 3.11's ast module inside hypothesis)
+           "--exclude-tag", "Edit"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
                           cwd=session_dir,  # its cache folder stays out of the repository
                           env={**os.environ, "NO_COLOR": "1"})

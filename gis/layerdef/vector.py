@@ -163,6 +163,21 @@ class Search(Strict):
     kind: Literal["address", "parcel"] = "address"  # what a hit is called in the results
 
 
+class EditRule(Strict):
+    """Who may change the layer's features through OGC API - Features Part 4 (create,
+    replace, update, delete). Without ``edit`` a layer is read-only: only loads change it."""
+
+    departments: list[str] = Field(min_length=1)  # department codes whose staff may edit
+    roles: list[Literal["staff", "admin"]] = Field(default=["staff", "admin"], min_length=1)
+
+    def allows(self, role: str, departments) -> bool:
+        """An admin (when ``admin`` is among the roles) edits any editable layer; staff only
+        when one of their departments is listed."""
+        if role not in self.roles:
+            return False
+        return role == "admin" or bool(set(departments) & set(self.departments))
+
+
 class VectorLayerDef(LayerBase):
     kind: Literal["vector"] = "vector"
     geometry: GeometryType
@@ -177,6 +192,7 @@ class VectorLayerDef(LayerBase):
     tiles: TileOptions = TileOptions()
     style: VectorStyle = VectorStyle()
     search: Search | None = None
+    edit: EditRule | None = None  # who may edit features through the API (none: read-only)
 
     @field_validator("style", mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 """What a new version does to the current one: features added, changed and removed, matched
-by the layer's natural key (or, under a key rule, by the ids gis.loader.matching gave); a
-replace that loses a large share of them is refused."""
+by the layer's natural key (or, under a key rule, by the ids gis.loader.matching gave: the
+change feed's diff by id); a replace that loses a large share of them is refused."""
 
 from __future__ import annotations
 
@@ -17,13 +17,11 @@ class ShrinkError(SPPError):
     exit_code = 2
 
 
-def compare(conn, layer: LayerDef, new_table: str, current_table: str,
-            by_fid: str | None = None) -> dict:
+def compare(conn, layer: LayerDef, new_table: str, current_table: str) -> dict:
     """{added, changed, removed, current, matched_by} of new_table against current_table.
-    Without a natural key only the counts can be compared (changed is None). ``by_fid``: the
-    key rule that gave the ids; features are paired by id."""
+    Without a natural key only the counts can be compared (changed is None)."""
     new, cur = sql.Identifier("data", new_table), sql.Identifier("data", current_table)
-    keys = ["fid"] if by_fid else layer.natural_key
+    keys = layer.natural_key
     if not keys:
         row = conn.execute(sql.SQL("SELECT (SELECT count(*) FROM {}) AS n, "
                                    "(SELECT count(*) FROM {}) AS c").format(new, cur)).fetchone()
@@ -40,7 +38,7 @@ def compare(conn, layer: LayerDef, new_table: str, current_table: str,
         "(to_jsonb(n){0} IS DISTINCT FROM to_jsonb(c){0})) AS changed, "
         "count(c.fid) AS current FROM {1} n FULL JOIN {2} c ON {3}").format(
         strip, new, cur, on)).fetchone()
-    return {**row, "matched_by": by_fid or "natural key (" + ", ".join(keys) + ")"}
+    return {**row, "matched_by": "natural key (" + ", ".join(keys) + ")"}
 
 
 def key_counts(keys: dict, changes: dict) -> dict:
@@ -68,6 +66,16 @@ def key_note(changes: dict) -> str:
         return ""
     return (f" ({' + '.join(state['fields'])} empty in {state.get('empty', 0):,} features, "
             f"repeated in {state.get('repeated', 0):,})")
+
+
+def from_feed(counts: dict[str, int], current: int, layer: LayerDef,
+              matched_by: str | None = None) -> dict:
+    """``compare``'s answer from the change feed's diff (gis.changefeed.diff_tables), which
+    matches by feature id: a load keeps a feature's id by its natural key (or by the key
+    rule's matching, ``matched_by``), so it is the same match, made once for both."""
+    return {"added": counts["created"], "changed": counts["updated"],
+            "removed": counts["deleted"], "current": current,
+            "matched_by": matched_by or "natural key (" + ", ".join(layer.natural_key) + ")"}
 
 
 def first_version(count: int) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gis import db, naming, versions
+from gis import changefeed, db, naming, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
@@ -347,9 +347,19 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
         searchindex.create(conn, layer, table)  # the web role cannot make it later
         tables.index_geometry(conn, table)
         count, bbox = tables.table_stats(conn, table)
+        # the change feed's diff (by feature id, kept by natural key or the key rule's
+        # matching) gives the counts too; without either only counts can be compared (ids are
+        # new each load)
+        diffed = bool(current and (layer.natural_key or keys))
         if current:
-            result.changes = diff.compare(conn, layer, table, current["table_name"],
-                                          by_fid=keys["rule"] if keys else None)
+            if diffed:
+                result.changes = diff.from_feed(
+                    changefeed.diff_tables(conn, current["table_name"], table),
+                    tables.table_stats(conn, current["table_name"])[0]
+                    if current["feature_count"] is None else current["feature_count"], layer,
+                    matched_by=keys["rule"] if keys else None)
+            else:
+                result.changes = diff.compare(conn, layer, table, current["table_name"])
             result.changes["against"] = current["version"]
             if options.mode == "replace":
                 diff.check_shrink(layer, src.label, result.changes, current["version"],
@@ -384,6 +394,10 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
             {"version": version, "mode": options.mode, "source": src.label,
              "sha256": src.sha256, "loaded": result.count_loaded,
              "rejected": result.count_rejected, "changes": diff.brief(result.changes)})
+        # the feed and webhook outbox commit with the version, or neither does
+        changefeed.record_diff(conn, layer.id, version, operator,
+                               current["table_name"] if current else None, table, "load",
+                               diffed=diffed)
         result.status = "current"
 
 

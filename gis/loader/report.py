@@ -161,7 +161,14 @@ def _profile(row: dict) -> str:
 
 
 def _changes(row: dict) -> str:
-    """+added ~changed -removed against the version it replaced (from the lineage)."""
+    """+added ~changed -removed against the version it replaced (from the lineage); an
+    edit's feature ids."""
+    if row.get("edits"):
+        e = row["edits"]
+        fids = [*e.get("created", []), *e.get("updated", []), *e.get("deleted", [])]
+        shown = ", ".join(map(str, fids[:5])) + (", ..." if len(fids) > 5 else "")
+        return (f"+{len(e.get('created', []))} ~{len(e.get('updated', []))} "
+                f"-{len(e.get('deleted', []))} (fid {shown})")
     try:
         c = json.loads(row["message"] or "{}").get("changes")
     except (ValueError, AttributeError):

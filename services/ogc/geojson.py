@@ -54,6 +54,9 @@ def page_sql(s: SQLQuery, cursor: list | None, crs: ServedCRS) -> sql.Composable
              rev=s.order_sql(alias=True, reverse=True))
 
 
-def one_feature_sql(s: SQLQuery, fid: int, crs: ServedCRS) -> sql.Composable:
-    return sql.SQL("SELECT {feature} AS feature FROM {table} WHERE fid = {fid}").format(
-        feature=feature_sql(s.columns, crs), table=s.table, fid=s.param(fid, "bigint"))
+def one_feature_sql(s: SQLQuery, fid: int, crs: ServedCRS, token: sql.Composable
+                    ) -> sql.Composable:
+    """The feature (GeoJSON text) and its content token (``gis.edits.token_sql``)."""
+    return sql.SQL("SELECT {feature} AS feature, {token} AS token FROM {table} WHERE "
+                   "fid = {fid}").format(feature=feature_sql(s.columns, crs), token=token,
+                                         table=s.table, fid=s.param(fid, "bigint"))

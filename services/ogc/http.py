@@ -128,6 +128,15 @@ def etag_for(*parts: object) -> str:
     return f'W/"{digest}"'
 
 
+def item_etag(who: Principal, layer: LayerInfo, fmt: str, query: str, fid: int,
+              token: str) -> str:
+    """A feature's ETag as sent: its representation (format, query, layer definition, who)
+    then ``-<token>``, the feature's content as this caller sees it (``gis.edits.token_sql``):
+    it changes exactly when the feature does, and If-Match of an edit compares that part."""
+    digest = etag_for("item", layer.id, layer.definition_sha, who.cache_scope, fmt, query, fid)
+    return scoped_etag(who, f'{digest[:-1]}-{token}"')
+
+
 def normalised_query(request: Request) -> str:
     """The query string with its parameters in a fixed order, for ETags (as sent: two
     spellings of one value only cost a cache miss)."""

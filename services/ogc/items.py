@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from psycopg import sql
 
+from gis.edits import token_sql
 from services.access import visible_columns
 from services.audit import note_read
 from services.ogc import geojson, query
@@ -25,6 +26,7 @@ from services.ogc.http import (
     conditional,
     ctx,
     etag_for,
+    item_etag,
     normalised_query,
 )
 from services.ogc.params import ITEM, ITEMS, parse_items_query
@@ -160,6 +162,10 @@ async def _items_html(c: Ctx, layer, s: query.SQLQuery, q, etag: str):
                 number_returned=len(rows), number_matched=matched, next=nxt)
 
 
+def _item_etag(c: Ctx, layer, fmt: str, fid: int, token: str) -> str:
+    return item_etag(c.who, layer, fmt, normalised_query(c.request), fid, token)
+
+
 @router.get("/{collectionId}/items/{featureId}", summary="One feature", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}}}, openapi_extra=ITEM.openapi())
 async def item(request: Request, collection_id: str = CollectionId,
@@ -175,40 +181,46 @@ async def item(request: Request, collection_id: str = CollectionId,
         fid = None
     if fid is None or not -(2**63) <= fid < 2**63:
         raise NotFound(f"no feature {feature_id!r} in collection {layer.id!r}")
-    etag = etag_for("item", layer.id, layer.current_version, layer.definition_sha,
-                    c.who.cache_scope, fmt, normalised_query(request), fid)
-    if (resp := conditional(request, c.who, etag)) is not None:
-        return resp
     s = query.SQLQuery(layer, visible_columns(c.who, layer))
-    note_read(c.who, layer, s.columns)
+    token = token_sql({n: col.type for n, col in s.columns.items()})
     path = f"/ogc/collections/{layer.id}/items/{fid}"
     if fmt == "html":
         stmt = sql.SQL("SELECT fid, {props} AS props, ST_AsSVG(geom, 0, 7) AS svg, "
                        "ST_XMin(geom) AS xmin, ST_YMin(geom) AS ymin, ST_XMax(geom) AS xmax, "
-                       "ST_YMax(geom) AS ymax FROM {t} WHERE fid = {fid}").format(
-            props=geojson.properties_sql(s.columns), t=s.table, fid=s.param(fid, "bigint"))
+                       "ST_YMax(geom) AS ymax, {token} AS token FROM {t} WHERE fid = {fid}"
+                       ).format(props=geojson.properties_sql(s.columns), token=token,
+                                t=s.table, fid=s.param(fid, "bigint"))
         rows = await (await c.conn.execute(stmt, s.params)).fetchall()
         if not rows:
             raise NotFound(f"no feature {fid} in collection {layer.id!r}")
         r = rows[0]
+        etag = _item_etag(c, layer, fmt, fid, r["token"])
+        if (resp := conditional(request, c.who, etag)) is not None:
+            return resp
+        note_read(c.who, layer, s.columns)
         r["href"] = c.url(path, {"f": "html"})
         feats = [{"id": fid, "href": r["href"], "properties": orjson.loads(r["props"])}]
         return page(request, "items.html", f"{layer.title_vi} · {fid}", {},
-                    c.url(path, {"f": "json"}), cache_headers(c.who, etag),
+                    c.url(path, {"f": "json"}), {**cache_headers(c.who, None), "ETag": etag},
                     [("collections", c.url("/ogc/collections", {"f": "html"})),
                      (layer.id, c.url(f"/ogc/collections/{layer.id}", {"f": "html"})),
                      ("items", c.url(f"/ogc/collections/{layer.id}/items", {"f": "html"}))],
                     features=feats, columns=list(s.columns), svg=svg_preview(rows),
                     number_returned=1, number_matched=None, next=None)
-    cur = await c.conn.execute(geojson.one_feature_sql(s, fid, out_crs), s.params)
+    cur = await c.conn.execute(geojson.one_feature_sql(s, fid, out_crs, token), s.params)
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no feature {fid} in collection {layer.id!r}")
+    etag = _item_etag(c, layer, fmt, fid, row["token"])
+    if (resp := conditional(request, c.who, etag)) is not None:
+        return resp
+    note_read(c.who, layer, s.columns)
     links = [{"rel": "self", "type": GEOJSON, "href": c.url(path, dict(request.query_params))},
              {"rel": "alternate", "type": "text/html", "href": c.url(path, {"f": "html"})},
              {"rel": "collection", "type": "application/json",
               "href": c.url(f"/ogc/collections/{layer.id}")}]
     body = b"".join((row["feature"][:-1].encode(), b',"links":', orjson.dumps(links), b"}"))
-    headers = cache_headers(c.who, etag)
+    headers = cache_headers(c.who, None)
+    headers["ETag"] = etag
     headers["Content-Crs"] = content_crs_header(out_crs)
     return Response(body, media_type=GEOJSON, headers=headers)
