@@ -46,6 +46,11 @@ class FieldMapping:
     suggestions: dict[str, dict] = field(default_factory=dict)  # extra field -> suggestion
     absent: dict[str, str] = field(default_factory=dict)  # profile field_map entries unused
 
+    def __post_init__(self):
+        # built by hand (gis.edits: every layer field by its own name): read what maps
+        if not self.inputs:
+            self.inputs = {dst: src for src, dst in self.to_layer.items()}
+
     @property
     def strict(self) -> set[str]:
         """Layer fields whose values a profile makes (derived, constants, value maps): a
