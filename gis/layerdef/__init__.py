@@ -29,6 +29,7 @@ from gis.layerdef.base import (
 )
 from gis.layerdef.keys import KeyRule
 from gis.layerdef.raster import RasterLayerDef
+from gis.layerdef.submissions import SubmissionKind, Submissions
 from gis.layerdef.vector import (
     FieldDef,
     LayerDef,
@@ -41,9 +42,10 @@ from gis.settings import get_settings
 
 __all__ = ["CATALOGUE_ID", "Access", "Contact", "Domain", "FieldDef", "KeyRule", "LayerBase",
            "LayerDef", "LayerDefinition", "LayerDefinitionError", "Metadata", "Planning",
-           "RasterLayerDef", "Search", "Strict", "Text", "TopicCategory", "UpdateFrequency",
-           "VectorLayerDef", "VectorStyle", "check_layer_id", "get_layer_def", "load_layer_defs",
-           "layers_folder", "parse_layer_file", "validate_definition"]
+           "RasterLayerDef", "Search", "Strict", "SubmissionKind", "Submissions", "Text",
+           "TopicCategory", "UpdateFrequency", "VectorLayerDef", "VectorStyle", "check_layer_id",
+           "get_layer_def", "load_layer_defs", "layers_folder", "parse_layer_file",
+           "validate_definition"]
 
 
 def _kind(v: Any) -> str:

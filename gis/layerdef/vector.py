@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from gis.layerdef.base import ID_RE, LayerBase, Strict, Text, check_colour
 from gis.layerdef.keys import KeyRule, key_rule_problems
 from gis.layerdef.profiles import Profiles, profile_problems
+from gis.layerdef.submissions import Submissions, submission_problems
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 GeometryType = Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
@@ -121,6 +122,28 @@ class LabelStyle(Strict):
         return check_colour(v)
 
 
+class Extrude(Strict):
+    """3D: polygons raised by the value of ``height`` (metres) or, where it is empty,
+    ``floors`` x ``floor_height`` (the web map's 3D view, MapLibre ``fill-extrusion``)."""
+
+    height: str | None = None  # field holding a height in metres
+    floors: str | None = None  # field holding a number of floors
+    floor_height: float = Field(default=3.3, gt=0, le=20)  # metres a floor
+    color: str | None = None  # default: the fill colour of the layer's classes
+    opacity: float = Field(default=0.85, ge=0, le=1)  # an envelope (height limit) reads lighter
+
+    @field_validator("color")
+    @classmethod
+    def _colour(cls, v: str | None) -> str | None:
+        return None if v is None else check_colour(v)
+
+    @model_validator(mode="after")
+    def _some_height(self) -> Extrude:
+        if not self.height and not self.floors:
+            raise ValueError("extrude needs a height field, a floors field or both")
+        return self
+
+
 class VectorStyle(Strict):
     """How the layer is drawn (MapLibre, SLD, QML and legends are made from it)."""
 
@@ -137,6 +160,7 @@ class VectorStyle(Strict):
     width: int | float | None = None  # line width (px)
     radius: int | float | None = None  # circle radius (px)
     label: LabelStyle | None = None
+    extrude: Extrude | None = None  # 3D view: polygons raised by a height (fill-extrusion)
 
     @field_validator("color", "outline")
     @classmethod
@@ -192,6 +216,7 @@ class VectorLayerDef(LayerBase):
     tiles: TileOptions = TileOptions()
     style: VectorStyle = VectorStyle()
     search: Search | None = None
+    submissions: Submissions | None = None  # what the public may report (gis.submissions)
     edit: EditRule | None = None  # who may edit features through the API (none: read-only)
 
     @field_validator("style", mode="before")
@@ -201,7 +226,7 @@ class VectorLayerDef(LayerBase):
 
     @model_validator(mode="after")
     def _consistent(self) -> VectorLayerDef:
-        for problem in field_problems(self):
+        for problem in field_problems(self) + submission_problems(self):
             raise ValueError(problem)
         if self.planning and self.planning.role == "flood_depth":
             raise ValueError("planning role 'flood_depth' is for raster layers")
@@ -242,6 +267,10 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
              ("checks.reference_for.key",
               layer.checks.reference_for and layer.checks.reference_for.key)]
     refs += [("search.fields", f) for f in (layer.search.fields if layer.search else [])]
+    ex = layer.style.extrude
+    heights = [("style.extrude.height", ex and ex.height),
+               ("style.extrude.floors", ex and ex.floors)]
+    refs += heights
     for key, name in refs:
         if name and name not in names:
             out.append(f"{key} field {name!r} is not among the fields")
@@ -253,9 +282,14 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
         if p.keys is not None:
             out += key_rule_problems(p.keys, names, layer.geometry, f"sources.{n}.keys",
                                      numeric=numeric)
+    if ex and not layer.is_polygon:
+        out.append("style.extrude is for polygon layers")
+    for key, name in heights:
+        if name in names and layer.field[name].type not in ("integer", "number"):
+            out.append(f"{key} field {name!r} must be an integer or number field")
     tiled = layer.tiles.fields
     drawn = [("style.property", layer.style.property),
-             ("style.label.field", layer.style.label and layer.style.label.field)]
+             ("style.label.field", layer.style.label and layer.style.label.field), *heights]
     for key, name in drawn:
         if name and tiled is not None and name in names and name not in tiled:
             out.append(f"{key} field {name!r} is not in tiles.fields (the map draws from "

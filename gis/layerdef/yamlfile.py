@@ -57,6 +57,9 @@ def _field_refs(data: dict) -> list[tuple[tuple, Any, str]]:
     for key in ("match_fields", "merge_segments_by", "merge_sum"):
         for j, name in enumerate(_get(data, "keys", key) or []):
             refs.append((("keys", key, j), name, f"keys.{key}"))
+    for i, kind in enumerate(_get(data, "submissions", "kinds") or []):
+        for j, name in enumerate(kind.get("fields") or [] if isinstance(kind, dict) else []):
+            refs.append((("submissions", "kinds", i, "fields", j), name, "submissions.fields"))
     for path in (("time_field",), ("style", "property"), ("style", "label", "field"),
                  ("planning", "code_field"), ("checks", "reference_for", "key")):
         refs.append((path, _get(data, *path), ".".join(path)))
