@@ -70,15 +70,19 @@ def layers_variants(session_dir):
 
 
 def _reset(conn, layer_id):
-    rows = conn.execute("SELECT table_name FROM spp.layer_versions WHERE layer_id = %s AND "
-                        "table_name IS NOT NULL", (layer_id,)).fetchall()
     conn.execute(f'DROP VIEW IF EXISTS data."{layer_id}"')
-    for r in rows:
-        conn.execute(f'DROP TABLE IF EXISTS data."{r["table_name"]}"')
+    rows = conn.execute(  # version tables, and the views and overlays of edits
+        "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = "
+        "c.relnamespace WHERE n.nspname = 'data' AND c.relkind IN ('r', 'v') AND "
+        "starts_with(c.relname, %s)", (f"{layer_id}__v",)).fetchall()
+    for r in sorted(rows, key=lambda r: r["relkind"] != "v"):  # views first
+        kind = "VIEW" if r["relkind"] == "v" else "TABLE"
+        conn.execute(f'DROP {kind} IF EXISTS data."{r["relname"]}" CASCADE')
     conn.execute("DELETE FROM spp.layer_versions WHERE layer_id = %s", (layer_id,))
     conn.execute("UPDATE spp.layers SET current_version = NULL, feature_count = NULL "
                  "WHERE id = %s", (layer_id,))
     conn.execute(f'DROP SEQUENCE IF EXISTS data."{layer_id}__fid_seq"')
+    conn.execute("DELETE FROM spp.change_sets WHERE layer_id = %s", (layer_id,))
 
 
 @pytest.fixture
@@ -182,6 +186,13 @@ def test_points_with_empty_codes_keep_their_ids(fresh, conn, tmp_path, layers_va
     assert c["changed_features"] == [
         {"fid": before[name[7]], "row": c["changed_features"][0]["row"],
          "fields": ["capacity"]}]
+    # the change feed has the same story, by the ids the matching gave
+    feed = conn.execute(
+        "SELECT change, fid FROM spp.feature_changes WHERE set_id = (SELECT max(id) FROM "
+        "spp.change_sets WHERE layer_id = %s)", (POINTS,)).fetchall()
+    assert sorted((r["change"], r["fid"]) for r in feed) == sorted([
+        ("created", N + 1), ("deleted", before[name[12]]), ("updated", before[name[3]]),
+        ("updated", before[name[7]])])
     out = " ".join(second.stdout.split())
     assert "+1 added" in out and "-1 removed" in out and "=29 kept their ids" in out
     assert "1 moved" in out and "1 with changed attributes" in out
@@ -466,3 +477,39 @@ def test_a_delivery_profile_may_bring_its_own_key_rule(fresh, conn, tmp_path):
         load_in_process(path, ROADS, LoadOptions(key_rule=KeyRule(
             merge_segments_by=["segment_code"], merge_sum=["name"])))
     assert current(conn, ROADS)["version"] == result.version
+
+
+def test_edits_on_a_layer_with_generated_keys(fresh, conn, tmp_path):
+    """A facility added and one changed through the edit path (no codes, as the deliveries),
+    then the department's next delivery: the edited ones keep their ids, the rest too."""
+    from gis import edits
+    from gis.edits import Op
+    from gis.layerdef import get_layer_def
+    from tests.conftest import _clear_caches
+
+    _clear_caches()
+    load(write(vn2000(facilities()), tmp_path / "v1" / "cs.shp"), POINTS)
+    before = fids_by_name(conn)
+    name = facilities()["TenCS"].tolist()
+    layer = get_layer_def(POINTS)
+    new = {"type": "Feature", "geometry": {"type": "Point",
+                                           "coordinates": [X0 + 600 * ME, Y0 + 600 * M]},
+           "properties": {"name": "Cơ sở mới", "capacity": 12}}
+    done = edits.apply(conn, layer, [Op("create", feature=new), Op("create", feature=new),
+                                     Op("update", before[name[5]],
+                                        {"properties": {"capacity": 99}})], "an.nguyen",
+                       {"source": "test"})
+    assert len(set(done.fids)) == 3 and done.fids[2] == before[name[5]]
+    edited = fids_by_name(conn)
+    # the next delivery has facility 6's new capacity and one of the two new ones
+    gdf = facilities()
+    gdf.loc[5, "QuyMo"] = 99
+    extra = gpd.GeoDataFrame({"MaCS": [""], "TenCS": ["Cơ sở mới"], "QuyMo": [12]},
+                             geometry=[shapely.Point(X0 + 600 * ME, Y0 + 600 * M)], crs=4326)
+    gdf = gpd.GeoDataFrame(pd.concat([gdf, extra]).reset_index(drop=True), crs=4326)
+    load(write(vn2000(gdf), tmp_path / "v2" / "cs.shp"), POINTS)
+    after = conn.execute(f'SELECT fid FROM data."{POINTS}"').fetchall()
+    assert {r["fid"] for r in after} == set(before.values()) | {min(done.fids[:2])}
+    assert fids_by_name(conn)[name[5]] == edited[name[5]]
+    c = changes(conn, POINTS)
+    assert (c["matched"], c["added"], c["removed"]) == (N + 1, 0, 1)
