@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from gis.layerdef.base import ID_RE, LayerBase, Strict, Text, check_colour
 from gis.layerdef.keys import KeyRule, key_rule_problems
+from gis.layerdef.profiles import Profiles, profile_problems
 from gis.layerdef.submissions import Submissions, submission_problems
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
@@ -210,6 +211,7 @@ class VectorLayerDef(LayerBase):
     plane_area: bool = False  # compute the area in the VN-2000 plane at load
     fields: list[FieldDef]
     source: SourceDefaults = SourceDefaults()
+    sources: Profiles = {}  # delivery profiles by name (gis load --profile NAME)
     checks: Checks = Checks()
     tiles: TileOptions = TileOptions()
     style: VectorStyle = VectorStyle()
@@ -272,8 +274,14 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
     for key, name in refs:
         if name and name not in names:
             out.append(f"{key} field {name!r} is not among the fields")
-    out += key_rule_problems(layer.keys, names, layer.geometry, numeric=[
-        f.name for f in layer.fields if f.type in ("integer", "number")])
+    numeric = [f.name for f in layer.fields if f.type in ("integer", "number")]
+    out += key_rule_problems(layer.keys, names, layer.geometry, numeric=numeric)
+    sources = {n: p.model_dump(exclude_defaults=True) for n, p in layer.sources.items()}
+    out += [m for _, m in profile_problems([f.model_dump() for f in layer.fields], sources)]
+    for n, p in layer.sources.items():
+        if p.keys is not None:
+            out += key_rule_problems(p.keys, names, layer.geometry, f"sources.{n}.keys",
+                                     numeric=numeric)
     if ex and not layer.is_polygon:
         out.append("style.extrude is for polygon layers")
     for key, name in heights:

@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from gis.errors import SPPError
+from gis.layerdef.profiles import profile_problems
 
 
 class LayerDefinitionError(SPPError):
@@ -80,6 +81,7 @@ def _cross_field_problems(data: dict) -> list[tuple[tuple, str]]:
     for loc, name, key in _field_refs(data):
         if isinstance(name, str) and name not in known:
             problems.append((loc, f"{key} field {name!r} is not among the fields"))
+    problems += profile_problems(fields, data.get("sources"))
     tiled = _get(data, "tiles", "fields")
     for path in (("style", "property"), ("style", "label", "field")):
         name = _get(data, *path)
