@@ -165,14 +165,14 @@
     const cx = frame.x + frame.w - 10;
     const cy = frame.y + 12;
     const rot = (dx, dy) => { const a = -img.bearing * Math.PI / 180; return [cx + dx * Math.cos(a) - dy * Math.sin(a), cy + dx * Math.sin(a) + dy * Math.cos(a)]; };
-    doc.setFillColor(255, 255, 255); doc.circle(cx, cy, 7, "F");
-    const [tip, l, r, base] = [rot(0, -6), rot(-3, 4), rot(3, 4), rot(0, 2)];
+    doc.setFillColor(255, 255, 255); doc.circle(cx, cy, 8, "F");
+    const [tip, l, r, base] = [rot(0, -7), rot(-3, 2.5), rot(3, 2.5), rot(0, 0.5)];
     doc.setFillColor(0, 0, 0);
     doc.triangle(tip[0], tip[1], l[0], l[1], base[0], base[1], "F");
     doc.triangle(tip[0], tip[1], r[0], r[1], base[0], base[1], "S");
     doc.setFontSize(8);
-    const nl = rot(0, -3.2);
-    doc.text(t("north"), nl[0] + 4, nl[1] - 2);
+    const nl = rot(0, 6);
+    doc.text(t("north"), nl[0], nl[1] + 1, { align: "center" });
 
     // attribution along the bottom
     const sources = Object.values(s.map.getStyle().sources || {}).map((x) => plain(x.attribution)).filter(Boolean);
