@@ -63,6 +63,9 @@ class MapOptions(Strict):
     """How the web map shows the layer."""
 
     visible: bool = False  # drawn when the map opens (no layers in the URL)
+    # the field whose value titles a feature in the map's panel (default: the label field,
+    # else the first natural-key field); a panel never shows a bare id
+    title_field: str | None = None
 
 
 PlanningRoleName = Literal["parcels", "wards", "overlap", "nearest", "flood_depth"]
