@@ -194,7 +194,6 @@ class Catalogue(Strict):
     filters: list[CatalogueFilter] = []
     search: list[str] = []  # fields the text box searches (case-insensitive, any part)
     sort: str | None = None  # default order, "+field" or "-field"
-    ward_field: str | None = None  # the ward column (filters list every ward of the city)
 
 
 class VectorLayerDef(LayerBase):
@@ -274,7 +273,6 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
         refs += [("catalogue.filters", f.field) for f in cat.filters]
         refs += [("catalogue.search", f) for f in cat.search]
         refs.append(("catalogue.sort", cat.sort and cat.sort.lstrip("+-")))
-        refs.append(("catalogue.ward_field", cat.ward_field))
     for key, name in refs:
         if name and name not in names:
             out.append(f"{key} field {name!r} is not among the fields")

@@ -416,6 +416,7 @@
   }
 
   function showFeature(f) {
+    if (state.featurePanel) return void state.featurePanel(f); // panel.js
     const c = state.collections.find((x) => x.id === f.sourceLayer);
     const title = c ? ((c.titles && c.titles[state.lang]) || c.title) : f.sourceLayer;
     const rows = Object.entries(f.properties).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(fmt(v))}</td></tr>`).join("");
@@ -620,5 +621,6 @@
   state.selectParcel = selectParcel;
   state.search = doSearch;
   state.goTo = goTo;
+  Object.assign(state, { showPanel, status });
   main().catch((e) => { console.error(e); status(String(e)); });
 })();
