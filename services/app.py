@@ -15,8 +15,8 @@ from services import ops, submissions
 from services.audit import AuditTrail, AuditWriter
 from services.catalog import Catalog
 from services.datasets import router as datasets_router
-from services.lists import router as lists_router
 from services.limits import RequestLimits
+from services.lists import router as lists_router
 from services.ogc import changes, collections, edits, errors, items, landing, openapi, records
 from services.ogc.cqlworker import PARSER
 from services.ogc.hotpath import GZIP_LEVEL, ItemsHotPath
