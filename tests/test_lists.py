@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 
+import shutil
+
 import geopandas as gpd
 import httpx
 import lxml.html
@@ -15,7 +17,7 @@ import pytest
 import shapely
 
 from tests.builders import write
-from tests.conftest import run_gis, serve
+from tests.conftest import ROOT, run_gis, serve
 
 EVIL = "Dự án <script>alert(1)</script> & \"Cái Răng\""
 X0, Y0 = 105.770, 10.030
@@ -26,13 +28,27 @@ PROJECTS = [  # code, name, sector, ward, area (ha), capital (billion VND), stat
     ("DA-03", EVIL, "Du lịch", "Cái Răng", 5.0, 120.0, "Đã có nhà đầu tư"),
     ("DA-04", "Bệnh viện quốc tế", "Y tế", "Ninh Kiều", 8.0, 2000.0, "Đang kêu gọi"),
 ]
+CONTACT = "Trung tâm Xúc tiến Đầu tư, 0292 3 123 456"
+SECRET = "Nguyễn Văn Bí Mật 0909 999 888"  # a personal field of this module's layer copy
 
 
 @pytest.fixture(scope="module")
 def server(own_database, session_dir):
     folder = session_dir / "lists_data"
     folder.mkdir(exist_ok=True)
-    env = {"DATABASE_URL": own_database, "SPP_DATA_DIR": str(session_dir / "lists")}
+    # the layer files with one personal field more in the projects, listed among the columns
+    layers = session_dir / "layers_lists"
+    shutil.copytree(ROOT / "layers", layers, dirs_exist_ok=True)
+    text = (layers / "investment_projects.yaml").read_text(encoding="utf-8")
+    text = text.replace("  - name: url\n", "  - name: contact_person\n    personal: true\n"
+                        "    label: {vi: Người liên hệ, en: Contact person}\n"
+                        "    aliases: [NguoiLienHe]\n  - name: url\n", 1)
+    text = text.replace("investment_form, contact_agency]", "investment_form, contact_agency, "
+                        "contact_person]", 1)
+    assert "contact_person]" in text
+    (layers / "investment_projects.yaml").write_text(text, encoding="utf-8")
+    env = {"DATABASE_URL": own_database, "SPP_DATA_DIR": str(session_dir / "lists"),
+           "SPP_LAYERS_DIR": str(layers)}
     boxes = [shapely.box(X0 + i * 0.002, Y0, X0 + i * 0.002 + 0.0015, Y0 + 0.0015)
              for i in range(len(PROJECTS))]
     parcels = gpd.GeoDataFrame(
@@ -45,10 +61,15 @@ def server(own_database, session_dir):
          "LinhVuc": [p[2] for p in PROJECTS], "TenXa": [p[3] for p in PROJECTS],
          "DienTich": [p[4] for p in PROJECTS], "TongVon": [p[5] for p in PROJECTS],
          "TinhTrang": [p[6] for p in PROJECTS], "LoaiDat": ["ODT"] * len(PROJECTS),
-         "DauMoi": ["Trung tâm Xúc tiến Đầu tư, 0292 3 123 456"] * len(PROJECTS)},
+         "DauMoi": [CONTACT] * len(PROJECTS), "NguoiLienHe": [SECRET] * len(PROJECTS)},
         geometry=[b.buffer(-0.0003) for b in boxes], crs="OGC:CRS84")
     run_gis("load", str(write(projects, folder / "du_an.geojson")), "--layer",
             "investment_projects", "--force", env=env, check=True)
+    # a plan zone south of the parcels (the browser clicks it for its code's meaning)
+    zone = gpd.GeoDataFrame({"MaQH": ["ODT"], "TenXa": ["Ninh Kiều"]}, geometry=[
+        shapely.box(X0, Y0 - 0.003, X0 + 0.004, Y0 - 0.001)], crs="OGC:CRS84")
+    run_gis("load", str(write(zone, folder / "qh.geojson")), "--layer", "land_use_plan_zones",
+            "--force", env=env, check=True)
     with serve(own_database, session_dir / "lists_serve.log", **env) as root:
         yield root
 
@@ -129,3 +150,51 @@ def test_panel_hints_name_title_and_code_meanings(web):
     for c in web.get("/ogc/collections").json()["collections"]:
         if c["itemType"] == "feature":
             assert c["spp:map"]["title"], c["id"]  # no panel titled by a bare id
+
+
+def test_personal_fields_never_reach_the_public(web, own_database):
+    import psycopg
+
+    with psycopg.connect(own_database) as c:
+        n = c.execute("SELECT count(*) FROM data.investment_projects WHERE contact_person = %s",
+                      (SECRET,)).fetchone()[0]
+    assert n == len(PROJECTS)  # the database holds it, so a leak would show below
+    assert len(_codes(web, {})) == len(PROJECTS)  # the list itself is public
+    bodies = [web.get(p) for p in (
+        "/lists/investment_projects", "/lists/investment_projects?lang=en",
+        "/lists/investment_projects/export.csv", "/ogc/collections/investment_projects",
+        "/ogc/collections/investment_projects/items?f=json",
+        "/ogc/collections/investment_projects/queryables")]
+    for r in bodies:
+        assert r.status_code == 200, r.url
+        assert SECRET not in r.text and "contact_person" not in r.text, r.url
+    r = web.get("/lists/investment_projects/export.csv",
+                params={"filter": f"contact_person = '{SECRET}'", "filter-lang": "cql2-text"})
+    assert r.status_code == 400  # not even filterable by the public
+
+
+def test_map_panel_in_chromium(server, web):
+    """tests/web/lists.spec.mjs: on a phone, the list filters, its row opens the map at the
+    project with its name, status and contacts in the panel, a plan zone shows its code's
+    meaning, and no request leaves the server."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (./spp setup installs it)")
+    import json
+    import subprocess
+
+    from gis.codelists import CODELISTS
+
+    odt = next(e for e in CODELISTS["land_use"] if e.code == "ODT")
+    proc = subprocess.run([node, str(ROOT / "tests" / "web" / "lists.spec.mjs"), server,
+                           json.dumps({"name": PROJECTS[0][1], "status": PROJECTS[0][6],
+                                       "contact": CONTACT, "odt": odt.vi,
+                                       "zone": [X0 + 0.002, Y0 - 0.002]})],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    assert lines, f"no result from the browser test:\n{proc.stdout}\n{proc.stderr}"
+    result = json.loads(lines[-1])
+    assert proc.returncode == 0 and result["ok"], json.dumps(result, ensure_ascii=False,
+                                                             indent=1) + proc.stderr
+    assert result["seen"]["rows"] == len(PROJECTS)
+    assert result["seen"]["caiRang"] == sum(p[3] == "Cái Răng" for p in PROJECTS)

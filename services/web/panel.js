@@ -41,7 +41,7 @@
     S.planning = null;
     const ltitle = (c.titles && c.titles[L]) || c.title;
     const head = h.title && p[h.title] != null ? value(h, h.title, p[h.title], L) : esc(ltitle);
-    const rows = Object.entries(p).filter(([k]) => k !== h.title).map(([k, v]) =>
+    const rows = Object.entries(p).filter(([k, v]) => k !== h.title && v != null && v !== "").map(([k, v]) =>
       `<tr><th>${esc((lab[k] && (lab[k][L] || lab[k].vi)) || k)}</th><td data-field="${esc(k)}">${value(h, k, v, L)}</td></tr>`).join("");
     const list = h.catalogue ? `<a href="${esc(h.catalogue)}?lang=${L}">${esc(X[L].list)}</a>` : "";
     S.showPanel(`<h2 data-testid="feature-title">${head}</h2><div class="muted">${esc(ltitle)}</div><table>${rows}</table>
