@@ -143,6 +143,30 @@ def test_no_list_is_404(web, path):
     assert web.get(path).status_code == 404
 
 
+ODD = ["\x00", "a\x00", "\u00b2", "\u0663", "-0", "1e999", "%", "..", "\ud7ff", "x" * 3000,
+       "'", "<script>"]
+SWEEP = ["/lists/{v}", "/lists/investment_projects?lang={v}",
+         "/lists/investment_projects/{v}/planning", "/lists/investment_projects/1/planning?lang={v}",
+         "/lists/investment_projects/export.csv?filter={v}&filter-lang=cql2-text",
+         "/lists/investment_projects/export.csv?sortby={v}",
+         "/lists/investment_projects/export.csv?{v}=1", "/lists/{v}/export.csv"]
+
+
+def test_odd_values_are_never_a_server_error(web):
+    from urllib.parse import quote
+
+    bad = []
+    for template in SWEEP:
+        for v in ODD:
+            url = template.format(v=quote(v.encode("utf-8", "surrogatepass"), safe=""))
+            r = web.get(url)
+            if r.status_code >= 500 or (r.status_code >= 400 and "html" in
+                                        r.headers.get("content-type", "")):
+                bad.append((url[:120], r.status_code, r.text[:120]))
+    assert not bad, bad
+    assert web.get("/lists/investment_projects").status_code == 200
+
+
 def test_panel_hints_name_title_and_code_meanings(web):
     doc = web.get("/ogc/collections/investment_projects").json()["spp:map"]
     assert doc["title"] == "name" and doc["catalogue"] == "/lists/investment_projects"

@@ -8,6 +8,7 @@ reach the public); layer text reaches the page only through Jinja2's autoescapin
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
@@ -127,7 +128,7 @@ async def site_planning(request: Request, c: Ctx = Depends(ctx)):
     lang = _lang(request)
     layer, _ = _listed(c, request.path_params["listId"])
     raw = request.path_params["featureId"]
-    if not raw.isdigit() or int(raw) >= 2**63:
+    if not re.fullmatch(r"[0-9]{1,18}", raw):  # ASCII digits: "²".isdigit() too
         raise NotFound(f"no feature {raw[:20]!r} in {layer.id}: feature ids are integers")
     parcels = role_layer(c, "parcels")
     if parcels is None:
