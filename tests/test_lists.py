@@ -145,7 +145,8 @@ def test_no_list_is_404(web, path):
 ODD = ["\x00", "a\x00", "\u00b2", "\u0663", "-0", "1e999", "%", "..", "\ud7ff", "x" * 3000,
        "'", "<script>"]
 SWEEP = ["/lists/{v}", "/lists/investment_projects?lang={v}",
-         "/lists/investment_projects/{v}/planning", "/lists/investment_projects/1/planning?lang={v}",
+         "/lists/investment_projects/{v}/planning",
+         "/lists/investment_projects/1/planning?lang={v}",
          "/lists/investment_projects/export.csv?filter={v}&filter-lang=cql2-text",
          "/lists/investment_projects/export.csv?sortby={v}",
          "/lists/investment_projects/export.csv?{v}=1", "/lists/{v}/export.csv"]
