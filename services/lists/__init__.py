@@ -82,12 +82,13 @@ async def list_page(request: Request, c: Ctx = Depends(ctx)):
                for n in cat.columns if n in cols]
     filters = [f for f in cat.filters if f.field in cols]
     choices = await _choices(c, layer, [f.field for f in filters if f.kind == "choice"])
+    parcels = role_layer(c, "parcels")  # drawn under the feature when the map opens
     setup = {"items": c.url(f"/ogc/collections/{layer.id}/items"),
              "csv": c.url(f"/lists/{layer.id}/export.csv"),
              "planning": c.url(f"/lists/{layer.id}"), "map": c.url("/"), "layer": layer.id,
              "columns": columns, "search": [n for n in cat.search if n in cols],
              "sort": cat.sort or f"+{columns[0]['name']}", "title_field": d.title_field,
-             "parcels": role_layer(c, "parcels") is not None}
+             "parcels": parcels.id if parcels is not None else None}
     other = "en" if lang == "vi" else "vi"
     title = cat.title or {"vi": layer.title_vi, "en": layer.title_en}
     return TEMPLATES.TemplateResponse(request, "list.html", {

@@ -41,7 +41,7 @@
   function row(ft) {
     const fid = ft.id, p = ft.properties;
     const cells = S.columns.map((c) => `<td${c.number ? ' class="num"' : ""}>${esc(fmt(p[c.name]))}</td>`).join("");
-    const map = `${S.map}#feature=${encodeURIComponent(S.layer)}/${fid}&layers=${encodeURIComponent(S.layer)}${L === "en" ? "&lang=en" : ""}`;
+    const map = `${S.map}#feature=${encodeURIComponent(S.layer)}/${fid}&layers=${[S.parcels, S.layer].filter(Boolean).map(encodeURIComponent).join(",")}${L === "en" ? "&lang=en" : ""}`;
     const plan = S.parcels ? ` · <a data-testid="planning-link" href="${esc(S.planning)}/${fid}/planning?lang=${L}">${esc(T.planning)}</a>` : "";
     return `<tr data-fid="${fid}">${cells}<td><a data-testid="map-link" href="${esc(map)}">${esc(T.map)}</a>${plan}</td></tr>`;
   }
