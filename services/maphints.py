@@ -14,6 +14,7 @@ def map_hints(d: LayerDefinition) -> dict:
     vector = isinstance(d, VectorLayerDef)
     label = d.style.label if vector else None
     out = {"kind": d.kind, "domain": d.domain, "visible": d.map.visible,
+           "base": d.map.base,
            "label": label.field if label else None,
            "planning": d.planning.role if d.planning else None}
     if vector:

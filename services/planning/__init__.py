@@ -27,7 +27,8 @@ WEB = HERE.parent / "web"
 VENDOR = {"maplibre-gl": next((p for p in (WEB / "vendor" / "maplibre-gl",
                                            WEB / "node_modules" / "maplibre-gl" / "dist")
                                if p.is_dir()), WEB / "vendor" / "maplibre-gl")}
-WEB_FILES = {"app.js", "app.css", "index.html", "report.js", "lists.js", "panel.js"}
+WEB_FILES = {"app.js", "app.css", "index.html", "report.js", "basemap.js", "lists.js",
+             "panel.js"}
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 
 
@@ -104,7 +105,7 @@ async def search(request: Request, q: str = Query("", description="Text typed in
 
 
 EXPORT = Params(
-    text("layer", "Layer id, e.g. cadastral_parcels"),
+    text("layer", "Layer id: a collection id of /ogc/collections"),
     Param("fids", "Feature ids, comma-separated",
           {"type": "array", "minItems": 1, "maxItems": export_mod.MAX_FIDS,
            "items": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}},
