@@ -202,6 +202,25 @@ class EditRule(Strict):
         return role == "admin" or bool(set(departments) & set(self.departments))
 
 
+class CatalogueFilter(Strict):
+    """A filter of the layer's list page: ``choice`` (one of the values found) or ``range``
+    (from/to, numbers)."""
+
+    field: str
+    kind: Literal["choice", "range"] = "choice"
+
+
+class Catalogue(Strict):
+    """A public list page of the layer's features (services.lists: /lists/{id}), e.g. the
+    investment project catalogue: its columns, filters, text search and default order."""
+
+    title: Text | None = None  # default: the layer's title
+    columns: list[str] = Field(min_length=1)
+    filters: list[CatalogueFilter] = []
+    search: list[str] = []  # fields the text box searches (case-insensitive, any part)
+    sort: str | None = None  # default order, "+field" or "-field"
+
+
 class VectorLayerDef(LayerBase):
     kind: Literal["vector"] = "vector"
     geometry: GeometryType
@@ -218,6 +237,7 @@ class VectorLayerDef(LayerBase):
     search: Search | None = None
     submissions: Submissions | None = None  # what the public may report (gis.submissions)
     edit: EditRule | None = None  # who may edit features through the API (none: read-only)
+    catalogue: Catalogue | None = None  # a public list page of the features (services.lists)
 
     @field_validator("style", mode="before")
     @classmethod
@@ -239,6 +259,12 @@ class VectorLayerDef(LayerBase):
     @property
     def personal_fields(self) -> list[str]:
         return [f.name for f in self.fields if f.personal]
+
+    @property
+    def title_field(self) -> str | None:
+        """The field that titles a feature (map.title_field, else the label, else the key)."""
+        return self.map.title_field or (self.style.label and self.style.label.field) or \
+            next(iter(self.natural_key), None)
 
     @property
     def is_polygon(self) -> bool:
@@ -271,6 +297,13 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
     heights = [("style.extrude.height", ex and ex.height),
                ("style.extrude.floors", ex and ex.floors)]
     refs += heights
+    refs.append(("map.title_field", layer.map.title_field))
+    cat = layer.catalogue
+    if cat is not None:
+        refs += [("catalogue.columns", f) for f in cat.columns]
+        refs += [("catalogue.filters", f.field) for f in cat.filters]
+        refs += [("catalogue.search", f) for f in cat.search]
+        refs.append(("catalogue.sort", cat.sort and cat.sort.lstrip("+-")))
     for key, name in refs:
         if name and name not in names:
             out.append(f"{key} field {name!r} is not among the fields")

@@ -384,7 +384,7 @@
       for (const f of s.features) {
         if (s.kind === "overlap") {
           const sw = f.meaning && f.meaning.color ? `<span class="sw" style="background:${esc(f.meaning.color)}"></span> ` : "";
-          html += `<div class="zone">${sw}<b>${esc(f.code ?? "#" + f.fid)}</b>${f.meaning ? ` — ${esc(f.meaning[L])}` : ""}
+          html += `<div class="zone">${sw}${f.title != null ? `<b data-testid="overlap-title">${esc(f.title)}</b> · ` : ""}<b>${esc(f.code ?? (f.title != null ? "" : "#" + f.fid))}</b>${f.meaning ? ` — ${esc(f.meaning[L])}` : ""}
             <div>${esc(t("intersection"))}: <b>${esc(fmt(f.intersection_m2))} m²</b> · ${esc(t("share"))}: <b>${esc(fmt(f.share_pct, 1))} %</b></div>
             <div class="bar"><i style="width:${Math.min(100, f.share_pct || 0)}%"></i></div>
             <details><summary class="muted">${esc(t("feature"))} #${f.fid}</summary><table>${propRows(f.properties)}</table></details></div>`;
@@ -417,6 +417,7 @@
   }
 
   function showFeature(f) {
+    if (state.featurePanel) return void state.featurePanel(f); // panel.js
     const c = state.collections.find((x) => x.id === f.sourceLayer);
     const title = c ? ((c.titles && c.titles[state.lang]) || c.title) : f.sourceLayer;
     const rows = Object.entries(f.properties).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(fmt(v))}</td></tr>`).join("");
@@ -622,5 +623,6 @@
   state.selectParcel = selectParcel;
   state.search = doSearch;
   state.goTo = goTo;
+  Object.assign(state, { showPanel, status });
   main().catch((e) => { console.error(e); status(String(e)); });
 })();
