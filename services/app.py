@@ -14,6 +14,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from services import ops, submissions
 from services.audit import AuditTrail, AuditWriter
 from services.catalog import Catalog
+from services.fonts import router as fonts_router
 from services.limits import RequestLimits
 from services.ogc import changes, collections, edits, errors, items, landing, openapi, records
 from services.ogc.cqlworker import PARSER
@@ -93,6 +94,7 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
     app.include_router(planning_router)  # /api/... planning information, / the web map
+    app.include_router(fonts_router)  # /fonts/...: glyphs of the map's labels
     app.include_router(raster_router)  # raster tiles, coverages, values, zonal statistics
     assets = openapi.swagger_dir()
     if assets is not None:
