@@ -31,8 +31,9 @@ FONTS = {
     "DejaVu Sans Bold": ("fonts-dejavu-core",
                          "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
 }
-LICENCE = ("DejaVu fonts: Bitstream Vera Fonts licence (Bitstream Vera) and public domain "
-           "changes (DejaVu); see /usr/share/doc/fonts-dejavu-core/copyright")
+# the fonts' copyright and licence (Bitstream Vera; DejaVu's changes public domain), copied
+# next to the glyphs made from them
+COPYRIGHT = Path("/usr/share/doc/fonts-dejavu-core/copyright")
 # made by `gis fonts build` (./spp setup) or, in a wheel, by setup.py; light imports only:
 # setup.py runs this module in its build environment (numpy and freetype-py)
 BUILT = Path(__file__).resolve().parent / "bundled" / "fonts"
@@ -164,6 +165,8 @@ def build(out: Path = BUILT, ranges=RANGES, force: bool = False) -> dict:
         for start in ranges:
             (folder / f"{start}-{start + RANGE - 1}.pbf").write_bytes(render_range(name, start))
             files += 1
+    if COPYRIGHT.is_file():
+        (out / "LICENSE").write_bytes(COPYRIGHT.read_bytes())
     marker.write_text(_stamps(ranges))
     return {"fonts": len(FONTS), "files": files, "seconds": round(time.monotonic() - t0, 2),
             "folder": str(out)}

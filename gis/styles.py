@@ -150,6 +150,8 @@ def build(layer: VectorLayerDef) -> dict:
         if lb.along_line:
             layout |= {"symbol-placement": "line", "symbol-spacing": 350,
                        "text-max-angle": 30}
+        elif kind == "circle":  # beside the point, not over it
+            layout |= {"text-anchor": "top", "text-offset": [0, 0.6], "text-max-width": 8}
         else:
             layout |= {"text-max-width": 8, "text-padding": 2}
         layers.append({"id": f"{lid}-label", "type": "symbol", **base,
