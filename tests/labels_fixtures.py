@@ -1,8 +1,8 @@
 """Fixtures of the label tests: a database of its own with one small delivery per labelled
 layer, Vietnamese names with stacked diacritics (two wards "Ninh Kiều" and "Cái Răng", the
-streets "Đường 3 Tháng 2" and "Nguyễn Việt Hồng", "Sông Cần Thơ", "Rạch Ông Hữu", parcels with sheet/parcel
-numbers, house numbers, an investment project, land-use plan zones), loaded with the real
-`gis load`, and a real `gis serve` on it."""
+streets "Đường 3 Tháng 2" and "Nguyễn Việt Hồng", "Sông Cần Thơ", "Rạch Ông Hữu", parcels
+with sheet/parcel numbers, house numbers, an investment project, land-use plan zones),
+loaded with the real `gis load`, and a real `gis serve` on it."""
 
 from __future__ import annotations
 

@@ -48,6 +48,7 @@ def test_openapi_fuzz_finds_no_server_error(fuzz_server, session_dir, access_dat
 "path.layer_id" = "flood_depth_100y"
 "path.tms" = "WebMercatorQuad"
 "path.sid" = "1"
+"path.datasetId" = "cadastral_parcels"
 "query.layer" = "cadastral_parcels"
 """)
     # one worker: with threads, hypothesis describes filter lambdas by parsing their source
