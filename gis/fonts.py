@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 SIZE, BUFFER, RADIUS, CUTOFF = 24, 3, 8.0, 0.25
-VERSION = 1  # of this generator: part of the served ETag
+VERSION = 2  # of this generator: part of the served ETag
 RANGE = 256
 # what Vietnamese text needs: Basic Latin + Latin-1, Latin Extended-A/B, spacing modifiers and
 # combining marks (U+0300–036F), Latin Extended Additional (U+1E00–1EFF: ệ, ở, ữ…), punctuation
@@ -130,8 +130,12 @@ def glyph(face, code: int) -> bytes | None:
         msg += _field(2, sdf(cov))
     else:
         w = h = 0
+    # `top` from the font's ascender line, not the baseline: the origin server glyphs use and
+    # MapLibre's shaping (SHAPING_DEFAULT_OFFSET) expects; from the baseline, text sits an em
+    # too high (above its line, over its point)
+    top = g.bitmap_top - int(round(face.size.ascender / 64))
     return (msg + _field(3, w) + _field(4, h) + _field(5, g.bitmap_left, signed=True)
-            + _field(6, g.bitmap_top, signed=True) + _field(7, advance))
+            + _field(6, top, signed=True) + _field(7, advance))
 
 
 def render_range(name: str, start: int) -> bytes:

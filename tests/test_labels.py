@@ -104,6 +104,11 @@ def test_glyphs_cover_vietnamese_in_maplibre_format(labels_server):
         assert max(e_dot["bitmap"]) > 192 and min(e_dot["bitmap"]) == 0  # in and far out
         assert sum(b >= 192 for b in e_dot["bitmap"]) > 20  # inside the glyph's outline
         assert got[ord(" ")]["width"] == 0 and got[ord(" ")]["advance"] > 0
+        # `top` counts from the ascender line (MapLibre's origin), so a capital's is below 0
+        # and its dot-below letter's bottom lies under the baseline
+        a, a_dot = got[ord("a")], got[ord("ạ")]
+        assert -12 < got[ord("E")]["top"] < 0
+        assert a_dot["top"] - a_dot["height"] < a["top"] - a["height"]
 
 
 def test_font_stacks_ranges_and_caching(labels_server):
