@@ -3,11 +3,13 @@
 A wheel must run without the source tree: besides the code it carries the layer definitions
 (`layers/`), the styles (`styles/`) and the web map's MapLibre GL JS build from npm
 (`services/web/node_modules/maplibre-gl/dist`), copied into the packages as
-`gis/bundled/layers`, `gis/bundled/styles` and `services/web/vendor/maplibre-gl`. Editable
-installs skip the copy: they read the source tree itself.
+`gis/bundled/layers`, `gis/bundled/styles` and `services/web/vendor/maplibre-gl`, and the
+map's label glyphs (`gis/bundled/fonts`, made here by gis/fonts.py from Debian's
+fonts-dejavu-core). Editable installs skip these: they read the source tree itself.
 """
 
 import shutil
+import sys
 from pathlib import Path
 
 from setuptools import setup
@@ -37,6 +39,14 @@ class BuildWithData(build_py):
         target.mkdir(parents=True, exist_ok=True)
         for name in MAPLIBRE_FILES:
             shutil.copy2(MAPLIBRE / name, target / name)
+        sys.path.insert(0, str(ROOT))
+        from gis import fonts  # numpy and freetype-py: build requirements
+
+        try:
+            made = fonts.build(lib / "gis" / "bundled" / "fonts", force=True)
+        except FileNotFoundError as e:
+            raise SystemExit(f"label glyphs: {e}") from None
+        print(f"label glyphs: {made['files']} files in {made['seconds']} s")
 
 
 setup(cmdclass={"build_py": BuildWithData})

@@ -15,7 +15,7 @@ def map_hints(d: LayerDefinition) -> dict:
     label = d.style.label if vector else None
     out = {"kind": d.kind, "domain": d.domain, "visible": d.map.visible,
            "base": d.map.base,
-           "label": label.field if label else None,
+           "label": label.fields[-1] if label else None,
            "planning": d.planning.role if d.planning else None}
     if vector:
         # the panel's title field and the meanings of coded fields (field -> code list name;

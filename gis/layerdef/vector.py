@@ -4,6 +4,7 @@ searched (``search``); ``styles/build.py`` and ``services/planning`` read them."
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -108,18 +109,40 @@ class ClassesFrom(Strict):
 
 
 class LabelStyle(Strict):
-    """Map labels: the text of ``field``, from ``min_zoom``."""
+    """Map labels: the text of ``field`` (or of the ``text`` template,
+    ``"{sheet_no}/{parcel_no}"``), from ``min_zoom``; along lines (``along_line``) or at the
+    feature; regular or bold type."""
 
-    field: str
+    field: str | None = None
+    text: str | None = None
     min_zoom: int = Field(default=14, ge=0, le=24)
     color: str = "#333333"
-    size: int | float = 11
+    size: int | float = Field(default=11, gt=0, le=64)
     along_line: bool = False
+    font: Literal["regular", "bold"] = "regular"
+    halo: str = "#FFFFFF"
 
-    @field_validator("color")
+    @field_validator("color", "halo")
     @classmethod
     def _colour(cls, v: str) -> str:
         return check_colour(v)
+
+    @model_validator(mode="after")
+    def _one_text(self):
+        if (self.field is None) == (self.text is None):
+            raise ValueError("a label has either `field` (one field's value) or `text` (a "
+                             "template such as \"{sheet_no}/{parcel_no}\"), not both or neither")
+        if self.text is not None and not LABEL_FIELD.search(self.text):
+            raise ValueError(f"label text {self.text!r} names no field: write {{field}}")
+        return self
+
+    @property
+    def fields(self) -> list[str]:
+        """The fields the label shows."""
+        return [self.field] if self.field else LABEL_FIELD.findall(self.text or "")
+
+
+LABEL_FIELD = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
 class Extrude(Strict):
@@ -288,7 +311,7 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
     refs = [("natural_key", k) for k in layer.natural_key]
     refs += [("source.field_map", t) for t in layer.source.field_map.values()]
     refs += [("time_field", layer.time_field), ("style.property", layer.style.property),
-             ("style.label.field", layer.style.label and layer.style.label.field),
+             *_label_refs(layer),
              ("planning.code_field", layer.planning and layer.planning.code_field),
              ("checks.reference_for.key",
               layer.checks.reference_for and layer.checks.reference_for.key)]
@@ -321,13 +344,20 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
         if name in names and layer.field[name].type not in ("integer", "number"):
             out.append(f"{key} field {name!r} must be an integer or number field")
     tiled = layer.tiles.fields
-    drawn = [("style.property", layer.style.property),
-             ("style.label.field", layer.style.label and layer.style.label.field), *heights]
+    drawn = [("style.property", layer.style.property), *heights,
+             *_label_refs(layer)]
     for key, name in drawn:
         if name and tiled is not None and name in names and name not in tiled:
             out.append(f"{key} field {name!r} is not in tiles.fields (the map draws from "
                        "the tiles)")
     return out
+
+
+def _label_refs(layer: VectorLayerDef) -> list[tuple[str, str]]:
+    lb = layer.style.label
+    if lb is None:
+        return []
+    return [("style.label.field" if lb.field else "style.label.text", f) for f in lb.fields]
 
 
 LayerDef = VectorLayerDef  # the name the loader modules use for a vector definition

@@ -130,9 +130,7 @@
     const tilejsonUrl = `${location.origin}/ogc/tiles/WebMercatorQuad?f=tilejson`;
     try {
       const style = await getJSON("/ogc/styles/basemap?f=mapbox");
-      // labels need glyph fonts from a server; we ship none and fetch nothing from outside
-      style.layers = style.layers.filter((l) => !(l.type === "symbol" && l.layout && l.layout["text-field"]));
-      delete style.glyphs;
+      // labels: the style's glyphs are this server's /fonts (or SPP_GLYPHS_URL)
       state.styleSource = "styles";
       return style;
     } catch (e) {
