@@ -95,6 +95,7 @@ def test_signin_in_chromium(site, provider, parcel, planning_db):
                   "--personal", "cadastral_parcels.owner_name",
                   env={"DATABASE_URL": planning_db}, check=True).stdout.strip().splitlines()[-1]
     layer = restricted_layer(site, key)
+    before = len(provider.requests)
     proc = subprocess.run([node, str(SPEC), site, provider.issuer, key, layer, str(parcel), OWNER],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -108,7 +109,8 @@ def test_signin_in_chromium(site, provider, parcel, planning_db):
         assert layer in seen[role]["tree"] and OWNER in seen[role]["panel"], role
         assert seen[role]["tiles"] > 0 and seen[role]["tilesWithout"] == 0, role
     # the browser went through the provider: authorize once, then a code exchanged with PKCE
-    calls = [(m, p, s) for m, p, s in provider.requests]
+    calls = provider.requests[before:]
     assert ("GET", "/authorize", 302) in calls and ("POST", "/token", 200) in calls
+    assert ("POST", "/token", 400) not in calls  # the forged code never reached the provider
     for name in ("20-signin-public", "21-signin-oidc", "22-signin-key"):
         assert (ROOT / "tests" / "artifacts" / f"{name}.png").stat().st_size > 10_000

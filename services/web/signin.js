@@ -113,6 +113,26 @@
     if (r.status === 401 && headers.get("Authorization") === `Bearer ${tok}`) expired();
     return r;
   };
+  // links to our API (exports, the printable page) cannot send a header: fetch them with it
+  document.addEventListener("click", async (e) => {
+    const a = e.target.closest && e.target.closest("a[href]");
+    const tok = token();
+    if (!a || !tok || e.defaultPrevented || e.button !== 0 || !ours(a.href) || !/^\/(api|ogc)\//.test(new URL(a.href).pathname)) return;
+    e.preventDefault();
+    const w = a.target === "_blank" ? window.open("", "_blank") : null; // opened in the click: not blocked
+    try {
+      const r = await window.fetch(a.href);
+      let blob = await r.blob();
+      if (/html/.test(blob.type)) blob = new Blob([`<base href="${esc(a.href)}">`, blob], { type: blob.type }); // its links
+      const href = URL.createObjectURL(blob);
+      setTimeout(() => URL.revokeObjectURL(href), 60000);
+      if (w) { w.location.href = href; return; }
+      const d = document.createElement("a");
+      d.href = href;
+      d.download = (/filename="([^"]+)"/.exec(r.headers.get("Content-Disposition") || "") || [])[1] || "download";
+      d.click();
+    } catch (err) { if (w) w.close(); note(`${t("failed")}: ${err.message}`); }
+  }, true);
   const transformRequest = (url) => { const tok = token(); return tok && ours(url) ? { url, headers: { Authorization: `Bearer ${tok}` } } : { url }; };
 
   // -- the button and its box -------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // code + PKCE at the test's provider), then signs out; another with an API key. Tile requests
 // must carry the credential; no request may leave the server except to the provider.
 import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -64,6 +64,12 @@ async function look(page, tiles, name) {
     localStorage: await page.evaluate(() => localStorage.length) };
 }
 
+// the selection's CSV export (a link: signin.js fetches it with the credential when there is one)
+async function exportCsv(page) {
+  const [dl] = await Promise.all([page.waitForEvent("download", { timeout: 30000 }), page.click('[data-testid="export-csv"]')]);
+  return readFileSync(await dl.path(), "utf8");
+}
+
 try {
   const url = `${base}/#parcel=${fid}&layers=${encodeURIComponent(layer)},cadastral_parcels`;
   // 1. the public
@@ -73,6 +79,15 @@ try {
   check(!seen.public.tree.includes(layer), `the public sees ${layer}`);
   check(!seen.public.panel.includes(owner), "the public sees the owner's name");
   check(tiles.length > 0 && tiles.every((h) => h === ""), "public tiles carry no credential");
+  const publicCsv = await exportCsv(page);
+  check(publicCsv.includes("49") && !publicCsv.includes(owner), `the public's export has no owner: ${publicCsv.slice(0, 300)}`);
+
+  // a forged return from the issuer (a code this tab never asked for) signs nobody in
+  await page.goto(`${base}/?code=forged&state=forged#parcel=${fid}`);
+  await ready(page);
+  seen.forged = { url: page.url(), signedIn: await page.locator("#btn-signin").getAttribute("class"),
+    stored: await page.evaluate(() => sessionStorage.getItem("spp.credential")) };
+  check(!seen.forged.url.includes("code=") && !seen.forged.signedIn && seen.forged.stored === null, `forged code refused: ${JSON.stringify(seen.forged)}`);
 
   // 2. staff by OIDC: the button, the provider (auto-approves), back to the same parcel
   await page.click("#btn-signin");
@@ -108,6 +123,8 @@ try {
   check(seen.key.tree.includes(layer), `key holder sees ${layer}`);
   check(seen.key.panel.includes(owner), "key holder sees the owner's name");
   check(seen.key.tiles > 0 && seen.key.tilesWithout === 0, `tiles carry the key: ${seen.key.tilesWithout}/${seen.key.tiles}`);
+  const staffCsv = await exportCsv(page);
+  check(staffCsv.includes(owner), `the key holder's export has the owner: ${staffCsv.slice(0, 300)}`);
   await ctx.close();
 
   check(errors.length === 0, `page errors: ${errors.join("; ")}`);
