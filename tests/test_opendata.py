@@ -313,6 +313,9 @@ def test_distributions_and_services_answer(web, public):
     assert len(csv.text.strip().splitlines()) == 1 + 3
     gpkg = web.get(str(g.value(formats["GPKG"], DCAT.downloadURL)))
     assert len(pyogrio.read_dataframe(io.BytesIO(gpkg.content))) == 3
+    for ds_iri in ds.values():  # the landing page: the dataset's readable page
+        page = web.get(str(g.value(ds_iri, DCAT.landingPage)))
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     pages = web.get(str(g.value(formats["GEOJSON"], DCAT.accessURL)))
     assert pages.json()["type"] == "FeatureCollection"
     for dist in g.objects(ds["flood_depth_100y"], DCAT.distribution):

@@ -310,7 +310,7 @@ class _Builder:
             g.add((ds, DCTERMS.issued, Literal(when)))
         if md.updated:
             g.add((ds, DCTERMS.modified, Literal(md.updated)))
-        page = self.url(f"/ogc/collections/{md.id}", {"f": "html"})
+        page = self.url(f"/datasets/{md.id}")  # the dataset's readable page (vi/en)
         g.add((ds, DCAT.landingPage, page))
         g.add((page, RDF.type, FOAF.Document))
         self.spatial(ds, md.bbox)

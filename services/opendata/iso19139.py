@@ -226,9 +226,11 @@ def _distribution(c: Ctx, md: DatasetMetadata) -> etree._Element:
             G.function(_code("CI_OnLineFunctionCode",
                              "download" if dist.download else "information")))))
     online.append(G.onLine(G.CI_OnlineResource(
-        G.linkage(G.URL(c.url(f"/ogc/collections/{md.id}", {"f": "html"}))),
+        G.linkage(G.URL(c.url(f"/datasets/{md.id}"))),
         G.protocol(_s("WWW:LINK-1.0-http--link")),
-        G.name(_s("Collection page")),
-        _text("description", Text(vi="Trang lớp dữ liệu", en="Collection page")),
+        G.name(_s("Dataset page")),
+        _text("description", Text(vi="Trang dữ liệu (mô tả, bản đồ, từ điển dữ liệu, chất "
+                                     "lượng, tải về)", en="Dataset page (description, map, "
+                                     "data dictionary, quality, downloads)")),
         G.function(_code("CI_OnLineFunctionCode", "information")))))
     return G.MD_Distribution(*formats, G.transferOptions(G.MD_DigitalTransferOptions(*online)))
