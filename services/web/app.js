@@ -524,6 +524,7 @@
 
   // -- start ----------------------------------------------------------------------------------
   async function main() {
+    await (window.sppAuth && window.sppAuth.ready); // signin.js: a sign-in being completed
     const h = readHash();
     if (h.lang) state.lang = h.lang;
     if (typeof maplibregl === "undefined") {
@@ -542,6 +543,7 @@
     const map = new maplibregl.Map({
       container: "map", style, center: (h.view || HOME).center, zoom: (h.view || HOME).zoom,
       attributionControl: { compact: true }, maxZoom: 21,
+      transformRequest: window.sppAuth && window.sppAuth.transformRequest, // our origin only
     });
     state.map = map;
     window.sppMap = map;
