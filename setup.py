@@ -2,13 +2,15 @@
 
 A wheel must run without the source tree: besides the code it carries the layer definitions
 (`layers/`), the styles (`styles/`) and the web map's MapLibre GL JS build from npm
-(`services/web/node_modules/maplibre-gl/dist`), jsPDF and the DejaVu Sans font, copied into
-the packages as `gis/bundled/layers`, `gis/bundled/styles` and
-`services/web/vendor/{maplibre-gl,jspdf,dejavu}`. Editable installs skip the copy: they read
-the source tree itself.
+(`services/web/node_modules/maplibre-gl/dist`), jsPDF and the DejaVu Sans font (the print),
+copied into the packages as `gis/bundled/layers`, `gis/bundled/styles` and
+`services/web/vendor/{maplibre-gl,jspdf,dejavu}`, and the map's label glyphs
+(`gis/bundled/fonts`, made here by gis/fonts.py from Debian's fonts-dejavu-core). Editable
+installs skip these: they read the source tree itself.
 """
 
 import shutil
+import sys
 from pathlib import Path
 
 from setuptools import setup
@@ -51,5 +53,14 @@ class BuildWithData(build_py):
                 shutil.copy2(source / n, target / Path(n).name)
         if DEJAVU_LICENCE.is_file():
             shutil.copy2(DEJAVU_LICENCE, lib / "services/web/vendor/dejavu/copyright")
+        sys.path.insert(0, str(ROOT))
+        from gis import fonts  # numpy and freetype-py: build requirements
+
+        try:
+            made = fonts.build(lib / "gis" / "bundled" / "fonts", force=True)
+        except FileNotFoundError as e:
+            raise SystemExit(f"label glyphs: {e}") from None
+        print(f"label glyphs: {made['files']} files in {made['seconds']} s")
+
 
 setup(cmdclass={"build_py": BuildWithData})

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gis import db
-from gis.errors import SPPError
+from gis.errors import SetupError, SPPError
 from gis.settings import get_settings
 
 app = typer.Typer(help="SPP Cần Thơ: load, version and serve the city's spatial layers.",
@@ -633,6 +633,33 @@ def raster_rollback(layer_id: str = typer.Argument(..., help="Raster layer id"),
 from gis.hooks.cli import hooks_app  # noqa: E402  (it uses this module's console)
 
 app.add_typer(hooks_app, name="hooks")
+
+
+# -- gis fonts build ---------------------------------------------------------------------
+fonts_app = typer.Typer(help="The label fonts of the map (glyph PBFs served at /fonts).",
+                        no_args_is_help=True)
+
+
+@fonts_app.command("build")
+@user_errors
+def fonts_build(out: Path = typer.Option(None, help="Folder (default: the package's "
+                                                    "gis/bundled/fonts)"),
+                force: bool = typer.Option(False, help="Make them even when current")):
+    """Make the glyph PBFs (SDF) of the label fonts from the Debian font files."""
+    from gis import fonts
+
+    try:
+        r = fonts.build(out or fonts.BUILT, force=force)
+    except FileNotFoundError as e:
+        raise SetupError(str(e)) from None
+    if r.get("current"):
+        console.print(f"label fonts are current in {r['folder']}")
+    else:
+        console.print(f"{r['files']} glyph files of {r['fonts']} fonts in {r['folder']} "
+                      f"({r['seconds']} s)")
+
+
+app.add_typer(fonts_app, name="fonts")
 
 
 # -- gis submissions list | show | approve | reject ---------------------------------------

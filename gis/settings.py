@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     oidc_public_keys_file: Path | None = None
     oidc_algorithms: str = "RS256,RS384,RS512,PS256,ES256,ES384,EdDSA"
     oidc_leeway_s: int = 30
+    # The web map's sign-in (authorization code with PKCE, a public client): its client id and
+    # the scopes it asks for. Unset client id: the map offers only the API-key prompt.
+    oidc_client_id: str | None = None
+    oidc_scopes: str = "openid profile"
     # Claims mapped to the principal: department code(s), roles (admin or staff), personal
     # fields granted ("layer.field"), display name.
     oidc_department_claim: str = "department"

@@ -14,11 +14,15 @@ make the city base map (the ``base`` style) from the layers whose ``map.base`` i
 
 from __future__ import annotations
 
+import re
+
 from gis.codelists import CODELISTS
 from gis.layerdef import VectorLayerDef
 
 OTHER = {"vi": "Khác", "en": "Other"}
-FONT = ["Noto Sans Regular"]
+# the label fonts /fonts serves (gis.fonts, made from Debian's fonts-dejavu-core)
+FONTS = {"regular": ["DejaVu Sans Regular"], "bold": ["DejaVu Sans Bold"]}
+GLYPHS_PATH = "/fonts/{fontstack}/{range}.pbf"
 LEGEND_KIND = {"fill": "fill", "boundary": "outline", "line": "line", "circle": "circle"}
 GEOMETRY = {"fill": "polygon", "boundary": "polygon", "line": "line", "circle": "point"}
 
@@ -141,22 +145,38 @@ def build(layer: VectorLayerDef) -> dict:
                                  "fill-extrusion-opacity": st.extrude.opacity}})
     if st.label:
         lb = st.label
-        layout = {"text-field": ["to-string", ["get", lb.field]], "text-font": FONT,
+        layout = {"text-field": label_text(lb), "text-font": FONTS[lb.font],
                   "text-size": lb.size}
         if lb.along_line:
-            layout["symbol-placement"] = "line"
+            layout |= {"symbol-placement": "line", "symbol-spacing": 350,
+                       "text-max-angle": 30}
+        elif kind == "circle":  # beside the point, not over it
+            layout |= {"text-anchor": "top", "text-offset": [0, 0.6], "text-max-width": 8}
+        else:
+            layout |= {"text-max-width": 8, "text-padding": 2}
         layers.append({"id": f"{lid}-label", "type": "symbol", **base,
                        "minzoom": max(minzoom, lb.min_zoom), "layout": layout,
                        "paint": {"text-color": lb.color.upper(),
-                                 "text-halo-color": "#FFFFFF", "text-halo-width": 1.2}})
+                                 "text-halo-color": lb.halo.upper(), "text-halo-width": 1.2}})
         legend.append({"vi": "Nhãn", "en": "Label", "color": lb.color.upper(),
-                       "kind": "label", "property": lb.field, "values": None})
+                       "kind": "label", "property": lb.field or lb.text, "values": None})
     for entry in legend:
         entry["geometry"] = GEOMETRY[kind]
     return {"id": lid, "title": {"vi": layer.title.vi, "en": layer.title.en},
             "geometry": GEOMETRY[kind], "metadata": {"legend": legend,
                                                      "generator": "styles/build.py"},
             "layers": layers}
+
+
+def label_text(lb) -> list:
+    """The MapLibre expression of a label's text: a field's value, or the template's pieces
+    joined (``"{sheet_no}/{parcel_no}"`` -> ``["concat", sheet_no, "/", parcel_no]``)."""
+    if lb.field:
+        return ["to-string", ["get", lb.field]]
+    parts = re.split(r"\{([a-z][a-z0-9_]*)\}", lb.text)
+    pieces = [["to-string", ["coalesce", ["get", p], ""]] if i % 2 else p
+              for i, p in enumerate(parts) if p]
+    return ["concat", *pieces]
 
 
 def _or(value, default):

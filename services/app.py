@@ -15,7 +15,9 @@ from services import ops, submissions
 from services.audit import AuditTrail, AuditWriter
 from services.catalog import Catalog
 from services.datasets import router as datasets_router
+from services.fonts import router as fonts_router
 from services.limits import RequestLimits
+from services.lists import router as lists_router
 from services.ogc import changes, collections, edits, errors, items, landing, openapi, records
 from services.ogc.cqlworker import PARSER
 from services.ogc.hotpath import GZIP_LEVEL, ItemsHotPath
@@ -95,9 +97,11 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
     app.include_router(planning_router)  # /api/... planning information, / the web map
+    app.include_router(fonts_router)  # /fonts/...: glyphs of the map's labels
     app.include_router(raster_router)  # raster tiles, coverages, values, zonal statistics
     app.include_router(opendata_router)  # DCAT-AP catalogue, ISO 19139 records
     app.include_router(datasets_router)  # /datasets: the open data pages
+    app.include_router(lists_router)  # /lists: list pages (the investment project catalogue)
     assets = openapi.swagger_dir()
     if assets is not None:
         app.mount("/ogc/docs/assets", StaticFiles(directory=str(assets)), name="swagger")

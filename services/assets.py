@@ -19,7 +19,8 @@ def required_files() -> list[Path]:
 
     files = [SERVICES / "templates" / "base.html", PLANNING / "templates" / "planning.html",
              *(SERVICES / "datasets" / "templates" / n for n in ("base.html", "datasets.html",
-                                                                  "dataset.html"))]
+                                                                  "dataset.html")),
+             SERVICES / "lists" / "templates" / "list.html"]
     files += [WEB / name for name in sorted(WEB_FILES)]
     files += [VENDOR["maplibre-gl"] / n for n in ("maplibre-gl.js", "maplibre-gl.css")]
     return files

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
@@ -27,6 +27,9 @@ from gis.submissions import photo as photos
 from gis.submissions.check import check, submittable, text
 from services.access import Principal, principal
 from services.ogc.errors import OGCError
+
+BIGINT = 2**63 - 1  # the queue's ids are bigint
+SubmissionId = Annotated[int, Path(ge=1, le=BIGINT, description="The report's id")]
 
 router = APIRouter(tags=["Submissions"])
 FORM_LIMITS = {"max_files": 1, "max_fields": 16, "max_part_size": 64 * 1024}
@@ -292,14 +295,15 @@ async def _row(request: Request, who: Principal, sid: int) -> dict:
 async def queue_list(request: Request, status: str | None = Query(
         "pending", description="pending | approved | rejected"),
         layer: str | None = Query(None, max_length=100),
-        limit: int = Query(100, ge=1, le=1000), after: int | None = Query(None, ge=0),
+        limit: int = Query(100, ge=1, le=1000),
+        after: int = Query(0, ge=0, le=BIGINT, description="Only reports with a larger id"),
         who: Principal = Depends(staff)):
     """Reports of the layers the caller's department reviews, oldest first."""
     defs = await _layers(request)
     mine = None if who.role == "admin" else {i for i, d in defs.items()
                                              if isinstance(d, VectorLayerDef) and _may(who, d)}
     try:
-        q, params = queue.list_sql(status or None, layer, mine, limit, after)
+        q, params = queue.list_sql(status or None, layer, mine, limit, after or None)
     except SubmissionError as exc:
         return refused(exc)
     async with _writer(request) as conn:
@@ -311,7 +315,7 @@ async def queue_list(request: Request, status: str | None = Query(
 
 
 @router.get("/submissions/{sid}", summary="One report (staff)")
-async def queue_show(request: Request, sid: int, who: Principal = Depends(staff)):
+async def queue_show(request: Request, sid: SubmissionId, who: Principal = Depends(staff)):
     try:
         row = await _row(request, who, sid)
     except SubmissionError as exc:
@@ -322,7 +326,7 @@ async def queue_show(request: Request, sid: int, who: Principal = Depends(staff)
 
 @router.get("/submissions/{sid}/photo", summary="A report's photo (staff)",
             name="submission_photo")
-async def queue_photo(request: Request, sid: int, who: Principal = Depends(staff)):
+async def queue_photo(request: Request, sid: SubmissionId, who: Principal = Depends(staff)):
     try:
         row = await _row(request, who, sid)
     except SubmissionError as exc:
@@ -352,7 +356,7 @@ class Rejection(BaseModel):
 
 
 @router.post("/submissions/{sid}/approve", summary="Approve a report: it becomes a feature")
-async def queue_approve(request: Request, sid: int, body: Approval = Body(...),
+async def queue_approve(request: Request, sid: SubmissionId, body: Approval = Body(...),
                         who: Principal = Depends(staff)):
     try:
         await _row(request, who, sid)
@@ -378,7 +382,7 @@ def _approve(sid: int, actor: str, body: Approval, defs: dict) -> dict:
 
 
 @router.post("/submissions/{sid}/reject", summary="Reject a report, with the reason")
-async def queue_reject(request: Request, sid: int, body: Rejection = Body(...),
+async def queue_reject(request: Request, sid: SubmissionId, body: Rejection = Body(...),
                        who: Principal = Depends(staff)):
     try:
         await _row(request, who, sid)

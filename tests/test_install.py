@@ -69,6 +69,12 @@ def test_wheel_carries_what_the_product_reads(wheel):
     for n in ("maplibre-gl/maplibre-gl.js", "maplibre-gl/maplibre-gl.css", "jspdf/jspdf.umd.min.js",
               "jspdf/LICENSE", "dejavu/DejaVuSans.ttf", "dejavu/copyright"):
         assert f"services/web/vendor/{n}" in names
+    from gis import fonts  # the label glyphs, made at build time, with the fonts' licence
+
+    for font in fonts.FONTS:
+        for start in fonts.RANGES:
+            assert f"gis/bundled/fonts/{font}/{start}-{start + 255}.pbf" in names
+    assert "gis/bundled/fonts/LICENSE" in names
 
 
 def test_installed_package_imports_from_its_own_folder(installed):
@@ -132,6 +138,7 @@ def test_installed_package_migrates_loads_and_serves(installed, own_database, se
             (f"/ogc/collections/cadastral_parcels/tiles/WebMercatorQuad/{z}/{y}/{x}",
              "mapbox-vector-tile"),
             ("/ogc/styles/cadastral_parcels?f=mapbox", "json"),
+            ("/fonts/DejaVu Sans Regular/7680-7935.pbf", "protobuf"),
             (f"/api/parcels/{parcel['fid']}/planning?f=html", "text/html"),
             ("/datasets", "text/html"), ("/datasets/cadastral_parcels?lang=en", "text/html"),
         ]:

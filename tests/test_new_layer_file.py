@@ -127,7 +127,7 @@ def test_style_and_legend_come_from_the_file(web):
     legend = web.get(f"/ogc/styles/{NEW}/legend").json()
     labels = [e["label"]["vi"] for e in legend["layers"][0]["entries"]]
     assert "Đang hoạt động" in labels and "Hư hỏng" in labels
-    # the map label (drawn when a glyph server is configured) is in the file's legend
+    # the map label (glyphs from this server's /fonts) is in the file's legend
     spec = style["metadata"]["spp:legend"][NEW]
     assert {"kind": "label", "property": "name"}.items() <= next(
         e for e in spec if e["kind"] == "label").items()

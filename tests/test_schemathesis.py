@@ -49,6 +49,7 @@ def test_openapi_fuzz_finds_no_server_error(fuzz_server, session_dir, access_dat
 "path.tms" = "WebMercatorQuad"
 "path.sid" = "1"
 "path.datasetId" = "cadastral_parcels"
+"path.listId" = "investment_projects"
 "query.layer" = "cadastral_parcels"
 """)
     # one worker: with threads, hypothesis describes filter lambdas by parsing their source

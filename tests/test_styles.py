@@ -86,10 +86,11 @@ def test_maplibre_style_is_structurally_valid(tiles, style_id):
         assert lyr["source"] == "spp" and lyr["source-layer"] in fields, lyr["id"]
         used = set(re.findall(r'\["get", "([a-z_0-9]+)"\]', json.dumps(lyr)))
         assert used <= fields[lyr["source-layer"]], (lyr["id"], used)
-    # no glyph server configured: no labels and no address outside this server
-    assert "glyphs" not in style
-    assert not any("text-field" in lyr.get("layout", {}) for lyr in style["layers"])
-    assert "://" not in json.dumps(style).replace(str(tiles.base_url), "")
+    # labels' glyphs come from this server (/fonts): no address outside it
+    root = str(tiles.base_url).split("/ogc")[0]
+    assert style["glyphs"] == root + "/fonts/{fontstack}/{range}.pbf"
+    assert "://" not in json.dumps(style).replace(str(tiles.base_url), "").replace(
+        style["glyphs"], "")
     if style_id != "basemap":
         assert {lyr["source-layer"] for lyr in style["layers"]} == {style_id}
         assert set(fields) == {style_id}
@@ -119,16 +120,12 @@ def test_sld_and_qml_draw_the_same_colours(tiles, style_id):
     root = ET.fromstring(sld.content)  # well-formed
     assert root.tag == "{http://www.opengis.net/sld}StyledLayerDescriptor"
     assert root.get("version") == "1.1.0"
-    # the served MapLibre style leaves labels out (no glyph server configured); SLD/QML keep
-    # them, since QGIS/GeoServer render text with local fonts: same colours plus the labels'
+    # the same colours as the MapLibre style, its labels' included
     expected = maplibre_colours(style)
-    files = json.loads((ROOT / "styles" / f"{style_id}.json").read_text())
-    labels = maplibre_colours({"layers": [lyr for lyr in files["layers"]
-                                          if "text-field" in lyr.get("layout", {})]})
-    assert sld_colours(sld.text) == expected | labels
+    assert sld_colours(sld.text) == expected
     qml = tiles.get(f"/styles/{style_id}", params={"f": "qml"})
     assert qml.status_code == 200 and qml.text.startswith("<!DOCTYPE qgis")
-    assert qml_colours(qml.text) == expected | labels
+    assert qml_colours(qml.text) == expected
 
 
 def test_land_use_colours_follow_the_code_list(tiles):

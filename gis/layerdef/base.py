@@ -71,6 +71,9 @@ class MapOptions(Strict):
     # part of the city base map, drawn in increasing order (vector: a layer of the "base"
     # style; raster: a backdrop offered by the web map's base-map switcher); none: not base
     base: int | None = Field(default=None, ge=0, le=1000)
+    # the field whose value titles a feature in the map's panel (default: the label field,
+    # else the first natural-key field); a panel never shows a bare id
+    title_field: str | None = None
 
 
 PlanningRoleName = Literal["parcels", "wards", "overlap", "nearest", "flood_depth"]

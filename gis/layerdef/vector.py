@@ -4,6 +4,7 @@ searched (``search``); ``styles/build.py`` and ``services/planning`` read them."
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -108,18 +109,40 @@ class ClassesFrom(Strict):
 
 
 class LabelStyle(Strict):
-    """Map labels: the text of ``field``, from ``min_zoom``."""
+    """Map labels: the text of ``field`` (or of the ``text`` template,
+    ``"{sheet_no}/{parcel_no}"``), from ``min_zoom``; along lines (``along_line``) or at the
+    feature; regular or bold type."""
 
-    field: str
+    field: str | None = None
+    text: str | None = None
     min_zoom: int = Field(default=14, ge=0, le=24)
     color: str = "#333333"
-    size: int | float = 11
+    size: int | float = Field(default=11, gt=0, le=64)
     along_line: bool = False
+    font: Literal["regular", "bold"] = "regular"
+    halo: str = "#FFFFFF"
 
-    @field_validator("color")
+    @field_validator("color", "halo")
     @classmethod
     def _colour(cls, v: str) -> str:
         return check_colour(v)
+
+    @model_validator(mode="after")
+    def _one_text(self):
+        if (self.field is None) == (self.text is None):
+            raise ValueError("a label has either `field` (one field's value) or `text` (a "
+                             "template such as \"{sheet_no}/{parcel_no}\"), not both or neither")
+        if self.text is not None and not LABEL_FIELD.search(self.text):
+            raise ValueError(f"label text {self.text!r} names no field: write {{field}}")
+        return self
+
+    @property
+    def fields(self) -> list[str]:
+        """The fields the label shows."""
+        return [self.field] if self.field else LABEL_FIELD.findall(self.text or "")
+
+
+LABEL_FIELD = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
 class Extrude(Strict):
@@ -202,6 +225,25 @@ class EditRule(Strict):
         return role == "admin" or bool(set(departments) & set(self.departments))
 
 
+class CatalogueFilter(Strict):
+    """A filter of the layer's list page: ``choice`` (one of the values found) or ``range``
+    (from/to, numbers)."""
+
+    field: str
+    kind: Literal["choice", "range"] = "choice"
+
+
+class Catalogue(Strict):
+    """A public list page of the layer's features (services.lists: /lists/{id}), e.g. the
+    investment project catalogue: its columns, filters, text search and default order."""
+
+    title: Text | None = None  # default: the layer's title
+    columns: list[str] = Field(min_length=1)
+    filters: list[CatalogueFilter] = []
+    search: list[str] = []  # fields the text box searches (case-insensitive, any part)
+    sort: str | None = None  # default order, "+field" or "-field"
+
+
 class VectorLayerDef(LayerBase):
     kind: Literal["vector"] = "vector"
     geometry: GeometryType
@@ -218,6 +260,7 @@ class VectorLayerDef(LayerBase):
     search: Search | None = None
     submissions: Submissions | None = None  # what the public may report (gis.submissions)
     edit: EditRule | None = None  # who may edit features through the API (none: read-only)
+    catalogue: Catalogue | None = None  # a public list page of the features (services.lists)
 
     @field_validator("style", mode="before")
     @classmethod
@@ -241,6 +284,12 @@ class VectorLayerDef(LayerBase):
         return [f.name for f in self.fields if f.personal]
 
     @property
+    def title_field(self) -> str | None:
+        """The field that titles a feature (map.title_field, else the label, else the key)."""
+        return self.map.title_field or (self.style.label and self.style.label.field) or \
+            next(iter(self.natural_key), None)
+
+    @property
     def is_polygon(self) -> bool:
         return self.geometry.endswith("Polygon")
 
@@ -262,7 +311,7 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
     refs = [("natural_key", k) for k in layer.natural_key]
     refs += [("source.field_map", t) for t in layer.source.field_map.values()]
     refs += [("time_field", layer.time_field), ("style.property", layer.style.property),
-             ("style.label.field", layer.style.label and layer.style.label.field),
+             *_label_refs(layer),
              ("planning.code_field", layer.planning and layer.planning.code_field),
              ("checks.reference_for.key",
               layer.checks.reference_for and layer.checks.reference_for.key)]
@@ -271,6 +320,13 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
     heights = [("style.extrude.height", ex and ex.height),
                ("style.extrude.floors", ex and ex.floors)]
     refs += heights
+    refs.append(("map.title_field", layer.map.title_field))
+    cat = layer.catalogue
+    if cat is not None:
+        refs += [("catalogue.columns", f) for f in cat.columns]
+        refs += [("catalogue.filters", f.field) for f in cat.filters]
+        refs += [("catalogue.search", f) for f in cat.search]
+        refs.append(("catalogue.sort", cat.sort and cat.sort.lstrip("+-")))
     for key, name in refs:
         if name and name not in names:
             out.append(f"{key} field {name!r} is not among the fields")
@@ -288,13 +344,20 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
         if name in names and layer.field[name].type not in ("integer", "number"):
             out.append(f"{key} field {name!r} must be an integer or number field")
     tiled = layer.tiles.fields
-    drawn = [("style.property", layer.style.property),
-             ("style.label.field", layer.style.label and layer.style.label.field), *heights]
+    drawn = [("style.property", layer.style.property), *heights,
+             *_label_refs(layer)]
     for key, name in drawn:
         if name and tiled is not None and name in names and name not in tiled:
             out.append(f"{key} field {name!r} is not in tiles.fields (the map draws from "
                        "the tiles)")
     return out
+
+
+def _label_refs(layer: VectorLayerDef) -> list[tuple[str, str]]:
+    lb = layer.style.label
+    if lb is None:
+        return []
+    return [("style.label.field" if lb.field else "style.label.text", f) for f in lb.fields]
 
 
 LayerDef = VectorLayerDef  # the name the loader modules use for a vector definition

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from gis.settings import get_settings
 from services.ogc.errors import InvalidParameter, NotFound
 from services.ogc.http import Ctx, cache_headers, conditional, ctx, etag_for, negotiate
 from services.ogc.paramspec import Param, Params, text
@@ -31,7 +32,8 @@ VENDOR = {name: next((p for p in (WEB / "vendor" / name, *dev) if p.is_dir()),
                             ("jspdf", (WEB / "node_modules" / "jspdf" / "dist",)),
                             # the PDF font (Vietnamese coverage) from Debian's fonts-dejavu-core
                             ("dejavu", (Path("/usr/share/fonts/truetype/dejavu"),)))}
-WEB_FILES = {"app.js", "app.css", "index.html", "report.js", "basemap.js", "print.js"}
+WEB_FILES = {"app.js", "app.css", "index.html", "report.js", "basemap.js", "lists.js",
+             "panel.js", "signin.js", "print.js"}
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 
 
@@ -125,6 +127,15 @@ async def export(request: Request, c: Ctx = Depends(ctx)):
 
 
 # -- the web map ------------------------------------------------------------------------------
+@router.get("/api/auth/config", summary="How the web map signs staff in (public OIDC client)")
+async def auth_config():
+    s = get_settings()
+    oidc = None
+    if s.oidc_issuer and s.oidc_client_id:
+        oidc = {"issuer": s.oidc_issuer, "client_id": s.oidc_client_id, "scopes": s.oidc_scopes}
+    return JSONResponse({"oidc": oidc, "api_key": True}, headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/", include_in_schema=False)
 async def web_map():
     return FileResponse(WEB / "index.html", media_type="text/html; charset=utf-8",

@@ -145,8 +145,10 @@ async def _overlaps(c: Ctx, parcels: LayerInfo, fid: int, layer: LayerInfo,
             continue
         p = orjson.loads(r["props"])
         code = p.get(rel.code_field) if rel.code_field else None
+        title = layer.definition.title_field
         features.append({
-            "fid": r["fid"],
+            "fid": r["fid"], "title": p.get(title) if title and title != rel.code_field
+            else None,  # e.g. the project's name beside its land-use code
             "intersection_m2": round(float(area), 2),
             "share_pct": round(100.0 * float(area) / parcel_plane, 3) if parcel_plane else None,
             "code": code, "meaning": meaning(layer, rel.code_field, code)

@@ -9,6 +9,7 @@ outline (a polygon's boundary) or label.
 
 from __future__ import annotations
 
+import re
 from xml.sax.saxutils import escape, quoteattr
 
 SLD_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -76,13 +77,34 @@ def _symbolizer(entry: dict, style: dict) -> str:
                 f"{_stroke('#FFFFFF', 1)}</se:Mark><se:Size>{size:g}</se:Size></se:Graphic>"
                 "</se:PointSymbolizer>")
     if kind == "label":
-        return (f"<se:TextSymbolizer><se:Label><ogc:PropertyName>{escape(entry['property'])}"
-                "</ogc:PropertyName></se:Label><se:Font>"
-                f"{_css('font-family', 'Noto Sans')}{_css('font-size', 11)}</se:Font>"
+        return (f"<se:TextSymbolizer><se:Label>{_sld_label(entry['property'])}"
+                "</se:Label><se:Font>"
+                f"{_css('font-family', 'DejaVu Sans')}{_css('font-size', 11)}</se:Font>"
                 f"<se:Halo><se:Radius>1</se:Radius><se:Fill>{_css('fill', '#FFFFFF')}"
                 f"</se:Fill></se:Halo><se:Fill>{_css('fill', color)}</se:Fill>"
                 "</se:TextSymbolizer>")
     raise ValueError(f"unknown legend kind {kind!r}")
+
+
+def _label_parts(prop: str) -> list[tuple[bool, str]]:
+    """A label's field or ``"{sheet_no}/{parcel_no}"`` template as (is a field, text) parts."""
+    if "{" not in prop:
+        return [(True, prop)]
+    return [(i % 2 == 1, p) for i, p in enumerate(re.split(r"\{([a-z][a-z0-9_]*)\}", prop)) if p]
+
+
+def _sld_label(prop: str) -> str:  # SE labels are mixed content: text and property names
+    return "".join(f"<ogc:PropertyName>{escape(t)}</ogc:PropertyName>" if field else escape(t)
+                   for field, t in _label_parts(prop))
+
+
+def _qml_label(prop: str) -> tuple[str, str]:
+    """(fieldName, isExpression) of a QGIS label: the field, or a concat() expression."""
+    parts = _label_parts(prop)
+    if len(parts) == 1 and parts[0][0]:
+        return prop, "0"
+    return "concat(" + ", ".join(f'"{t}"' if field else "'" + t.replace("'", "''") + "'"
+                                 for field, t in parts) + ")", "1"
 
 
 def _fill_opacity(style: dict) -> float:
@@ -210,10 +232,11 @@ def qml(style: dict) -> str:
                     f'<symbols>{"".join(symbols)}</symbols></renderer-v2>')
     labeling = ""
     if label is not None:
+        field, is_expr = _qml_label(label["property"])
         labeling = ('<labeling type="simple"><settings calloutType="simple">'
-                    f'<text-style fieldName={quoteattr(label["property"])} fontFamily="Noto Sans" '
+                    f'<text-style fieldName={quoteattr(field)} fontFamily="DejaVu Sans" '
                     f'fontSize="9" textColor={quoteattr(_rgba(label["color"]))} '
-                    'isExpression="0"><text-buffer bufferDraw="1" bufferSize="1" '
+                    f'isExpression="{is_expr}"><text-buffer bufferDraw="1" bufferSize="1" '
                     'bufferColor="255,255,255,255"/></text-style></settings></labeling>')
     return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
             '<qgis version="3.28.0" styleCategories="Symbology|Labeling">'

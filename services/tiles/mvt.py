@@ -47,8 +47,8 @@ class TileSettings(BaseSettings):
 
     tile_cache: bool = False  # SPP_TILE_CACHE: keep public tiles in $SPP_DATA_DIR/tiles
     tile_max_age: int = 60  # SPP_TILE_MAX_AGE: Cache-Control max-age of tiles, seconds
-    # SPP_GLYPHS_URL: font glyphs of the MapLibre styles (labels). Unset: styles carry no
-    # labels, because nothing may be fetched from outside at run time.
+    # SPP_GLYPHS_URL: font glyphs of the MapLibre styles (labels). Unset: this server's
+    # /fonts/{fontstack}/{range}.pbf (made from a Debian font; nothing fetched from outside).
     glyphs_url: str | None = None
 
 

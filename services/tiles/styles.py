@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from gis.settings import get_settings
-from gis.styles import base_layers, compose_base
+from gis.styles import GLYPHS_PATH, base_layers, compose_base
 from gis.styles import build as build_style
 from services.access import visible_layers
 from services.catalog import LayerInfo
@@ -163,10 +163,8 @@ def mapbox_style(c: Ctx, style_id: str, layers: list[LayerInfo], title: str) -> 
             return (1, _draw_rank(files, lyr))
         style_layers += sorted((lyr for s in files for lyr in s["layers"]),
                                key=rank)  # stable within a rank
-    glyphs = mvt.TileSettings().glyphs_url
-    if not glyphs:  # labels need a glyph server; without one, leave them out
-        style_layers = [lyr for lyr in style_layers
-                        if "text-field" not in lyr.get("layout", {})]
+    # labels' glyphs: ours (/fonts, made from a Debian font) unless the city names its own
+    glyphs = mvt.TileSettings().glyphs_url or c.url(GLYPHS_PATH)
     tilejson = {"f": "tilejson"}
     if style_id == BASE:
         tilejson["collections"] = ",".join(base_ids)
@@ -182,8 +180,7 @@ def mapbox_style(c: Ctx, style_id: str, layers: list[LayerInfo], title: str) -> 
                             "attribution": "© Thành phố Cần Thơ (SPP Cần Thơ)"}},
         "layers": style_layers,
     }
-    if glyphs:
-        doc["glyphs"] = glyphs
+    doc["glyphs"] = glyphs
     if style_id == BASE and (outside := get_settings().basemap_url):
         doc["metadata"]["spp:outsideBasemap"] = outside  # the switcher's outside option
     if bounds:

@@ -130,9 +130,7 @@
     const tilejsonUrl = `${location.origin}/ogc/tiles/WebMercatorQuad?f=tilejson`;
     try {
       const style = await getJSON("/ogc/styles/basemap?f=mapbox");
-      // labels need glyph fonts from a server; we ship none and fetch nothing from outside
-      style.layers = style.layers.filter((l) => !(l.type === "symbol" && l.layout && l.layout["text-field"]));
-      delete style.glyphs;
+      // labels: the style's glyphs are this server's /fonts (or SPP_GLYPHS_URL)
       state.styleSource = "styles";
       return style;
     } catch (e) {
@@ -384,7 +382,7 @@
       for (const f of s.features) {
         if (s.kind === "overlap") {
           const sw = f.meaning && f.meaning.color ? `<span class="sw" style="background:${esc(f.meaning.color)}"></span> ` : "";
-          html += `<div class="zone">${sw}<b>${esc(f.code ?? "#" + f.fid)}</b>${f.meaning ? ` — ${esc(f.meaning[L])}` : ""}
+          html += `<div class="zone">${sw}${f.title != null ? `<b data-testid="overlap-title">${esc(f.title)}</b> · ` : ""}<b>${esc(f.code ?? (f.title != null ? "" : "#" + f.fid))}</b>${f.meaning ? ` — ${esc(f.meaning[L])}` : ""}
             <div>${esc(t("intersection"))}: <b>${esc(fmt(f.intersection_m2))} m²</b> · ${esc(t("share"))}: <b>${esc(fmt(f.share_pct, 1))} %</b></div>
             <div class="bar"><i style="width:${Math.min(100, f.share_pct || 0)}%"></i></div>
             <details><summary class="muted">${esc(t("feature"))} #${f.fid}</summary><table>${propRows(f.properties)}</table></details></div>`;
@@ -417,6 +415,7 @@
   }
 
   function showFeature(f) {
+    if (state.featurePanel) return void state.featurePanel(f); // panel.js
     const c = state.collections.find((x) => x.id === f.sourceLayer);
     const title = c ? ((c.titles && c.titles[state.lang]) || c.title) : f.sourceLayer;
     const rows = Object.entries(f.properties).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(fmt(v))}</td></tr>`).join("");
@@ -525,6 +524,7 @@
 
   // -- start ----------------------------------------------------------------------------------
   async function main() {
+    await (window.sppAuth && window.sppAuth.ready); // signin.js: a sign-in being completed
     const h = readHash();
     if (h.lang) state.lang = h.lang;
     if (typeof maplibregl === "undefined") {
@@ -543,6 +543,7 @@
     const map = new maplibregl.Map({
       container: "map", style, center: (h.view || HOME).center, zoom: (h.view || HOME).zoom,
       attributionControl: { compact: true }, maxZoom: 21,
+      transformRequest: window.sppAuth && window.sppAuth.transformRequest, // our origin only
     });
     state.map = map;
     window.sppMap = map;
@@ -622,5 +623,6 @@
   state.selectParcel = selectParcel;
   state.search = doSearch;
   state.goTo = goTo;
+  Object.assign(state, { showPanel, status });
   main().catch((e) => { console.error(e); status(String(e)); });
 })();

@@ -55,7 +55,7 @@
     const off = new maplibregl.Map({ container: div, style: map.getStyle(), center: map.getCenter(), zoom,
       bearing: map.getBearing(), pitch: 0, interactive: false, attributionControl: false, fadeDuration: 0,
       pixelRatio: ratio, canvasContextAttributes: { preserveDrawingBuffer: true },
-      transformRequest: spp().transformRequest });
+      transformRequest: window.sppAuth && window.sppAuth.transformRequest }); // signin.js: staff tiles
     return new Promise((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);

@@ -33,7 +33,6 @@
       yes: "Yes", error: "Error",
     },
   };
-  const KEY = "spp.staffKey";
   const $ = (s) => document.querySelector(s);
   const lang = () => (document.documentElement.lang === "en" ? "en" : "vi");
   const t = (k) => T[lang()][k] ?? T.vi[k] ?? k;
@@ -211,10 +210,10 @@
   }
 
   // -- staff: the moderation list ------------------------------------------------------------
-  const staffKey = () => sessionStorage.getItem(KEY);
+  const staffKey = () => window.sppAuth.token(); // signin.js: the one credential store
   async function staffFetch(path, opts = {}) {
-    const r = await fetch(path, { ...opts, headers: { Accept: "application/json", "X-API-Key": staffKey(), ...(opts.headers || {}) } });
-    if (r.status === 401) { sessionStorage.removeItem(KEY); $("#btn-moderate").hidden = true; }
+    const r = await fetch(path, { ...opts, headers: { Accept: "application/json", ...(opts.headers || {}) } }); // signin.js adds the credential
+    if (r.status === 401) { window.sppAuth.forget(); $("#btn-moderate").hidden = true; }
     return r;
   }
 
@@ -231,7 +230,7 @@
         e.preventDefault();
         const v = e.target.elements.key.value.trim();
         if (!v) return;
-        sessionStorage.setItem(KEY, v);
+        window.sppAuth.setKey(v);
         $("#btn-moderate").hidden = false;
         openModeration();
       };
@@ -253,7 +252,7 @@
     const body = $("#panel-body");
     body.innerHTML = `<h2>${esc(t("modTitle"))}</h2><div class="actions"><button type="button" id="mod-forget">${esc(t("forget"))}</button></div>
       <div id="mod-list" data-testid="moderation-list"></div>`;
-    $("#mod-forget").onclick = () => { sessionStorage.removeItem(KEY); $("#btn-moderate").hidden = true; openModeration(); };
+    $("#mod-forget").onclick = () => { window.sppAuth.forget(); $("#btn-moderate").hidden = true; openModeration(); };
     const list = $("#mod-list");
     if (!rows.length) { list.textContent = t("empty"); return; }
     for (const s of rows) list.appendChild(card(s));

@@ -129,7 +129,7 @@ try {
   await page.click('#mod-key button[type="submit"]');
   const card = page.locator(`[data-submission="${seen.accepted.id}"]`);
   await card.waitFor({ timeout: 20000 });
-  seen.stored = await page.evaluate(() => sessionStorage.getItem("spp.staffKey") !== null);
+  seen.stored = await page.evaluate(() => sessionStorage.getItem("spp.credential") !== null);
   check(seen.stored, "the key is kept in sessionStorage");
   const msg = card.locator(".message");
   seen.cardMessage = { text: await msg.innerText(), html: await msg.innerHTML() };
