@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     keep_versions: int = 5
     # PostgreSQL statement timeout for web requests, milliseconds.
     statement_timeout_ms: int = 15000
+    # An outside base map the city configures for the web map's switcher: a MapLibre style
+    # URL or a raster tile URL template ({z}/{x}/{y}). Unset: no such option, no request.
+    basemap_url: str | None = Field(default=None, pattern=r"^https?://[^\s\"'<>]+$")
 
     # -- access control, audit and abuse limits (services/auth, limits, ratelimit, audit) --
     # Database URL of the web services' read-only role (spp_web). Unset: the embedded

@@ -6,6 +6,10 @@ A style is ``{"id", "title", "geometry", "metadata": {"legend": [...]}, "layers"
 which the services also write SLD 1.1 and QGIS QML, so every client draws the same colours.
 ``styles/build.py`` writes these to ``styles/<id>.json``; a layer without a file is served
 the style made here, so a new layer file is drawn without any other step.
+
+A layer with ``style.extrude`` also gets a ``fill-extrusion`` layer (``<id>-3d``, hidden,
+``metadata["spp:3d"]``) that the web map's 3D view shows. ``base_layers`` and ``compose_base``
+make the city base map (the ``base`` style) from the layers whose ``map.base`` is set.
 """
 
 from __future__ import annotations
@@ -48,6 +52,39 @@ def _match(prop: str, rules: list[dict], key: str, default):
     if all(v == default for v in pairs[1::2]):
         return default
     return ["match", ["get", prop], *pairs, default]
+
+
+def base_layers(layers) -> list[VectorLayerDef]:
+    """The vector layers of the city base map, in their ``map.base`` order (then by id)."""
+    return sorted((d for d in layers if isinstance(d, VectorLayerDef) and d.map.base is not None),
+                  key=lambda d: (d.map.base, d.id))
+
+
+def compose_base(styles: list[dict]) -> list[dict]:
+    """The style layers of the base map from its layers' styles, given in base order: every
+    layer's drawing in that order, then the 3D layers, then every label (names stay on top)."""
+    def part(kind):
+        return [lyr for s in styles for lyr in s["layers"] if _part(lyr) == kind]
+    return part("draw") + part("3d") + part("label")
+
+
+def _part(lyr: dict) -> str:
+    if lyr["type"] == "symbol":
+        return "label"
+    return "3d" if lyr["type"] == "fill-extrusion" else "draw"
+
+
+def extrusion_height(layer: VectorLayerDef) -> list:
+    """The MapLibre expression of a feature's height (m): the height field, else floors x
+    floor height, else 0 (tiles leave empty values out)."""
+    ex = layer.style.extrude
+    expr: list = ["case"]
+    if ex.height:
+        expr += [["has", ex.height], ["max", 0, ["to-number", ["get", ex.height]]]]
+    if ex.floors:
+        expr += [["has", ex.floors],
+                 ["*", ["max", 0, ["to-number", ["get", ex.floors]]], ex.floor_height]]
+    return [*expr, 0]
 
 
 def build(layer: VectorLayerDef) -> dict:
@@ -95,6 +132,13 @@ def build(layer: VectorLayerDef) -> dict:
                        "paint": {"circle-color": color, "circle-radius": _or(st.radius, 4),
                                  "circle-stroke-color": "#FFFFFF",
                                  "circle-stroke-width": 1}})
+    if st.extrude and kind == "fill":
+        layers.append({"id": f"{lid}-3d", "type": "fill-extrusion", **base,
+                       "metadata": {"spp:3d": True}, "layout": {"visibility": "none"},
+                       "paint": {"fill-extrusion-color": st.extrude.color.upper()
+                                 if st.extrude.color else color,
+                                 "fill-extrusion-height": extrusion_height(layer),
+                                 "fill-extrusion-opacity": st.extrude.opacity}})
     if st.label:
         lb = st.label
         layout = {"text-field": ["to-string", ["get", lb.field]], "text-font": FONT,

@@ -9,6 +9,6 @@ from gis.layerdef import LayerDefinition, VectorLayerDef
 
 def map_hints(d: LayerDefinition) -> dict:
     label = d.style.label if isinstance(d, VectorLayerDef) else None
-    return {"kind": d.kind, "domain": d.domain, "visible": d.map.visible,
+    return {"kind": d.kind, "domain": d.domain, "visible": d.map.visible, "base": d.map.base,
             "label": label.field if label else None,
             "planning": d.planning.role if d.planning else None}

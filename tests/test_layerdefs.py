@@ -83,7 +83,7 @@ def test_titles_and_labels_are_vietnamese_and_english(defs):
 
 
 # the ISO topic categories that fit a domain (a flood layer is inlandWaters, a tree biota...)
-TOPICS = {"land": {"planningCadastre", "imageryBaseMapsEarthCover", "elevation"},
+TOPICS = {"land": {"planningCadastre", "imageryBaseMapsEarthCover", "elevation", "structure"},
           "planning": {"planningCadastre", "economy"}, "boundary": {"boundaries"},
           "utility": {"utilitiesCommunication"}, "transport": {"transportation"},
           "address": {"location"}, "social": {"society", "health"},
@@ -161,9 +161,10 @@ def test_parcel_owner_fields_are_personal(defs):
 
 
 def test_geometry_types(defs):
-    lines = {"roads", "water_pipes", "drainage_lines", "power_lines", "telecom_lines"}
+    lines = {"roads", "water_pipes", "drainage_lines", "power_lines", "telecom_lines",
+             "waterways"}
     points = {"street_lights", "trees", "fire_hydrants", "telecom_poles", "address_points",
-              "social_welfare_facilities"}
+              "social_welfare_facilities", "place_names"}
     for lid, layer in defs.items():
         expected = ("MultiLineString" if lid in lines else "Point" if lid in points
                     else "MultiPolygon")

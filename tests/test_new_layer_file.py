@@ -113,7 +113,7 @@ def web(server):
 
 def test_collection_document_carries_what_the_map_needs(web):
     doc = web.get(f"/ogc/collections/{NEW}").json()
-    assert doc["spp:map"] == {"kind": "vector", "domain": "social", "visible": True,
+    assert doc["spp:map"] == {"kind": "vector", "domain": "social", "visible": True, "base": None,
                               "label": "name", "planning": "nearest"}
     assert any(lk["rel"].endswith("/style") for lk in doc["links"])
     listed = {c["id"]: c for c in web.get("/ogc/collections").json()["collections"]}

@@ -19,6 +19,8 @@ HEX = re.compile(r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")
 # the OGC API - Records collection of dataset records (/ogc/collections/<id>): no layer may
 # take its id
 CATALOGUE_ID = "catalog"
+# the styles of several layers (/ogc/styles/<id>): no layer may take their ids either
+COMPOSED_STYLE_IDS = ("base", "basemap")
 
 
 def check_layer_id(v: str) -> str:
@@ -28,6 +30,9 @@ def check_layer_id(v: str) -> str:
     if v == CATALOGUE_ID:
         raise ValueError(f"layer id {v!r} is reserved for the catalogue of dataset records "
                          "(/ogc/collections/catalog); choose another id")
+    if v in COMPOSED_STYLE_IDS:
+        raise ValueError(f"layer id {v!r} is reserved for the style of several layers "
+                         f"(/ogc/styles/{v}); choose another id")
     return v
 
 
@@ -63,6 +68,9 @@ class MapOptions(Strict):
     """How the web map shows the layer."""
 
     visible: bool = False  # drawn when the map opens (no layers in the URL)
+    # part of the city base map, drawn in increasing order (vector: a layer of the "base"
+    # style; raster: a backdrop offered by the web map's base-map switcher); none: not base
+    base: int | None = Field(default=None, ge=0, le=1000)
 
 
 PlanningRoleName = Literal["parcels", "wards", "overlap", "nearest", "flood_depth"]

@@ -119,6 +119,28 @@ class LabelStyle(Strict):
         return check_colour(v)
 
 
+class Extrude(Strict):
+    """3D: polygons raised by the value of ``height`` (metres) or, where it is empty,
+    ``floors`` x ``floor_height`` (the web map's 3D view, MapLibre ``fill-extrusion``)."""
+
+    height: str | None = None  # field holding a height in metres
+    floors: str | None = None  # field holding a number of floors
+    floor_height: float = Field(default=3.3, gt=0, le=20)  # metres a floor
+    color: str | None = None  # default: the fill colour of the layer's classes
+    opacity: float = Field(default=0.85, ge=0, le=1)  # an envelope (height limit) reads lighter
+
+    @field_validator("color")
+    @classmethod
+    def _colour(cls, v: str | None) -> str | None:
+        return None if v is None else check_colour(v)
+
+    @model_validator(mode="after")
+    def _some_height(self) -> Extrude:
+        if not self.height and not self.floors:
+            raise ValueError("extrude needs a height field, a floors field or both")
+        return self
+
+
 class VectorStyle(Strict):
     """How the layer is drawn (MapLibre, SLD, QML and legends are made from it)."""
 
@@ -135,6 +157,7 @@ class VectorStyle(Strict):
     width: int | float | None = None  # line width (px)
     radius: int | float | None = None  # circle radius (px)
     label: LabelStyle | None = None
+    extrude: Extrude | None = None  # 3D view: polygons raised by a height (fill-extrusion)
 
     @field_validator("color", "outline")
     @classmethod
@@ -238,12 +261,21 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
              ("checks.reference_for.key",
               layer.checks.reference_for and layer.checks.reference_for.key)]
     refs += [("search.fields", f) for f in (layer.search.fields if layer.search else [])]
+    ex = layer.style.extrude
+    heights = [("style.extrude.height", ex and ex.height),
+               ("style.extrude.floors", ex and ex.floors)]
+    refs += heights
     for key, name in refs:
         if name and name not in names:
             out.append(f"{key} field {name!r} is not among the fields")
+    if ex and not layer.is_polygon:
+        out.append("style.extrude is for polygon layers")
+    for key, name in heights:
+        if name in names and layer.field[name].type not in ("integer", "number"):
+            out.append(f"{key} field {name!r} must be an integer or number field")
     tiled = layer.tiles.fields
     drawn = [("style.property", layer.style.property),
-             ("style.label.field", layer.style.label and layer.style.label.field)]
+             ("style.label.field", layer.style.label and layer.style.label.field), *heights]
     for key, name in drawn:
         if name and tiled is not None and name in names and name not in tiled:
             out.append(f"{key} field {name!r} is not in tiles.fields (the map draws from "

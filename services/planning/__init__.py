@@ -24,7 +24,7 @@ WEB = HERE.parent / "web"
 VENDOR = {"maplibre-gl": next((p for p in (WEB / "vendor" / "maplibre-gl",
                                            WEB / "node_modules" / "maplibre-gl" / "dist")
                                if p.is_dir()), WEB / "vendor" / "maplibre-gl")}
-WEB_FILES = {"app.js", "app.css", "index.html"}
+WEB_FILES = {"app.js", "app.css", "index.html", "basemap.js"}
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 
 

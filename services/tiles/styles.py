@@ -1,6 +1,9 @@
 """OGC API - Styles: the style list, one style a visible layer plus ``basemap`` (every visible
-layer together), as a MapLibre/Mapbox style (``f=mapbox``, default), SLD 1.1 (``f=sld``) or
-QGIS QML (``f=qml``), and a JSON legend.
+layer together, the city base map's layers at the bottom) and ``base`` (the city base map:
+the layers whose ``map.base`` is set, in that order, labels on top; its metadata names the
+outside base map ``SPP_BASEMAP_URL`` when the city configured one), as a MapLibre/Mapbox
+style (``f=mapbox``, default), SLD 1.1 (``f=sld``) or QGIS QML (``f=qml``), and a JSON
+legend.
 
 Styles come from ``styles/<style>.json`` (``SPP_STYLES_DIR``; written by ``styles/build.py``);
 a vector layer without a file gets the style made from its definition (``gis.styles``).
@@ -18,6 +21,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from gis.settings import get_settings
+from gis.styles import base_layers, compose_base
 from gis.styles import build as build_style
 from services.access import visible_layers
 from services.catalog import LayerInfo
@@ -28,6 +32,10 @@ from services.tiles import export, mvt
 router = APIRouter(prefix="/ogc/styles", tags=["Styles"])
 
 BASEMAP = "basemap"
+BASE = "base"
+COMPOSED = (BASEMAP, BASE)  # styles of several layers (no QML)
+TITLES = {BASEMAP: "SPP Cần Thơ — bản đồ nền / base map",
+          BASE: "SPP Cần Thơ — bản đồ nền thành phố / city base map"}
 MAPBOX = "application/vnd.mapbox.style+json"
 SLD = "application/vnd.ogc.sld+xml;version=1.1"
 QML = "application/vnd.qgis.qml+xml"
@@ -42,7 +50,7 @@ def _draw_rank(files: list[dict], layer: dict) -> int:
         if style["geometry"] == "polygon":
             return 1 if filled else 3
         return 2
-    return {"fill": 0, "circle": 4, "symbol": 5}.get(layer["type"], 2)
+    return {"fill": 0, "circle": 4, "fill-extrusion": 5, "symbol": 6}.get(layer["type"], 2)
 
 
 @lru_cache(maxsize=64)
@@ -79,9 +87,17 @@ def _styled(c: Ctx) -> list[LayerInfo]:
     return out
 
 
+def _base(layers: list[LayerInfo]) -> list[LayerInfo]:
+    """The layers of the city base map among ``layers``, in ``map.base`` order."""
+    by_id = {lyr.id: lyr for lyr in layers}
+    return [by_id[d.id] for d in base_layers(lyr.definition for lyr in layers)]
+
+
 def _resolve(c: Ctx, style_id: str) -> tuple[list[LayerInfo], str]:
     if style_id == BASEMAP:
-        return _styled(c), "SPP Cần Thơ — bản đồ nền / base map"
+        return _styled(c), TITLES[BASEMAP]
+    if style_id == BASE:
+        return _base(_styled(c)), TITLES[BASE]
     try:
         layer = c.layer(style_id)
     except NotFound:
@@ -99,7 +115,7 @@ def _links(c: Ctx, style_id: str) -> list[dict]:
         {"rel": "stylesheet", "type": SLD, "title": "OGC SLD 1.1",
          "href": c.url(base, {"f": "sld"})},
         *([{"rel": "stylesheet", "type": QML, "title": "QGIS QML",
-            "href": c.url(base, {"f": "qml"})}] if style_id != BASEMAP else []),
+            "href": c.url(base, {"f": "qml"})}] if style_id not in COMPOSED else []),
         {"rel": "describedby", "type": JSON, "title": "Legend",
          "href": c.url(f"{base}/legend")},
     ]
@@ -117,8 +133,7 @@ def _etag(kind: str, layers: list[LayerInfo], c: Ctx, extra: str = "") -> str:
 @router.get("", summary="Styles")
 async def styles_list(request: Request, c: Ctx = Depends(ctx)):
     layers = _styled(c)
-    items = [{"id": BASEMAP, "title": "SPP Cần Thơ — bản đồ nền / base map",
-              "links": _links(c, BASEMAP)}]
+    items = [{"id": sid, "title": TITLES[sid], "links": _links(c, sid)} for sid in COMPOSED]
     for layer in layers:
         items.append({"id": layer.id, "title": f"{layer.title_vi} / {layer.title_en}",
                       "links": _links(c, layer.id)})
@@ -134,17 +149,28 @@ async def styles_list(request: Request, c: Ctx = Depends(ctx)):
 def mapbox_style(c: Ctx, style_id: str, layers: list[LayerInfo], title: str) -> dict:
     files = [style_file(layer) for layer in layers]
     style_layers = []
-    if style_id == BASEMAP:
+    if style_id in COMPOSED:
         style_layers.append({"id": "background", "type": "background",
                              "paint": {"background-color": "#F8F8F5"}})
-    style_layers += sorted((lyr for s in files for lyr in s["layers"]),
-                           key=lambda lyr: _draw_rank(files, lyr))  # stable within a rank
+    base_ids = [lyr.id for lyr in _base(layers)]
+    if style_id == BASE:
+        style_layers += compose_base(files)
+    else:  # the base map's drawing below the thematic layers; labels and 3D above all
+        def rank(lyr: dict) -> tuple:
+            if lyr["source-layer"] in base_ids and lyr["type"] not in ("symbol",
+                                                                        "fill-extrusion"):
+                return (0, base_ids.index(lyr["source-layer"]))
+            return (1, _draw_rank(files, lyr))
+        style_layers += sorted((lyr for s in files for lyr in s["layers"]),
+                               key=rank)  # stable within a rank
     glyphs = mvt.TileSettings().glyphs_url
     if not glyphs:  # labels need a glyph server; without one, leave them out
         style_layers = [lyr for lyr in style_layers
                         if "text-field" not in lyr.get("layout", {})]
     tilejson = {"f": "tilejson"}
-    if style_id != BASEMAP:
+    if style_id == BASE:
+        tilejson["collections"] = ",".join(base_ids)
+    elif style_id != BASEMAP:
         tilejson["collections"] = style_id
     bounds = [b for b in (lyr.bbox for lyr in layers) if b]
     doc = {
@@ -158,6 +184,8 @@ def mapbox_style(c: Ctx, style_id: str, layers: list[LayerInfo], title: str) -> 
     }
     if glyphs:
         doc["glyphs"] = glyphs
+    if style_id == BASE and (outside := get_settings().basemap_url):
+        doc["metadata"]["spp:outsideBasemap"] = outside  # the switcher's outside option
     if bounds:
         doc["center"] = [(min(b[0] for b in bounds) + max(b[2] for b in bounds)) / 2,
                          (min(b[1] for b in bounds) + max(b[3] for b in bounds)) / 2]
@@ -185,7 +213,7 @@ async def style(request: Request, styleId: str, f: str | None = None,  # noqa: N
                 c: Ctx = Depends(ctx)):
     layers, title = _resolve(c, styleId)
     fmt = _format(request)
-    if fmt == "qml" and styleId == BASEMAP:
+    if fmt == "qml" and styleId in COMPOSED:
         raise InvalidParameter("QML holds the style of one layer; ask "
                                f"{c.url('/ogc/styles/<layer id>', {'f': 'qml'})}")
     etag = _etag("style", layers, c, fmt)

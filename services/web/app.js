@@ -166,6 +166,7 @@
     for (const l of state.map.getStyle().layers) {
       const id = l.type === "raster" && l.metadata && l.metadata["spp:raster"] || l["source-layer"];
       if (!id || (l.source !== "spp" && l.type !== "raster") || l.id.startsWith("spp-sel")) continue;
+      if (l.metadata && l.metadata["spp:3d"]) continue; // the 3D view's (basemap.js)
       (state.styleLayers[id] = state.styleLayers[id] || []).push(l);
     }
   }
@@ -565,6 +566,7 @@
       loadLegends();
       if (h.parcel != null) selectParcel(h.parcel, { fly: !h.view });
       state.ready = true;
+      document.dispatchEvent(new CustomEvent("spp:ready", { detail: state })); // basemap.js
     });
     map.on("sourcedata", (e) => { // re-apply multi-selection highlight as tiles arrive
       if (e.sourceId === "spp" && e.isSourceLoaded) for (const fid of state.selected) setSelectedState(fid, true);
