@@ -79,6 +79,12 @@ def ward_names(ward: np.ndarray) -> np.ndarray:
     return np.array([w.full_name for w in WARDS], dtype=object)[np.asarray(ward, dtype=np.int64)]
 
 
+def ward_in_text(ward: np.ndarray) -> np.ndarray:
+    """'phường Ninh Kiều', 'xã Thạnh Phú': the ward as written inside a sentence."""
+    return np.array([f"{w.type.lower()} {w.name}" for w in WARDS], dtype=object)[
+        np.asarray(ward, dtype=np.int64)]
+
+
 def ward_codes(ward: np.ndarray) -> np.ndarray:
     return np.array([w.code for w in WARDS], dtype=object)[np.asarray(ward, dtype=np.int64)]
 

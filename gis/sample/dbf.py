@@ -55,6 +55,9 @@ def _encode_column(col: Column, values) -> np.ndarray:
 def write_dbf(path: Path, columns: list[Column], data: dict[str, object], date: dt.date,
               ldid: int = LDID_NONE) -> None:
     """Write ``data`` (column name -> sequence of bytes/str/numbers, NaN = empty) to ``path``."""
+    long = [c.name for c in columns if len(c.name.encode("ascii")) > 10]
+    if long:
+        raise ValueError(f"dBASE field names have at most 10 characters: {long}")
     n = len(next(iter(data.values()))) if data else 0
     dtype = np.dtype([("_deleted", "S1")] + [(c.name, f"S{c.width}") for c in columns])
     records = np.zeros(n, dtype=dtype)

@@ -237,7 +237,7 @@ def _write_city(outdir: Path, out: dict[str, Path], seed: int, seg, parcels, tab
         "bao_tro_xa_hoi": urban.write_social_welfare(files["bao_tro_xa_hoi"], _rng(seed, 16),
                                                      city),
         "du_an": landuse.write_projects(files["du_an"], _rng(seed, 17), city, blocks,
-                                        hydro.plane_xy),
+                                        parcels.block, hydro.plane_xy),
     }
     tel = networks.write_telecom(outdir, _rng(seed, 18), seg)
     out.update(files)
@@ -250,7 +250,7 @@ def _write_city(outdir: Path, out: dict[str, Path], seed: int, seg, parcels, tab
              "PolyLine", tcvn, "maNhanDang, ten, loaiThuyHe, chieuRong, CapKyThuat, ChieuDai, "
              "DonViQL, TenXa", f"{c['song_kenh']} lines", "waterways"),
         _shp("thuy_he/mat_nuoc.shp", "water surfaces: wide rivers and canals, lakes, ponds",
-             "Polygon", tcvn, "maNhanDang, ten, loaiMatNuoc, DienTich, TenXa",
+             "Polygon", tcvn, "maNhanDang, ten, loaiThuyHe, DienTich, TenXa",
              f"{c['mat_nuoc']} surfaces", "water_surfaces"),
         _shp("giao_thong/duong.shp", "road centre lines by managed segment: national and "
              "provincial roads, Ninh Kiều's main streets, commune roads, the parcels' streets",
@@ -263,18 +263,18 @@ def _write_city(outdir: Path, out: dict[str, Path], seed: int, seg, parcels, tab
              "chieuCao is empty for about 15 % (not measured)"),
         _shp("dia_danh/dia_danh.shp", "place names: the 103 wards and communes, neighbourhoods "
              "and hamlets, rivers, landmarks", "Point", utf8,
-             "maNhanDang, diaDanh, loaiDiaDanh, nhomDiaDanh, TenCu, TenXa",
+             "maNhanDang, diaDanh, PhanLoai, NhomDT, TenCu, TenXa",
              f"{c['dia_danh']} names", "place_names"),
         _shp("cay_xanh/cay_xanh.shp", "street trees", "Point",
              "DBF text in TCVN3 bytes; the .cpg says UTF-8 and lies",
-             "MaCay, TenCay, TenKhoaHoc, ChieuCao, DuongKinh, DuongKinhTan, LoaiCayCao, "
+             "MaCay, TenCay, TenKhoaHoc, ChieuCao, DuongKinh, DKTan, LoaiCayCao, "
              "CayDiSan, NamTrong, TenDuong, TenXa, TinhTrang", f"{c['cay_xanh']} trees",
              "trees"),
         _shp("vien_thong/tuyen_cap.shp", "telecom cables along the streets", "PolyLine", w1258,
-             "MaTuyen, DoanhNghiep, LoaiCap, HinhThuc, SoSoi, ChieuDai, NamXD, TenDuong, TenXa, "
+             "MaTuyen, NhaMang, LoaiCap, HinhThuc, SoSoi, ChieuDai, NamXD, TenDuong, TenXa, "
              "TinhTrang", f"{c['tuyen_cap']} cables", "telecom_lines"),
         _shp("vien_thong/cot_vien_thong.shp", "telecom poles of the overhead cables", "Point",
-             w1258, "MaCot, DoanhNghiep, LoaiCot, ChieuCao, DungChung, SoGP, NgayGP, TenDuong, "
+             w1258, "MaCot, NhaMang, LoaiCot, ChieuCao, DungChung, SoGP, NgayGP, TenDuong, "
              "TenXa, TinhTrang", f"{c['cot_vien_thong']} poles", "telecom_poles"),
         _shp("dien_luc/duong_day.shp", "110 kV lines between substations and 22 kV feeders",
              "PolyLine", tcvn, "MaTuyen, TenTuyen, CapDienAp, LoaiDZ, LoaiDay, TietDien, "

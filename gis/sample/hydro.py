@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 
 from gis.crs import from_wgs84
-from gis.sample.city import ZONE, City, as_multi, numbered, plane_lines, ward_names
+from gis.sample.city import ZONE, City, as_multi, numbered, plane_lines, ward_in_text, ward_names
 from gis.sample.shp import write_shapefile
 from gis.sample.wards import WARDS
 from gis.text import tcvn3
@@ -118,8 +118,7 @@ def write_hydrography(outdir: Path, rng: np.random.Generator, city: City) -> Hyd
         "chieuRong": np.r_[a[src, 2].astype(float), width],
         "CapKyThuat": np.r_[a[src, 3], np.full(n_minor, "", dtype=object)],
         "ChieuDai": np.round(shapely.length(geoms), 1),
-        "DonViQL": np.r_[a[src, 4], "UBND " + np.char.lower(
-            ward_names(mward).astype(str)).astype(object)],
+        "DonViQL": np.r_[a[src, 4], "UBND " + ward_in_text(mward)],
         "TenXa": ward_names(w_all),
     }
     geoms, kept = as_multi(geoms, 1)
@@ -149,7 +148,7 @@ def write_hydrography(outdir: Path, rng: np.random.Generator, city: City) -> Hyd
     scols = {
         "maNhanDang": numbered("MN", sward, 4),
         "ten": sname[ssrc],
-        "loaiMatNuoc": sclass[ssrc],
+        "loaiThuyHe": sclass[ssrc],
         "DienTich": np.round(shapely.area(spieces), 1),
         "TenXa": ward_names(sward),
     }

@@ -155,9 +155,11 @@ def write_flood_zones(path: Path, city: City, rivers: np.ndarray, widths: np.nda
 
 
 def write_projects(path: Path, rng: np.random.Generator, city: City, blocks: Blocks,
-                   plane_xy) -> int:
-    """About 2 % of the parcel blocks of the wards (at least 8, at most 40) plus LARGE."""
-    urban = np.flatnonzero([WARDS[w].type == "Phường" for w in blocks.ward])
+                   built: np.ndarray, plane_xy) -> int:
+    """About 2 % of the wards' blocks that hold parcels (``built``: block indices; at least
+    8, at most 40), plus LARGE."""
+    built = np.unique(built)
+    urban = built[[WARDS[w].type == "Phường" for w in blocks.ward[built]]]
     k = int(np.clip(round(0.02 * len(urban)), 8, 40))
     pick = np.sort(rng.choice(urban, min(k, len(urban)), replace=False))
     xs = np.stack([blocks.x0[pick], blocks.x1[pick], blocks.x1[pick], blocks.x0[pick]], 1)

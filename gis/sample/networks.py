@@ -65,7 +65,7 @@ def write_telecom(outdir: Path, rng: np.random.Generator, seg: Segments) -> dict
     lines = sub.offset_lines(0.42)
     lcols = {
         "MaTuyen": numbered("VT", sub.ward, 5),
-        "DoanhNghiep": np.asarray(OPERATORS, dtype=object)[rng.integers(0, 5, m)],
+        "NhaMang": np.asarray(OPERATORS, dtype=object)[rng.integers(0, 5, m)],
         "LoaiCap": np.where(rng.random(m) < 0.8, "Cáp quang", "Cáp đồng").astype(object),
         "HinhThuc": np.where(underground, "Ngầm", "Treo").astype(object),
         "SoSoi": rng.choice([12, 24, 48, 96], m),
@@ -85,7 +85,7 @@ def write_telecom(outdir: Path, rng: np.random.Generator, seg: Segments) -> dict
     dates = np.datetime64("2018-01-01") + rng.integers(0, 2400, k)
     pcols = {
         "MaCot": numbered("CVT", overhead.ward[s], 6),
-        "DoanhNghiep": lcols["DoanhNghiep"][np.flatnonzero(~underground)][s],
+        "NhaMang": lcols["NhaMang"][np.flatnonzero(~underground)][s],
         "LoaiCot": np.where(rng.random(k) < 0.7, "Cột bê tông ly tâm", "Cột thép").astype(
             object),
         "ChieuCao": rng.choice([7.5, 8.5, 10.0, 12.0], k),
@@ -157,7 +157,7 @@ def write_trees(path: Path, rng: np.random.Generator, seg: Segments) -> int:
         "TenCay": np.array([t[0] for t in TREES], dtype=object)[sp],
         "TenKhoaHoc": np.array([t[1] for t in TREES], dtype=object)[sp],
         "ChieuCao": height, "DuongKinh": trunk,
-        "DuongKinhTan": np.round(height * rng.uniform(0.3, 0.6, n), 1),
+        "DKTan": np.round(height * rng.uniform(0.3, 0.6, n), 1),
         "LoaiCayCao": np.select([height < 6, height <= 12], ["Loại 1", "Loại 2"],
                                 "Loại 3").astype(object),
         "CayDiSan": (trunk > 80) & (rng.random(n) < 0.2),

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from gis.sample.city import City, as_multi, numbered, plane_lines, ward_names
+from gis.sample.city import City, as_multi, numbered, plane_lines, ward_in_text, ward_names
 from gis.sample.shp import write_shapefile
 from gis.sample.streets import Segments
 from gis.sample.wards import WARDS
@@ -119,7 +119,7 @@ def write_roads(path: Path, rng: np.random.Generator, city: City, seg: Segments)
                         rng.choice(4, n, p=[0.35, 0.3, 0.3, 0.05])]).astype(object)
     manager = np.array([MANAGERS.get(c, "") for c in cls], dtype=object)
     local = manager == ""
-    manager[local] = "UBND " + np.char.lower(ward_names(w_all[local]).astype(str)).astype(object)
+    manager[local] = "UBND " + ward_in_text(w_all[local])
     first = np.r_[0, np.flatnonzero(src[1:] != src[:-1]) + 1]
     seq = np.arange(n_main) - np.repeat(first, np.diff(np.r_[first, n_main])) + 1
     from_pt = np.full(n, "", dtype=object)

@@ -61,6 +61,7 @@ def write_shapefile(path: Path, geoms: np.ndarray, columns: dict[str, np.ndarray
     ldid = LDID_NONE if cpg is None or cpg.upper().replace("-", "") == "UTF8" else LDID_ANSI
     write_dbf(path.with_suffix(".dbf"), cols, data, date, ldid)
     path.with_suffix(".prj").write_text(tm3_prj(central_meridian), encoding="ascii")
+    path.with_suffix(".cpg").unlink(missing_ok=True)  # GDAL writes one of its own
     if cpg is not None:
         path.with_suffix(".cpg").write_text(cpg, encoding="ascii")
     return path

@@ -76,20 +76,19 @@ def write_buildings(path: Path, rng: np.random.Generator, parcels: Parcels,
     bad[np.r_[table.invalid, table.nulls].astype(np.int64)] = True
     keep = np.flatnonzero(np.isin(cols_p["MucDich"], list(USE)) & ~bad)
     c = parcels.corners[keep]
-    u = c[:, 1] - c[:, 0]
-    front = np.linalg.norm(u, axis=1)
-    u = u / front[:, None]
-    v = c[:, 3] - c[:, 0]
-    depth = np.linalg.norm(v, axis=1)
-    v = v / depth[:, None]
+    front = np.linalg.norm(c[:, 1] - c[:, 0], axis=1)
+    depth = np.linalg.norm(c[:, 3] - c[:, 0], axis=1)
     n = len(keep)
-    setback = np.minimum(rng.choice([0.0, 0.5, 1.0, 3.0], n, p=[.4, .3, .2, .1]), depth * 0.2)
+    setback = np.minimum(rng.choice([0.1, 0.5, 1.0, 3.0], n, p=[.4, .3, .2, .1]), depth * 0.2)
     back = np.minimum(depth - 1.0, setback + rng.uniform(10.0, 24.0, n))
-    side = 0.2
-    ring = np.stack([c[:, 0] + side * u + setback[:, None] * v,
-                     c[:, 1] - side * u + setback[:, None] * v,
-                     c[:, 1] - side * u + back[:, None] * v,
-                     c[:, 0] + side * u + back[:, None] * v], axis=1)
+    # bilinear inside the parcel's quadrilateral (its sides need not be parallel)
+    s0 = (0.2 / front)[:, None]
+    t0, t1 = (setback / depth)[:, None], (back / depth)[:, None]
+
+    def at(s, t):
+        return (1 - t) * ((1 - s) * c[:, 0] + s * c[:, 1]) + t * ((1 - s) * c[:, 3] + s * c[:, 2])
+
+    ring = np.stack([at(s0, t0), at(1 - s0, t0), at(1 - s0, t1), at(s0, t1)], axis=1)
     geoms = shapely.orient_polygons(shapely.polygons(np.round(ring, 3)), exterior_cw=True)
     use = cols_p["MucDich"][keep]
     ward = parcels.ward[keep]
@@ -159,8 +158,8 @@ def write_place_names(path: Path, rng: np.random.Generator, city: City,
     old = np.full(len(x), "", dtype=object)
     old[:n_w] = ["; ".join(old_units(w.code)) if len(old_units(w.code)) > 1 else ""
                  for w in WARDS]
-    cols = {"maNhanDang": numbered("DD", ward, 4), "diaDanh": names, "loaiDiaDanh": cls,
-            "nhomDiaDanh": group, "TenCu": old, "TenXa": ward_names(ward)}
+    cols = {"maNhanDang": numbered("DD", ward, 4), "diaDanh": names, "PhanLoai": cls,
+            "NhomDT": group, "TenCu": old, "TenXa": ward_names(ward)}
     write_shapefile(path, shapely.points(np.round(x, 3), np.round(y, 3)), cols,
                     geometry_type="Point", encode=lambda s: s.encode("utf-8"), cpg="UTF-8",
                     date=dt.date(2025, 8, 15))
