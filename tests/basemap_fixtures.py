@@ -8,6 +8,7 @@ without SPP_BASEMAP_URL."""
 from __future__ import annotations
 
 import io
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, urlunsplit
@@ -101,23 +102,30 @@ def land_key(basemap_db):
 
 
 class OutsideTiles:
-    """A stand-in for a city's outside base map: 256 px PNG tiles at /tiles/{z}/{x}/{y}.png;
-    it records every path asked for."""
+    """A stand-in for a city's outside base map: 256 px PNG tiles at /tiles/{z}/{x}/{y}.png
+    and a MapLibre style of them (with a label layer) at /style.json; it records every path
+    asked for."""
 
     def __init__(self):
         buf = io.BytesIO()
         Image.new("RGB", (256, 256), (230, 200, 120)).save(buf, "PNG")
         png = buf.getvalue()
         asked = self.asked = []
+        self.root = ""  # set below, once the port is known
+        outside = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
                 asked.append(self.path)
-                ok = self.path.startswith("/tiles/") and self.path.endswith(".png")
-                self.send_response(200 if ok else 404)
-                self.send_header("Content-Type", "image/png" if ok else "text/plain")
+                if self.path == "/style.json":
+                    body, kind = json.dumps(outside.style()).encode(), "application/json"
+                elif self.path.startswith("/tiles/") and self.path.endswith(".png"):
+                    body, kind = png, "image/png"
+                else:
+                    body, kind = b"not found", "text/plain"
+                self.send_response(404 if kind == "text/plain" else 200)
+                self.send_header("Content-Type", kind)
                 self.send_header("Access-Control-Allow-Origin", "*")
-                body = png if ok else b"not found"
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -128,7 +136,18 @@ class OutsideTiles:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.root = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.template = self.root + "/tiles/{z}/{x}/{y}.png"
+        self.style_url = self.root + "/style.json"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def style(self) -> dict:
+        return {"version": 8, "glyphs": self.root + "/fonts/{fontstack}/{range}.pbf",
+                "sources": {"land": {"type": "raster", "tiles": [self.template],
+                                     "tileSize": 256}},
+                "layers": [{"id": "paper", "type": "background",
+                            "paint": {"background-color": "#EEEEEE"}},
+                           {"id": "land", "type": "raster", "source": "land"},
+                           {"id": "names", "type": "symbol", "source": "land",
+                            "layout": {"text-field": "x"}}]}
 
     def close(self):
         self.server.shutdown()
@@ -158,4 +177,14 @@ def outside_server(basemap_db, outside_tiles, session_dir):
     with serve(url, session_dir / "basemap_outside_serve.log",
                SPP_DATA_DIR=env["SPP_DATA_DIR"], SPP_RATE_IP_PER_S="0",
                SPP_BASEMAP_URL=outside_tiles.template) as root:
+        yield root
+
+
+@pytest.fixture(scope="session")
+def outside_style_server(basemap_db, outside_tiles, session_dir):
+    """Root URL of `gis serve` with SPP_BASEMAP_URL = the outside server's MapLibre style."""
+    url, env = basemap_db
+    with serve(url, session_dir / "basemap_outside_style_serve.log",
+               SPP_DATA_DIR=env["SPP_DATA_DIR"], SPP_RATE_IP_PER_S="0",
+               SPP_BASEMAP_URL=outside_tiles.style_url) as root:
         yield root

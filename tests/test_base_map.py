@@ -192,12 +192,12 @@ def test_styles_pass_the_maplibre_validator(basemap_server, tmp_path):
 
 
 def test_base_map_switcher_and_3d_in_chromium(basemap_server, outside_server, outside_tiles,
-                                              land_key):
+                                              outside_style_server, land_key):
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed (./spp setup installs it)")
     proc = subprocess.run([node, str(SPEC), basemap_server, outside_server,
-                           outside_tiles.root, land_key],
+                           outside_tiles.root, land_key, outside_style_server],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     assert lines, f"no result from the browser test:\n{proc.stdout}\n{proc.stderr}"
@@ -211,6 +211,23 @@ def test_base_map_switcher_and_3d_in_chromium(basemap_server, outside_server, ou
     assert "raster:orthophoto" in seen["staffOptions"]
     assert seen["outsideOptions"][-1] == "outside"
     assert any(p.startswith("/tiles/") for p in outside_tiles.asked)
+    assert "/style.json" in outside_tiles.asked and "/fonts/" not in str(outside_tiles.asked)
+    assert seen["outsideStyle"]["layers"] == ["spp-outside-paper", "spp-outside-land"]
     for name in ("basemap-01-city", "basemap-02-none", "basemap-03-3d",
                  "basemap-05-outside", "basemap-06-phone"):
         assert (ROOT / "tests" / "artifacts" / f"{name}.png").stat().st_size > 5_000
+
+
+@pytest.mark.parametrize("lid", NEW)
+def test_new_layers_have_sld_qml_and_a_legend(basemap_server, defs, lid):
+    """QGIS and GeoServer users get the new layers' classes too (the 3D layer is the web
+    map's only)."""
+    for f, kind in (("sld", "sld"), ("qml", "qml")):
+        r = httpx.get(f"{basemap_server}/ogc/styles/{lid}", params={"f": f}, timeout=30)
+        assert r.status_code == 200 and kind in r.headers["content-type"], (lid, f)
+        for c in defs[lid].style.classes:
+            if f == "sld":
+                assert c.color.upper() in r.text.upper(), (lid, c.color)
+    legend = httpx.get(f"{basemap_server}/ogc/styles/{lid}/legend", timeout=30).json()
+    labels = [e["label"]["vi"] for e in legend["layers"][0]["entries"]]
+    assert [c.label.vi for c in defs[lid].style.classes] == labels[:len(defs[lid].style.classes)]

@@ -117,7 +117,7 @@
     el.addEventListener("click", (e) => {
       const b = e.target.closest("button");
       if (!b) return;
-      if (b.dataset.action === "menu") el.classList.toggle("open");
+      if (b.dataset.action === "menu") b.setAttribute("aria-expanded", el.classList.toggle("open"));
       if (b.dataset.action === "3d") set3d(!on3d);
     });
     el.addEventListener("change", (e) => {
@@ -127,7 +127,7 @@
       if (e.target.dataset.action === "pitch") map.setPitch(Number(e.target.value));
     });
     function render() {
-      el.innerHTML = `<button type="button" data-action="menu" data-testid="basemap-button" aria-haspopup="true"
+      el.innerHTML = `<button type="button" data-action="menu" data-testid="basemap-button" aria-haspopup="true" aria-expanded="${el.classList.contains("open")}"
           title="${esc(t("basemap"))}" aria-label="${esc(t("basemap"))}">▦</button>
         <button type="button" data-action="3d" data-testid="view3d-button" class="${on3d ? "active" : ""}"
           aria-pressed="${on3d}" title="${esc(t("view3d"))}" aria-label="${esc(t("view3d"))}">3D</button>
@@ -139,6 +139,7 @@
             <input type="range" min="0" max="85" step="1" value="${Math.round(map.getPitch())}" data-action="pitch" data-testid="pitch"></label>` : ""}
         </div>`;
     }
+    map.on("click", () => el.classList.remove("open")); // a tap on the map closes the menu
     map.on("pitchend", () => { const r = el.querySelector("[data-action=pitch]"); if (r) r.value = Math.round(map.getPitch()); });
     document.querySelector("#layer-tree").addEventListener("input", () => sync3d());
     document.querySelector("#btn-lang").addEventListener("click", () => setTimeout(render, 0));

@@ -1,7 +1,8 @@
 // Browser test of the base-map switcher and the 3D view (services/web/basemap.js):
-//   node tests/web/basemap.spec.mjs BASE OUTSIDE_BASE OUTSIDE_TILES_ROOT LAND_API_KEY
+//   node tests/web/basemap.spec.mjs BASE OUTSIDE_BASE OUTSIDE_TILES_ROOT LAND_API_KEY STYLE_BASE
 // BASE: `gis serve` without SPP_BASEMAP_URL; OUTSIDE_BASE: the same data with SPP_BASEMAP_URL
-// set to the test's own tile server (OUTSIDE_TILES_ROOT); LAND_API_KEY: a land department key
+// set to the tile template of the test's own tile server (OUTSIDE_TILES_ROOT); STYLE_BASE: with
+// SPP_BASEMAP_URL set to that server's MapLibre style; LAND_API_KEY: a land department key
 // (may see the orthophoto). Drives Debian's chromium with playwright-core; screenshots go to
 // tests/artifacts/. Prints one JSON line with what it saw; exits 1 on the first failed check.
 import { createRequire } from "node:module";
@@ -13,7 +14,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, "..", "..", "services", "web", "package.json"));
 const { chromium } = require("playwright-core");
 
-const [base, outsideBase, outsideTiles, landKey] = process.argv.slice(2).map((a) => a.replace(/\/$/, ""));
+const [base, outsideBase, outsideTiles, landKey, styleBase] = process.argv.slice(2).map((a) => a.replace(/\/$/, ""));
 const artifacts = path.join(here, "..", "artifacts");
 mkdirSync(artifacts, { recursive: true });
 const shot = (name) => path.join(artifacts, `basemap-${name}.png`);
@@ -66,6 +67,10 @@ try {
   check(JSON.stringify(seen.publicOptions) === JSON.stringify(["city", "none"]),
     `public options: city and none only (no orthophoto, no outside) ${seen.publicOptions}`);
   check(await page.evaluate(() => window.sppBasemap.chosen()) === "city", "the city base is on at start");
+  seen.start3d = await page.evaluate(() => window.sppMap.getStyle().layers.filter((l) => l.type === "fill-extrusion")
+    .map((l) => window.sppMap.getLayoutProperty(l.id, "visibility")));
+  check(seen.start3d.length === 2 && seen.start3d.every((v) => v === "none") && (await page.evaluate(() => window.sppMap.getPitch())) === 0,
+    `the map opens flat, extrusions hidden: ${seen.start3d}`);
   seen.city = await rendered(page, BASE_LAYERS);
   for (const id of ["water_surfaces", "waterways", "buildings"]) check(seen.city[id] > 0, `${id} rendered: ${JSON.stringify(seen.city)}`);
   seen.cityRiver = await page.evaluate(() => window.sppMap.queryRenderedFeatures({ layers: window.spp.styleLayers.waterways.map((l) => l.id) })
@@ -159,6 +164,16 @@ try {
   await choose(out, "city");
   check(await out.evaluate(() => !window.sppMap.getLayer("spp-outside") && !window.sppMap.getSource("spp-outside")), "the outside map is removed");
 
+  // 5b. SPP_BASEMAP_URL naming a MapLibre style: its sources and drawing go under ours (not
+  //     its labels, which need its own glyphs)
+  const st = await open(styleBase);
+  await choose(st, "outside");
+  await st.waitForFunction(() => window.sppMap.getLayer("spp-outside-land") && window.sppMap.loaded() && window.sppMap.areTilesLoaded(), null, { timeout: 30000 });
+  seen.outsideStyle = await st.evaluate(() => ({ layers: window.sppMap.getStyle().layers.filter((l) => l.id.startsWith("spp-outside")).map((l) => l.id),
+    second: window.sppMap.getStyle().layers[1].id }));
+  check(seen.outsideStyle.second === "spp-outside-paper", `outside style under ours: ${JSON.stringify(seen.outsideStyle)}`);
+  await st.context().close();
+
   // 6. on a phone: the buttons are finger-sized and the menu stays on screen
   const phone = await open(base, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await phone.tap("[data-testid=basemap-button]");
@@ -179,9 +194,9 @@ try {
   await phone.screenshot({ path: shot("06-phone") });
 
   check(errors.length === 0, `page errors: ${errors.join("; ")}`);
-  const leaving = requests.filter((r) => ![base, outsideBase].some((b) => r.url.startsWith(b + "/"))
+  const leaving = requests.filter((r) => ![base, outsideBase, styleBase].some((b) => r.url.startsWith(b + "/"))
     && !r.url.startsWith("data:") && !r.url.startsWith("blob:")
-    && !(r.page === outsideBase && r.url.startsWith(outsideTiles + "/tiles/")));
+    && !([outsideBase, styleBase].includes(r.page) && /^\/(tiles\/|style\.json$)/.test(r.url.slice(outsideTiles.length)) && r.url.startsWith(outsideTiles)));
   check(leaving.length === 0, `requests outside the server: ${leaving.map((r) => r.url).join(", ")}`);
   console.log(JSON.stringify({ ok: true, seen }));
 } catch (e) {
