@@ -568,3 +568,13 @@ def raster_rollback(layer_id: str = typer.Argument(..., help="Raster layer id"),
 from gis.hooks.cli import hooks_app  # noqa: E402  (it uses this module's console)
 
 app.add_typer(hooks_app, name="hooks")
+
+
+# -- gis submissions list | show | approve | reject ---------------------------------------
+def _submissions_app():
+    from gis.submissions.cli import app as submissions_app
+
+    return submissions_app
+
+
+app.add_typer(_submissions_app(), name="submissions")

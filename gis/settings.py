@@ -117,6 +117,17 @@ class Settings(BaseSettings):
     export_batch_rows: int = 5000
     # ... and at most about this many bytes of rows (wide rows make smaller batches).
     export_batch_bytes: int = 4 * 2**20
+    # -- reports from citizens and businesses (POST /submissions, gis.submissions) --
+    # Largest photo a report may carry, bytes: the only route whose body may exceed
+    # SPP_MAX_BODY_BYTES (by this much and a little form overhead).
+    submission_photo_bytes: int = 5_000_000
+    # Largest photo in pixels (width x height), checked before it is decoded.
+    submission_photo_pixels: int = 40_000_000
+    # Longest text of a report (its message, and any text field), characters.
+    submission_text_max: int = 1000
+    # Reports per client address: a token bucket of this many an hour, burst = bucket size.
+    submission_rate_per_hour: float = 20.0
+    submission_rate_burst: int = 5
     # Edits (OGC API - Features Part 4): how long an edit waits for the layer's lock (a load,
     # a rollback or another edit) before it is answered 409 with Retry-After, seconds.
     edit_lock_wait_s: float = 3.0

@@ -11,13 +11,15 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
-from services import ops
+from services import ops, submissions
 from services.audit import AuditTrail, AuditWriter
 from services.catalog import Catalog
+from services.datasets import router as datasets_router
 from services.limits import RequestLimits
 from services.ogc import changes, collections, edits, errors, items, landing, openapi, records
 from services.ogc.cqlworker import PARSER
 from services.ogc.hotpath import GZIP_LEVEL, ItemsHotPath
+from services.opendata.api import router as opendata_router
 from services.planning import router as planning_router
 from services.raster import router as raster_router
 from services.ratelimit import RateLimit
@@ -88,11 +90,14 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
 
     app.state.audit = AuditWriter(web_database_url, get_settings().audit_flush_s)
     # records before collections and items: /ogc/collections/<catalogue id>/... are its own
-    for module in (ops, landing, records, collections, items, edits, changes, openapi):
+    for module in (ops, landing, records, collections, items, edits, changes, openapi,
+                   submissions):
         app.include_router(module.router)
     app.include_router(tiles_router)  # OGC API - Tiles and Styles
     app.include_router(planning_router)  # /api/... planning information, / the web map
     app.include_router(raster_router)  # raster tiles, coverages, values, zonal statistics
+    app.include_router(opendata_router)  # DCAT-AP catalogue, ISO 19139 records
+    app.include_router(datasets_router)  # /datasets: the open data pages
     assets = openapi.swagger_dir()
     if assets is not None:
         app.mount("/ogc/docs/assets", StaticFiles(directory=str(assets)), name="swagger")

@@ -17,7 +17,9 @@ def required_files() -> list[Path]:
     from services.planning import HERE as PLANNING
     from services.planning import VENDOR, WEB, WEB_FILES
 
-    files = [SERVICES / "templates" / "base.html", PLANNING / "templates" / "planning.html"]
+    files = [SERVICES / "templates" / "base.html", PLANNING / "templates" / "planning.html",
+             *(SERVICES / "datasets" / "templates" / n for n in ("base.html", "datasets.html",
+                                                                  "dataset.html"))]
     files += [WEB / name for name in sorted(WEB_FILES)]
     files += [VENDOR["maplibre-gl"] / n for n in ("maplibre-gl.js", "maplibre-gl.css")]
     return files

@@ -1,7 +1,9 @@
 """Request limits (one ASGI middleware, outermost but telemetry):
 
 - a URL (path + query) longer than ``SPP_MAX_URL_LENGTH`` → 414;
-- a body announced or streamed beyond ``SPP_MAX_BODY_BYTES`` → 413;
+- a body announced or streamed beyond ``SPP_MAX_BODY_BYTES`` → 413; a report from the public
+  (``POST /submissions``, which may carry a photo) alone may reach ``SPP_SUBMISSION_PHOTO_BYTES``
+  and 64 KiB of form;
 - the time to the response's first byte bounded by ``SPP_REQUEST_TIMEOUT_S`` → 503 (a streamed
   download then continues, each query bounded by the statement timeout).
 """
@@ -21,8 +23,24 @@ class BodyTooLarge(OGCError):
     status = 413
     code = "PayloadTooLarge"
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, vi: bool = False):
         super().__init__(f"the request body is larger than {limit} bytes")
+        # the public's report form shows it in Vietnamese too
+        self.description_vi = f"nội dung yêu cầu lớn hơn {limit} byte" if vi else None
+
+
+FORM_OVERHEAD = 64 * 1024  # a report's fields, message and multipart boundaries
+
+
+def is_report(scope) -> bool:
+    return scope["path"] == "/submissions" and scope.get("method") == "POST"
+
+
+def body_limit(scope, s) -> int:
+    """The largest body of this request: a photo's worth more on POST /submissions only."""
+    if is_report(scope):
+        return max(s.max_body_bytes, s.submission_photo_bytes + FORM_OVERHEAD)
+    return s.max_body_bytes
 
 
 class RequestLimits:
@@ -55,12 +73,13 @@ class RequestLimits:
                                         f"most {s.max_url_length} are accepted (use fewer or "
                                         "shorter parameters)")(scope, receive, send)
         length = headers.get("content-length")
+        limit = body_limit(scope, s)
         if length is not None:
             if not length.isdigit():
                 return await error_response(400, "InvalidRequest", "Content-Length is not a "
                                             "number")(scope, receive, send)
-            if int(length) > s.max_body_bytes:
-                return await self._too_large(scope, receive, send)
+            if int(length) > limit:
+                return await self._too_large(scope, receive, send, limit)
         received = 0
 
         async def limited_receive():
@@ -68,8 +87,8 @@ class RequestLimits:
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
-                if received > s.max_body_bytes:  # a chunked body has no length to check
-                    raise BodyTooLarge(s.max_body_bytes)
+                if received > limit:  # a chunked body has no length to check
+                    raise BodyTooLarge(limit, is_report(scope))
                 body_done = not msg.get("more_body", False)
             return msg
 
@@ -93,7 +112,7 @@ class RequestLimits:
         except BodyTooLarge:  # raised outside FastAPI's handlers (which answer it alike)
             if started:
                 raise
-            await self._too_large(scope, receive, send)
+            await self._too_large(scope, receive, send, limit)
 
-    async def _too_large(self, scope, receive, send):
-        await ogc_error_response(BodyTooLarge(self.s.max_body_bytes))(scope, receive, send)
+    async def _too_large(self, scope, receive, send, limit: int):
+        await ogc_error_response(BodyTooLarge(limit, is_report(scope)))(scope, receive, send)

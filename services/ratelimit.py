@@ -71,6 +71,7 @@ class RateLimit:
         s = get_settings()
         self.ip = TokenBuckets(s.rate_ip_per_s, s.rate_ip_burst)
         self.keys = TokenBuckets(s.rate_key_per_s, s.rate_key_burst)
+        self.reports = TokenBuckets(s.submission_rate_per_hour / 3600, s.submission_rate_burst)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -82,6 +83,16 @@ class RateLimit:
                                   f"rate limit reached; retry after {retry} s")
             resp.headers["Retry-After"] = str(retry)
             return await resp(scope, receive, send)
+        if scope["path"] == "/submissions" and scope.get("method") == "POST":
+            wait = self.reports.take(_address(scope))
+            if wait:
+                retry = max(1, math.ceil(wait))
+                resp = error_response(
+                    429, "TooManyRequests", f"too many reports from this address; retry "
+                    f"after {retry} s", f"địa chỉ này đã gửi quá nhiều báo cáo; hãy thử lại "
+                    f"sau {retry} giây")
+                resp.headers["Retry-After"] = str(retry)
+                return await resp(scope, receive, send)
         await self.app(scope, receive, send)
 
     def wait(self, scope) -> float:
@@ -98,4 +109,8 @@ class RateLimit:
         if h is not None and known_valid(h):
             return self.keys.take("k:" + h[:32])
         # anonymous, or a credential not (yet) seen valid: the address pays
-        return self.ip.take((scope.get("client") or ("unknown", 0))[0])
+        return self.ip.take(_address(scope))
+
+
+def _address(scope) -> str:
+    return (scope.get("client") or ("unknown", 0))[0]

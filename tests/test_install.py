@@ -130,6 +130,7 @@ def test_installed_package_migrates_loads_and_serves(installed, own_database, se
              "mapbox-vector-tile"),
             ("/ogc/styles/cadastral_parcels?f=mapbox", "json"),
             (f"/api/parcels/{parcel['fid']}/planning?f=html", "text/html"),
+            ("/datasets", "text/html"), ("/datasets/cadastral_parcels?lang=en", "text/html"),
         ]:
             r = httpx.get(root + path, timeout=30)
             assert r.status_code == 200, (path, r.status_code, r.text[:300])

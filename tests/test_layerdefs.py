@@ -164,7 +164,7 @@ def test_geometry_types(defs):
     lines = {"roads", "water_pipes", "drainage_lines", "power_lines", "telecom_lines",
              "waterways"}
     points = {"street_lights", "trees", "fire_hydrants", "telecom_poles", "address_points",
-              "social_welfare_facilities", "place_names"}
+              "social_welfare_facilities", "flood_observations", "place_names"}
     for lid, layer in defs.items():
         expected = ("MultiLineString" if lid in lines else "Point" if lid in points
                     else "MultiPolygon")
@@ -562,6 +562,20 @@ LAYER_KEYS = {
     "raster_role_on_vector": ("planning: {role: flood_depth}\n", "planning:",
                               ["raster layers"]),
     "map_typo": ("map: {visble: true}\n", "visble", ["map.visble", "Extra inputs"]),
+    "submission_field_unknown": (
+        "submissions:\n  kinds:\n    - kind: k\n      title: {vi: K, en: K}\n"
+        "      fields: [note, colour]\n", "fields: [note, colour]",
+        ["submissions.fields", "'colour'"]),
+    "submission_required_not_listed": (
+        "submissions:\n  kinds:\n    - kind: k\n      title: {vi: K, en: K}\n"
+        "      fields: [note]\n      required: [code]\n", "- kind: k",
+        ["required ['code']", "listed in fields"]),
+    "submission_kind_name": (
+        "submissions:\n  kinds:\n    - kind: Bad Kind\n      title: {vi: K, en: K}\n",
+        "- kind: Bad", ["lower_snake_case"]),
+    "submission_photo_typo": (
+        "submissions:\n  kinds:\n    - kind: k\n      title: {vi: K, en: K}\n"
+        "      photos: true\n", "photos:", ["photos", "Extra inputs"]),
 }
 
 
@@ -570,7 +584,8 @@ def test_map_search_and_planning_keys_are_checked_at_their_line(tmp_path, case):
     extra, marker, words = LAYER_KEYS[case]
     text = GOOD.format(id="demo") + extra
     message = _error(_write(tmp_path, text))
-    if case != "raster_role_on_vector":  # a model-level problem: reported at the top
+    if case not in ("raster_role_on_vector", "submission_required_not_listed"):
+        # a model-level problem is reported at the top
         assert f"{tmp_path / 'demo.yaml'}:{_line_of(text, marker)}:" in message, message
     for word in words:
         assert word in message, f"{case}: {word!r} not in {message!r}"
@@ -582,3 +597,32 @@ def test_one_layer_per_single_role(tmp_path):
     with pytest.raises(LayerDefinitionError) as exc:
         load_layer_defs(tmp_path)
     assert f"{tmp_path / 'two.yaml'}:" in str(exc.value) and "'parcels'" in str(exc.value)
+
+
+SUBMIT = ("submissions:\n  kinds:\n    - kind: k\n      title: {vi: K, en: K}\n"
+          "      fields: [note]\n")
+
+
+@pytest.mark.parametrize("change, words", [
+    (("level: public", "level: internal"), ["only a public layer"]),
+    (("geometry: Point", "geometry: MultiPolygon"), ["tied to a point"]),
+    (("label: {{vi: Ghi chú, en: Note}}", "label: {{vi: Ghi chú, en: Note}}\n    personal: true"),
+     ["personal data"]),
+])
+def test_submissions_only_on_public_point_layers_without_personal_fields(tmp_path, change,
+                                                                          words):
+    text = (GOOD.replace("owner_code: sxd", "owner_code: sxd\naccess: {{level: public}}")
+            .replace(*change).format(id="demo") + SUBMIT)
+    message = _error(_write(tmp_path, text))
+    for word in words:
+        assert word in message, message
+
+
+def test_shipped_submission_kinds():
+    defs = load_layer_defs(ROOT / "layers")
+    kinds = {k.kind: (lid, k) for lid, d in defs.items()
+             if getattr(d, "submissions", None) for k in d.submissions.kinds}
+    assert {"flood_observation", "missing_light", "address_correction"} <= set(kinds)
+    lid, flood = kinds["flood_observation"]
+    assert lid == "flood_observations" and flood.required == ["depth_cm", "observed_at"]
+    assert defs[lid].field["observed_at"].type == "datetime" and flood.photo

@@ -47,12 +47,17 @@ def test_openapi_fuzz_finds_no_server_error(fuzz_server, session_dir, access_dat
 "path.styleId" = "cadastral_parcels"
 "path.layer_id" = "flood_depth_100y"
 "path.tms" = "WebMercatorQuad"
+"path.sid" = "1"
+"path.datasetId" = "cadastral_parcels"
 "query.layer" = "cadastral_parcels"
 """)
+    # one worker: with threads, hypothesis describes filter lambdas by parsing their source
+    # with ast concurrently, which CPython 3.11 aborts now and then ("AST constructor
+    # recursion depth mismatch", a Runtime Error of the run, not of the server)
     cmd = [*_schemathesis(), "--config-file", str(config), "run", f"{fuzz_server}/openapi",
            "--url", root, "--checks", "not_a_server_error,response_schema_conformance",
            "--mode", "all", "--max-examples", str(CASES), "--seed", str(SEED),
-           "--phases", "examples,coverage,fuzzing", "--workers", "4",
+           "--phases", "examples,coverage,fuzzing", "--workers", "1",
            "--generation-unique-inputs", "--generation-allow-x00", "true",
            "--generation-codec", "utf-8", "--generation-database", "none",
            "--request-timeout", "30", "--no-color",

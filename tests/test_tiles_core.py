@@ -96,8 +96,9 @@ def test_tilejson_is_valid_and_usable(tiles):
     tj = tiles.get("/collections/cadastral_parcels/tiles/WebMercatorQuad",
                    params={"f": "tilejson"}).json()
     assert tj["tilejson"] == "3.0.0" and tj["scheme"] == "xyz"
-    (template,) = tj["tiles"]
+    template, xyz = tj["tiles"]  # alternates: the OGC order, and XYZ named .pbf (GDAL)
     assert template.startswith("http://127.0.0.1:") and template.endswith("/{z}/{y}/{x}")
+    assert xyz == template.removesuffix("/{z}/{y}/{x}") + "/xyz/{z}/{x}/{y}.pbf"
     assert (tj["minzoom"], tj["maxzoom"]) == (14, 22)
     w, s, e, n = tj["bounds"]
     assert 105.7 < w < e < 105.9 and 10.0 < s < n < 10.1
@@ -108,6 +109,7 @@ def test_tilejson_is_valid_and_usable(tiles):
     r = httpx.get(template.format(z=16, y=t.y, x=t.x))
     assert r.status_code == 200 and r.headers["content-type"] == MVT
     assert decode(r.content)["cadastral_parcels"]["features"]
+    assert httpx.get(xyz.format(z=16, y=t.y, x=t.x)).content == r.content
     # the multi-layer TileJSON: every visible loaded layer, zooms spanning them all
     tj = tiles.get("/tiles/WebMercatorQuad", params={"f": "tilejson"}).json()
     ids = {v["id"] for v in tj["vector_layers"]}

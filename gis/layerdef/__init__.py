@@ -28,6 +28,7 @@ from gis.layerdef.base import (
     check_layer_id,
 )
 from gis.layerdef.raster import RasterLayerDef
+from gis.layerdef.submissions import SubmissionKind, Submissions
 from gis.layerdef.vector import (
     FieldDef,
     LayerDef,
@@ -40,7 +41,8 @@ from gis.settings import get_settings
 
 __all__ = ["CATALOGUE_ID", "Access", "Contact", "Domain", "FieldDef", "LayerBase", "LayerDef",
            "LayerDefinition", "LayerDefinitionError", "Metadata", "Planning", "RasterLayerDef",
-           "Search", "Strict", "Text", "TopicCategory", "UpdateFrequency", "VectorLayerDef",
+           "Search", "Strict", "SubmissionKind", "Submissions", "Text", "TopicCategory",
+           "UpdateFrequency", "VectorLayerDef",
            "VectorStyle", "check_layer_id", "get_layer_def", "load_layer_defs", "layers_folder",
            "parse_layer_file", "validate_definition"]
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from gis.layerdef.base import ID_RE, LayerBase, Strict, Text, check_colour
+from gis.layerdef.submissions import Submissions, submission_problems
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 GeometryType = Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
@@ -211,6 +212,7 @@ class VectorLayerDef(LayerBase):
     tiles: TileOptions = TileOptions()
     style: VectorStyle = VectorStyle()
     search: Search | None = None
+    submissions: Submissions | None = None  # what the public may report (gis.submissions)
     edit: EditRule | None = None  # who may edit features through the API (none: read-only)
 
     @field_validator("style", mode="before")
@@ -220,7 +222,7 @@ class VectorLayerDef(LayerBase):
 
     @model_validator(mode="after")
     def _consistent(self) -> VectorLayerDef:
-        for problem in field_problems(self):
+        for problem in field_problems(self) + submission_problems(self):
             raise ValueError(problem)
         if self.planning and self.planning.role == "flood_depth":
             raise ValueError("planning role 'flood_depth' is for raster layers")

@@ -53,6 +53,9 @@ def _field_refs(data: dict) -> list[tuple[tuple, Any, str]]:
         refs.append((("source", "field_map", src), target, "source.field_map"))
     for j, name in enumerate(_get(data, "search", "fields") or []):
         refs.append((("search", "fields", j), name, "search.fields"))
+    for i, kind in enumerate(_get(data, "submissions", "kinds") or []):
+        for j, name in enumerate(kind.get("fields") or [] if isinstance(kind, dict) else []):
+            refs.append((("submissions", "kinds", i, "fields", j), name, "submissions.fields"))
     for path in (("time_field",), ("style", "property"), ("style", "label", "field"),
                  ("planning", "code_field"), ("checks", "reference_for", "key")):
         refs.append((path, _get(data, *path), ".".join(path)))

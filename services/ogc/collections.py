@@ -60,6 +60,7 @@ def collection_doc(c: Ctx, layer: LayerInfo) -> dict:
                       "href": c.url(f"/ogc/styles/{layer.id}", {"f": "mapbox"})})
     if layer.licence:
         links.append(_licence_link(layer))
+    links.append(_iso_link(c, layer))
     for f, (mime, label) in DOWNLOADS.items():
         links.append({"rel": "enclosure", "type": mime, "title": f"Download: {label}",
                       "href": c.url(f"{base}/items", {"f": f})})
@@ -106,9 +107,16 @@ def raster_collection_doc(c: Ctx, info: LayerInfo) -> dict:
     ]
     if info.licence:
         links.append(_licence_link(info))
+    links.append(_iso_link(c, info))
     return {**_described(info, "coverage"),
             "extent": {"spatial": {"bbox": [info.bbox] if info.bbox else [], "crs": CRS84}},
             "crs": [CRS84], "storageCrs": CRS84, "links": links}
+
+
+def _iso_link(c: Ctx, layer: LayerInfo) -> dict:
+    return {"rel": "describedby", "type": "application/xml",
+            "title": "ISO 19115 metadata (ISO 19139 XML)",
+            "href": c.url(f"/ogc/collections/{layer.id}/metadata.xml")}
 
 
 def _licence_link(layer: LayerInfo) -> dict:

@@ -46,13 +46,18 @@ class NotAcceptable(OGCError):
     code = "NotAcceptable"
 
 
-def error_response(status: int, code: str, description: str) -> JSONResponse:
-    return JSONResponse({"code": code, "description": description}, status_code=status,
-                        headers={"Cache-Control": "no-store"})
+def error_response(status: int, code: str, description: str,
+                   description_vi: str | None = None) -> JSONResponse:
+    """``description_vi``: the same in Vietnamese, for answers the public reads (reports)."""
+    doc = {"code": code, "description": description}
+    if description_vi:
+        doc["description_vi"] = description_vi
+    return JSONResponse(doc, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def ogc_error_response(exc: OGCError) -> JSONResponse:
-    resp = error_response(exc.status, exc.code, exc.description)
+    resp = error_response(exc.status, exc.code, exc.description,
+                          getattr(exc, "description_vi", None))
     resp.headers.update(exc.headers)
     return resp
 

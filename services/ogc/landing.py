@@ -85,6 +85,9 @@ async def landing(request: Request, c: Ctx = Depends(ctx)):
              "href": c.url("/ogc/tileMatrixSets")},
             {"rel": f"{OGC_REL}/styles", "type": JSON, "title": "Styles (OGC API - Styles)",
              "href": c.url("/ogc/styles")},
+            {"rel": "related", "type": "text/html",
+             "title": "Trang dữ liệu mở / Dataset pages (open data)",
+             "href": c.url("/datasets")},
             {"rel": "related", "type": JSON, "title": "Raster layers (coverages, map tiles); "
              "each one is a collection at /ogc/collections/{id}", "href": c.url("/api/rasters")},
             {"rel": f"{OGC_REL}/ogc-catalog-searchable", "type": JSON,

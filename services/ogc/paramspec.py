@@ -43,6 +43,23 @@ def integer(name: str, description: str, minimum: int, maximum: int, default: in
                                      "default": default}, hint)
 
 
+def path_integer(name: str, description: str, minimum: int, maximum: int) -> Param:
+    """An integer path segment (parsed by its route: a tile's address answers 404 outside
+    the matrix, not 400)."""
+    return Param(name, description, {"type": "integer", "minimum": minimum,
+                                     "maximum": maximum}, extra={"in": "path", "required": True})
+
+
+def path_text(name: str, description: str, **schema) -> Param:
+    return Param(name, description, {"type": "string", **schema},
+                 extra={"in": "path", "required": True})
+
+
+def openapi(*groups: Params) -> dict:
+    """The parameter lists of several declarations as one route's ``openapi_extra``."""
+    return {"parameters": [p.doc() for g in groups for p in g.by_name.values()]}
+
+
 def text(name: str, description: str, **schema) -> Param:
     return Param(name, description, {"type": "string", **schema})
 

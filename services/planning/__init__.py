@@ -11,9 +11,12 @@ from fastapi.templating import Jinja2Templates
 
 from services.ogc.errors import InvalidParameter, NotFound
 from services.ogc.http import Ctx, cache_headers, conditional, ctx, etag_for, negotiate
+from services.ogc.paramspec import Param, Params, text
+from services.ogc.paramspec import openapi as openapi_params
 from services.planning import export as export_mod
 from services.planning import info
 from services.planning import search as search_mod
+from services.planning.common import PARCEL_FID
 from services.raster.zonal import is_flood_depth
 
 router = APIRouter(tags=["Planning"])
@@ -24,7 +27,7 @@ WEB = HERE.parent / "web"
 VENDOR = {"maplibre-gl": next((p for p in (WEB / "vendor" / "maplibre-gl",
                                            WEB / "node_modules" / "maplibre-gl" / "dist")
                                if p.is_dir()), WEB / "vendor" / "maplibre-gl")}
-WEB_FILES = {"app.js", "app.css", "index.html", "basemap.js"}
+WEB_FILES = {"app.js", "app.css", "index.html", "report.js", "basemap.js"}
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 
 
@@ -32,9 +35,11 @@ def _versions(c: Ctx) -> list:
     return sorted((lyr.id, lyr.current_version, lyr.definition_sha) for lyr in c.layers.values())
 
 
-@router.get("/api/parcels/{fid}/planning", summary="Planning information of a parcel")
-async def parcel_planning(request: Request, fid: str, f: str | None = Query(
+@router.get("/api/parcels/{fid}/planning", summary="Planning information of a parcel",
+            openapi_extra=openapi_params(PARCEL_FID))
+async def parcel_planning(request: Request, f: str | None = Query(
         None, description="json | html"), c: Ctx = Depends(ctx)):
+    fid = request.path_params["fid"]
     fmt = negotiate(request, {"json", "html"}, default="json")
     try:
         fid_i = int(fid)
@@ -98,11 +103,21 @@ async def search(request: Request, q: str = Query("", description="Text typed in
     return JSONResponse(doc, headers=cache_headers(c.who, etag))
 
 
-@router.get("/api/export", summary="Export selected features as GeoJSON or CSV")
-async def export(request: Request, layer: str | None = Query(None),
-                 fids: str | None = Query(None), f: str = Query("geojson"),
-                 c: Ctx = Depends(ctx)):
-    return await export_mod.export(c, layer, fids, f.lower())
+EXPORT = Params(
+    text("layer", "Layer id: a collection id of /ogc/collections"),
+    Param("fids", "Feature ids, comma-separated",
+          {"type": "array", "minItems": 1, "maxItems": export_mod.MAX_FIDS,
+           "items": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}},
+          extra={"style": "form", "explode": False, "required": True}),
+    text("f", "geojson | csv", default="geojson"), strict=False)
+
+
+@router.get("/api/export", summary="Export selected features as GeoJSON or CSV",
+            openapi_extra=EXPORT.openapi())
+async def export(request: Request, c: Ctx = Depends(ctx)):
+    q = request.query_params
+    return await export_mod.export(c, q.get("layer"), q.get("fids"),
+                                   q.get("f", "geojson").lower())
 
 
 # -- the web map ------------------------------------------------------------------------------

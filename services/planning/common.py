@@ -21,12 +21,15 @@ from services.audit import note_read
 from services.catalog import Column, LayerInfo
 from services.ogc.geojson import properties_sql
 from services.ogc.http import Ctx
+from services.ogc.paramspec import Params, path_integer
 
 PLANE_ZONE = "vn2000-cantho"  # TM-3 105°00' (EPSG:5897), reached through EPSG:6960
 PLANE_LABEL = {"vi": "Mặt phẳng VN-2000 TM-3 105°00' (EPSG:5897, tính chuyển qua EPSG:6960)",
                "en": "VN-2000 TM-3 105°00' plane (EPSG:5897, transformed through EPSG:6960)"}
 DISTANCE_LABEL = {"vi": "Khoảng cách trắc địa trên ellipsoid WGS 84 (PostGIS geography)",
                   "en": "Geodesic distance on the WGS 84 ellipsoid (PostGIS geography)"}
+
+PARCEL_FID = Params(path_integer("fid", "Feature id of the parcel", 1, 2**63 - 1))
 
 
 def optional_layer(c: Ctx, layer_id: str) -> LayerInfo | None:

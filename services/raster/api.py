@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from psycopg import sql
 from starlette.concurrency import run_in_threadpool
@@ -30,10 +30,12 @@ from services.ogc.crs import CRS84, SERVED
 from services.ogc.errors import InvalidParameter, NotFound
 from services.ogc.http import Ctx, cache_headers, conditional, ctx, etag_for, file_ctx
 from services.ogc.params import parse_bbox
-from services.planning.common import role_layer
+from services.ogc.paramspec import Param, Params
+from services.ogc.paramspec import openapi as openapi_params
+from services.planning.common import PARCEL_FID, role_layer
 from services.raster import reader, render
 from services.raster.zonal import ZonalError, flood_summary, zonal_stats
-from services.tiles.matrix import TMS_ID, check_tms, parse_tile
+from services.tiles.matrix import TILE_PATH, TMS_ID, check_tms, tile_address
 
 router = APIRouter(tags=["Rasters"])
 MAX_COVERAGE_CELLS = 25_000_000
@@ -84,13 +86,15 @@ async def raster_tileset(layer_id: str, tms: str, c: Ctx = Depends(file_ctx)):
     return JSONResponse(doc, headers=cache_headers(c.who, None, 5))
 
 
-@router.get("/ogc/collections/{layer_id}/map/tiles/{tms}/{z}/{y}/{x}", summary="Map tile")
-async def raster_tile(layer_id: str, tms: str, z: str, y: str, x: str, request: Request,
-                      f: str = "png", c: Ctx = Depends(file_ctx)):
+@router.get("/ogc/collections/{layer_id}/map/tiles/{tms}/{z}/{y}/{x}", summary="Map tile",
+            openapi_extra=openapi_params(TILE_PATH))
+async def raster_tile(layer_id: str, tms: str, request: Request,
+                      f: str = "png",
+                      c: Ctx = Depends(file_ctx)):
     info = c.raster(layer_id)
     note_read(c.who, info)  # raster data returned
     check_tms(tms)
-    zi, yi, xi = parse_tile(z, y, x)
+    zi, yi, xi = tile_address(request.path_params)
     if f not in render.MEDIA:
         raise InvalidParameter(f"f={f!r}: map tiles are png or webp")
     d = info.definition
@@ -124,9 +128,19 @@ def _bbox(value: str) -> tuple[float, float, float, float]:
     return w, s, e, n
 
 
-@router.get("/ogc/collections/{layer_id}/coverage", summary="Coverage subset (GeoTIFF)")
-async def raster_coverage(layer_id: str, bbox: str | None = None, f: str = "tif",
+COVERAGE_BBOX = Params(Param(
+    "bbox", "west,south,east,north in WGS 84 degrees (default: the whole coverage)",
+    {"type": "array", "minItems": 4, "maxItems": 4,
+     "items": {"type": "number", "minimum": -180, "maximum": 180}},
+    extra={"style": "form", "explode": False}))
+
+
+@router.get("/ogc/collections/{layer_id}/coverage", summary="Coverage subset (GeoTIFF)",
+            openapi_extra=openapi_params(COVERAGE_BBOX))
+async def raster_coverage(request: Request, layer_id: str,
+                          f: str = "tif",
                           c: Ctx = Depends(file_ctx)):
+    bbox = request.query_params.get("bbox")
     info = c.raster(layer_id)
     note_read(c.who, info)  # raster data returned
     if f not in ("tif", "tiff", "geotiff"):
@@ -148,7 +162,10 @@ async def raster_coverage(layer_id: str, bbox: str | None = None, f: str = "tif"
 
 
 @router.get("/api/rasters/{layer_id}/value", summary="Value at a point")
-async def raster_value(layer_id: str, lon: float, lat: float, c: Ctx = Depends(file_ctx)):
+async def raster_value(layer_id: str,
+                       lon: float = Query(description="Longitude, WGS 84", ge=-180, le=180),
+                       lat: float = Query(description="Latitude, WGS 84", ge=-90, le=90),
+                       c: Ctx = Depends(file_ctx)):
     info = c.raster(layer_id)
     note_read(c.who, info)  # raster data returned
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
@@ -193,8 +210,10 @@ async def raster_zonal(layer_id: str, request: Request, c: Ctx = Depends(file_ct
     return JSONResponse(stats, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/api/parcels/{fid}/flood", summary="Flood depth statistics of a parcel")
-async def parcel_flood(fid: str, c: Ctx = Depends(ctx)):
+@router.get("/api/parcels/{fid}/flood", summary="Flood depth statistics of a parcel",
+            openapi_extra=openapi_params(PARCEL_FID))
+async def parcel_flood(request: Request, c: Ctx = Depends(ctx)):
+    fid = request.path_params["fid"]
     parcels = role_layer(c, "parcels")  # the layer file with planning role 'parcels'
     if parcels is None:
         raise NotFound("no parcel layer is loaded")

@@ -1,7 +1,9 @@
 """OGC API - Tiles (vector tiles, WebMercatorQuad): tile matrix sets, per-collection tilesets,
 one multi-layer tileset of every visible layer, TileJSON 3.0.0 and the tiles themselves.
 
-Tile URLs follow the standard's order ``{tileMatrix}/{tileRow}/{tileCol}`` = ``{z}/{y}/{x}``.
+Tile URLs follow the standard's order ``{tileMatrix}/{tileRow}/{tileCol}`` = ``{z}/{y}/{x}``,
+optionally named ``….pbf`` or ``….mvt``; ``xyz/{z}/{x}/{y}.pbf`` serves the same tiles in the
+XYZ order of tools that read a tile's address from its name (GDAL's MVT driver).
 Status codes of a tile request:
 
 - 200 ``application/vnd.mapbox-vector-tile``: a tile with at least one feature;
@@ -31,8 +33,17 @@ from services.catalog import LayerInfo
 from services.ogc.errors import NotFound, OGCError
 from services.ogc.http import JSON, Ctx, cache_headers, conditional, ctx, etag_for
 from services.ogc.paramspec import Formats, Params, text
+from services.ogc.paramspec import openapi as openapi_params
 from services.tiles import mvt
-from services.tiles.matrix import TMS_ID, check_tms, max_zoom, parse_tile, tms
+from services.tiles.matrix import (
+    TILE_EXT,
+    TILE_PATH,
+    TMS_ID,
+    check_tms,
+    max_zoom,
+    tile_address,
+    tms,
+)
 
 router = APIRouter(tags=["Tiles"])
 _WRITES: set[asyncio.Task] = set()  # background tile-cache writes (a reference keeps each)
@@ -145,6 +156,11 @@ def _tileset_doc(c: Ctx, base: str, title: str, tls: list[mvt.TileLayer]) -> dic
             _tms_link(c),
             {"rel": "item", "type": mvt.MVT, "title": "Mapbox vector tile", "templated": True,
              "href": c.url(base) + "/{tileMatrix}/{tileRow}/{tileCol}"},
+            {"rel": "item", "type": mvt.MVT, "title": "Mapbox vector tile (.pbf)",
+             "templated": True, "href": c.url(base) + "/{tileMatrix}/{tileRow}/{tileCol}.pbf"},
+            {"rel": "item", "type": mvt.MVT, "templated": True,
+             "title": "Mapbox vector tile, XYZ order (GDAL: MVT:…/xyz/{z}/{x}/{y}.pbf)",
+             "href": c.url(base) + "/xyz/{z}/{x}/{y}.pbf"},
         ],
     }
 
@@ -154,12 +170,14 @@ def tilejson(c: Ctx, base: str, name: str, description: str,
     layers = [t.layer for t in tls]
     zmin, zmax = _zoom_range(layers)
     bounds = _bounds(layers)
-    template = c.url(base) + "/{z}/{y}/{x}" + _query(params)
+    # alternates: the OGC template, and the same tiles in XYZ order with a .pbf name
+    templates = [c.url(base) + path + _query(params) for path in ("/{z}/{y}/{x}",
+                                                                  "/xyz/{z}/{x}/{y}.pbf")]
     versions = ",".join(f"{t.layer.id}@{t.layer.current_version}" for t in tls)
     return {
         "tilejson": "3.0.0", "name": name, "description": description, "version": "1.0.0",
         "attribution": "© Thành phố Cần Thơ (SPP Cần Thơ)", "scheme": "xyz",
-        "tiles": [template], "minzoom": zmin, "maxzoom": zmax, "bounds": bounds,
+        "tiles": templates, "minzoom": zmin, "maxzoom": zmax, "bounds": bounds,
         "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2,
                    max(zmin, min(14, zmax))],
         "vector_layers": [{
@@ -328,24 +346,49 @@ async def tile_response(request: Request, c: Ctx, tls: list[mvt.TileLayer],
     return Response(data, media_type=mvt.MVT, headers=headers)
 
 
-@router.get("/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}",
-            summary="A vector tile of a collection (z/y/x = tileMatrix/tileRow/tileCol)")
+# The OGC template ``{z}/{y}/{x}``, with an optional ``.pbf``/``.mvt`` suffix, and the XYZ order
+# ``xyz/{z}/{x}/{y}.pbf`` of tools that read a tile's address from its file name (GDAL's MVT
+# driver: ``MVT:https://…/xyz/15/26044/15343.pbf``). Suffixed routes first: ``{x}`` alone would
+# take "3.pbf" as the column.
+def _tile_paths(base: str) -> list[str]:
+    return [f"{base}/{{z}}/{{y}}/{{x}}.{{ext}}", f"{base}/xyz/{{z}}/{{x}}/{{y}}.{{ext}}",
+            f"{base}/{{z}}/{{y}}/{{x}}"]
+
+
+def _tile_route(path: str, summary: str, *query: Params):
+    spec = [TILE_PATH, *([TILE_EXT] if "{ext}" in path else []), *query]
+    return router.get(path, summary=summary, openapi_extra=openapi_params(*spec))
+
+
+def _collection_tile_routes(fn):
+    base = "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}"
+    for path in _tile_paths(base):
+        fn = _tile_route(path, "A vector tile of a collection (z/y/x = tileMatrix/tileRow/"
+                         "tileCol; xyz/z/x/y.pbf for GDAL)")(fn)
+    return fn
+
+
+def _dataset_tile_routes(fn):
+    for path in _tile_paths("/ogc/tiles/{tileMatrixSetId}"):
+        fn = _tile_route(path, "A vector tile of every visible layer drawn at this zoom",
+                         DATASET_TILE)(fn)
+    return fn
+
+
+@_collection_tile_routes
 async def collection_tile(request: Request, collectionId: str,  # noqa: N803
-                          tileMatrixSetId: str, z: str, y: str, x: str,  # noqa: N803
-                          c: Ctx = Depends(ctx)):
+                          tileMatrixSetId: str, c: Ctx = Depends(ctx)):  # noqa: N803
     layer = _vector_layer(c, collectionId)
     check_tms(tileMatrixSetId)
-    zi, yi, xi = parse_tile(z, y, x)
+    zi, yi, xi = tile_address(request.path_params)
     return await tile_response(request, c, [mvt.tile_layer(c.who, layer)], zi, yi, xi)
 
 
-@router.get("/ogc/tiles/{tileMatrixSetId}/{z}/{y}/{x}",
-            summary="A vector tile of every visible layer drawn at this zoom",
-            openapi_extra=DATASET_TILE.openapi())
-async def dataset_tile(request: Request, tileMatrixSetId: str, z: str, y: str,  # noqa: N803
-                       x: str, c: Ctx = Depends(ctx)):
+@_dataset_tile_routes
+async def dataset_tile(request: Request, tileMatrixSetId: str,  # noqa: N803
+                       c: Ctx = Depends(ctx)):
     check_tms(tileMatrixSetId)
-    zi, yi, xi = parse_tile(z, y, x)
+    zi, yi, xi = tile_address(request.path_params)
     layers, _ = _selected(c, request)
     return await tile_response(request, c, [mvt.tile_layer(c.who, lyr) for lyr in layers],
                                zi, yi, xi)

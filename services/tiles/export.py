@@ -24,15 +24,33 @@ def _css(name: str, value: object) -> str:
     return f'<se:SvgParameter name="{name}">{escape(str(value))}</se:SvgParameter>'
 
 
+def _equals(prop: str, values: list) -> list[str]:
+    return [f"<ogc:PropertyIsEqualTo><ogc:PropertyName>{escape(prop)}</ogc:PropertyName>"
+            f"<ogc:Literal>{escape(str(v))}</ogc:Literal></ogc:PropertyIsEqualTo>"
+            for v in values]
+
+
+def _any(tests: list[str]) -> str:
+    return tests[0] if len(tests) == 1 else f"<ogc:Or>{''.join(tests)}</ogc:Or>"
+
+
 def _filter(entry: dict) -> str:
     prop, values = entry.get("property"), entry.get("values")
     if not prop or not values:
         return ""
-    tests = [f"<ogc:PropertyIsEqualTo><ogc:PropertyName>{escape(prop)}</ogc:PropertyName>"
-             f"<ogc:Literal>{escape(str(v))}</ogc:Literal></ogc:PropertyIsEqualTo>"
-             for v in values]
-    body = tests[0] if len(tests) == 1 else f"<ogc:Or>{''.join(tests)}</ogc:Or>"
-    return f"<ogc:Filter>{body}</ogc:Filter>"
+    return f"<ogc:Filter>{_any(_equals(prop, values))}</ogc:Filter>"
+
+
+def _else_filter(classified: list[dict]) -> str:
+    """What no class matched, written out: the property empty or none of the classes' values.
+    Not ``se:ElseFilter``: QGIS 3.22 reads that as a rule without a filter and paints the
+    "other" symbol over every feature."""
+    prop = classified[0]["property"]
+    values = [v for e in classified for v in e["values"]]
+    null = (f"<ogc:PropertyIsNull><ogc:PropertyName>{escape(prop)}</ogc:PropertyName>"
+            "</ogc:PropertyIsNull>")
+    return (f"<ogc:Filter><ogc:Or>{null}<ogc:Not>{_any(_equals(prop, values))}</ogc:Not>"
+            "</ogc:Or></ogc:Filter>")
 
 
 def _stroke(color: str, width: float) -> str:
@@ -91,7 +109,7 @@ def _rules(style: dict) -> str:
         if entry.get("values"):
             flt = _filter(entry)
         elif entry["kind"] == entry_kind(classified) and classified:
-            flt = "<se:ElseFilter/>"  # what no class matched
+            flt = _else_filter(classified)  # what no class matched
         else:
             flt = ""  # boundary, label or single symbol: every feature
         out.append(f"<se:Rule><se:Name>{escape(title)}</se:Name><se:Description><se:Title>"

@@ -122,6 +122,7 @@
     renderTree();
     if (state.planning) renderPlanning(state.planning);
     updateMeasure();
+    document.dispatchEvent(new CustomEvent("spp:lang", { detail: state.lang })); // report.js
   }
 
   // -- style ------------------------------------------------------------------------------------
@@ -573,6 +574,7 @@
     });
     map.on("moveend", writeHash);
     map.on("click", (e) => {
+      if (state.pick) { state.pick([e.lngLat.lng, e.lngLat.lat]); return; } // report.js: a place
       if (state.measure) {
         if (state.measure.done) state.measure = { mode: state.measure.mode, pts: [], done: false };
         state.measure.pts.push([e.lngLat.lng, e.lngLat.lat]);
