@@ -73,7 +73,7 @@ def write_buildings(path: Path, rng: np.random.Generator, parcels: Parcels,
                     table: ParcelTable) -> int:
     cols_p = table.columns
     bad = np.zeros(len(parcels.corners), dtype=bool)
-    bad[np.r_[table.invalid, table.nulls, table.duplicates].astype(np.int64)] = True  # loaded
+    bad[np.r_[table.invalid, table.nulls, table.duplicates].astype(np.int64)] = True  # rejected
     keep = np.flatnonzero(np.isin(cols_p["MucDich"], list(USE)) & ~bad)
     c = parcels.corners[keep]
     front = np.linalg.norm(c[:, 1] - c[:, 0], axis=1)
