@@ -41,6 +41,7 @@ SAMPLE_LOADS: list[tuple[str, str, dict]] = [
     ("ngap_lut/vung_nguy_co_ngap.shp", "flood_risk_zones", {}),
     ("bao_tro_xa_hoi/co_so_btxh.shp", "social_welfare_facilities", {}),
     ("dau_tu/du_an_keu_goi_dau_tu.gpkg", "investment_projects", {}),
+    ("ngap_lut/diem_ngap_trieu_cuong.geojson", "flood_observations", {}),
 ]
 
 

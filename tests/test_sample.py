@@ -382,6 +382,7 @@ CITY_FILES = [  # file, layer, fields the layer does not keep
     ("ngap_lut/vung_nguy_co_ngap.shp", "flood_risk_zones", set()),
     ("bao_tro_xa_hoi/co_so_btxh.shp", "social_welfare_facilities", set()),
     ("dau_tu/du_an_keu_goi_dau_tu.gpkg", "investment_projects", set()),
+    ("ngap_lut/diem_ngap_trieu_cuong.geojson", "flood_observations", set()),
 ]
 
 

@@ -222,6 +222,7 @@ def _write_city(outdir: Path, out: dict[str, Path], seed: int, seg, parcels, tab
         "nguy_co_ngap": outdir / "ngap_lut" / "vung_nguy_co_ngap.shp",
         "bao_tro_xa_hoi": outdir / "bao_tro_xa_hoi" / "co_so_btxh.shp",
         "du_an": outdir / "dau_tu" / "du_an_keu_goi_dau_tu.gpkg",
+        "quan_trac_ngap": outdir / "ngap_lut" / "diem_ngap_trieu_cuong.geojson",
     }
     counts = {
         "duong": roads.write_roads(files["duong"], _rng(seed, 10), city, seg),
@@ -238,6 +239,8 @@ def _write_city(outdir: Path, out: dict[str, Path], seed: int, seg, parcels, tab
                                                      city),
         "du_an": landuse.write_projects(files["du_an"], _rng(seed, 17), city, blocks,
                                         parcels.block, hydro.plane_xy),
+        "quan_trac_ngap": landuse.write_flood_observations(files["quan_trac_ngap"],
+                                                           _rng(seed, 19), seg),
     }
     tel = networks.write_telecom(outdir, _rng(seed, 18), seg)
     out.update(files)
@@ -297,4 +300,10 @@ def _write_city(outdir: Path, out: dict[str, Path], seed: int, seg, parcels, tab
               "đồng), HinhThuc, LoaiDat, TinhTrang, DauMoi, SoQD, NgayQD",
               f"{c['du_an']} projects",
               ("gis load dau_tu/du_an_keu_goi_dau_tu.gpkg --layer investment_projects",)),
+        Entry("ngap_lut/diem_ngap_trieu_cuong.geojson", "street flooding seen in the October "
+              "2024 spring tides (a ward's field app export)", "GeoJSON, Point",
+              "WGS 84 lon/lat (CRS84, declared in the file)", "UTF-8",
+              "DoSau (cm), ThoiGian (local date-time), CapNgap, TenDuong, TenXa, Nguon",
+              f"{c['quan_trac_ngap']} observations",
+              ("gis load ngap_lut/diem_ngap_trieu_cuong.geojson --layer flood_observations",)),
     ]

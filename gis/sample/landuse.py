@@ -1,7 +1,7 @@
 """Land-use status, flood-risk zones and the investment project list.
 
-- land_use_current: the 2024 inventory's land plots, cells of a grid (500 m in the wards,
-  1.5 km in the communes) cut to each ward, rivers left out; Shapefile, VN-2000 TM-3 105°00',
+- land_use_current: the 2024 inventory's land plots, cells of a grid (1 km in the wards,
+  3 km in the communes) cut to each ward, rivers left out; Shapefile, VN-2000 TM-3 105°00',
   Windows-1258 text with no .cpg (the loader has to detect it).
 - flood_risk_zones: depth-class bands along the Hậu and Cần Thơ rivers and the Xà No canal
   for the 10- and 100-year floods, per ward; Shapefile, UTF-8 with a .cpg (a consultant's
@@ -26,6 +26,7 @@ from gis.sample.layout import Blocks
 from gis.sample.names import weighted
 from gis.sample.planning import FIXED_TIMESTAMP
 from gis.sample.shp import write_shapefile
+from gis.sample.utilities import _write_geojson as write_geojson
 from gis.sample.wards import WARDS
 from gis.text import cp1258
 
@@ -75,7 +76,7 @@ def write_land_use(path: Path, rng: np.random.Generator, city: City, water) -> i
     xmin, ymin, xmax, ymax = shapely.bounds(city.outline)
     cells = []
     owners = []
-    for size, which in ((500.0, urban), (1500.0, ~urban)):
+    for size, which in ((1000.0, urban), (3000.0, ~urban)):
         xs = np.arange(np.floor(xmin / size) * size, xmax, size)
         ys = np.arange(np.floor(ymin / size) * size, ymax, size)
         gx, gy = np.meshgrid(xs, ys)
@@ -203,3 +204,29 @@ def write_projects(path: Path, rng: np.random.Generator, city: City, blocks: Blo
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     return n
+
+
+def write_flood_observations(path: Path, rng: np.random.Generator, seg) -> int:
+    """Street flooding seen during the October 2024 spring tides, as a ward's field app
+    exports it: GeoJSON points in CRS84 on the streets, depth in cm, local date-time."""
+    urban = np.flatnonzero([WARDS[w].type == "Phường" for w in seg.ward])
+    n = min(80, len(urban))
+    pick = rng.choice(urban, n, replace=False)
+    t = rng.uniform(0.2, 0.8, n)
+    x = seg.x0[pick] + t * (seg.x1[pick] - seg.x0[pick])
+    y = seg.y0[pick] + t * (seg.y1[pick] - seg.y0[pick])
+    depth = rng.integers(5, 75, n)
+    start = np.datetime64("2024-10-16T17:00:00")
+    when = start + rng.integers(0, 4, n) * np.timedelta64(1, "D") + rng.integers(
+        0, 5 * 60, n) * np.timedelta64(1, "m")
+    cols = {
+        "DoSau": depth, "ThoiGian": when.astype("datetime64[s]"),
+        "CapNgap": np.select([depth < 30, depth < 50], ["D1", "D2"], "D3").astype(object),
+        "TenDuong": np.array([s.removeprefix("đường ") for s in seg.name[pick]], dtype=object),
+        "TenXa": ward_names(seg.ward[pick]),
+        "Nguon": np.asarray(("Người dân", "UBND phường", "Trạm đo triều"), dtype=object)[
+            rng.choice(3, n, p=[0.6, 0.35, 0.05])],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_geojson(path, shapely.points(np.round(x, 3), np.round(y, 3)),
+                          "vn2000-cantho", cols, "Point")

@@ -146,7 +146,7 @@ def write_trees(path: Path, rng: np.random.Generator, seg: Segments) -> int:
     planted = _subset(seg, np.flatnonzero((seg.width >= 10)
                                           & np.array([WARDS[w].type == "Phường"
                                                       for w in seg.ward])))
-    x, y, s = planted.points_along(12.0, 0.40, rng)
+    x, y, s = planted.points_along(25.0, 0.40, rng)
     n = len(x)
     sp = rng.integers(0, len(TREES), n)
     hmax = np.array([t[2] for t in TREES], dtype=float)[sp]
