@@ -35,10 +35,29 @@ def feed_lock_key(layer_id: str) -> int:
 def _begin_set(conn: psycopg.Connection, layer_id: str, version: int, operator: str | None,
                action: str) -> int:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (feed_lock_key(layer_id),))
+    _baseline(conn, layer_id, version)
     return conn.execute(
         "INSERT INTO spp.change_sets (layer_id, version, action, operator, at) "
         "VALUES (%s, %s, %s, %s, clock_timestamp()) RETURNING id",
         (layer_id, version, action, operator)).fetchone()["id"]
+
+
+def _baseline(conn: psycopg.Connection, layer_id: str, version: int) -> None:
+    """The layer's first change set: first an empty 'baseline' one for the version this one
+    follows (its parent), so a client holding that version, loaded before the feed began,
+    can ask for the changes since it. Skipped where the role may not read the lineage."""
+    if conn.execute("SELECT 1 FROM spp.change_sets WHERE layer_id = %s LIMIT 1",
+                    (layer_id,)).fetchone():
+        return
+    if not conn.execute("SELECT has_column_privilege('spp.layer_versions', 'parent_version', "
+                        "'SELECT') AS ok").fetchone()["ok"]:
+        return
+    row = conn.execute("SELECT parent_version FROM spp.layer_versions WHERE layer_id = %s AND "
+                       "version = %s", (layer_id, version)).fetchone()
+    if row and row["parent_version"] is not None:
+        conn.execute("INSERT INTO spp.change_sets (layer_id, version, action, at) VALUES "
+                     "(%s, %s, 'baseline', clock_timestamp())",
+                     (layer_id, row["parent_version"]))
 
 
 def _ids(values: Iterable) -> list[int]:

@@ -179,6 +179,9 @@ def load_cmd(
     allow_shift: bool = typer.Option(False, "--allow-shift", help="Skip the check that "
                                      "features kept their place against the current version "
                                      "(when the current version is the misplaced one)"),
+    profile: str = typer.Option(None, "--profile", "-p", help="Delivery profile of the layer "
+                                "(sources.NAME in its layer file); the options above still "
+                                "override it"),
 ):
     """Load one department delivery into a layer, atomically, as a new version."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -189,7 +192,7 @@ def load_cmd(
     options = LoadOptions(source_crs=source_crs, encoding=encoding, mode=mode, dry_run=dry_run,
                           force=force, source_layer=source_layer, field_map=_parse_maps(map_),
                           axis_order=axis_order, x_field=x_field, y_field=y_field,
-                          allow_shrink=allow_shrink, allow_shift=allow_shift)
+                          allow_shrink=allow_shrink, allow_shift=allow_shift, profile=profile)
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn()]
     with Progress(*columns, console=err_console, transient=False) as bar:
@@ -207,6 +210,65 @@ def load_cmd(
         result = load(source, layer, options, progress,
                       notify=lambda m: bar.console.print(f"[yellow]{m}[/]", highlight=False))
     print_summary(console, result)
+
+
+profile_app = typer.Typer(help="Delivery profiles: how a department's deliveries map onto a "
+                          "layer (sources: in the layer file).", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
+
+
+@profile_app.command("suggest")
+@user_errors
+def profile_suggest(
+    source: Path = typer.Argument(..., help="A delivery of the kind the profile is for"),
+    layer: str = typer.Option(..., "--layer", "-l", help="Layer id (a file in layers/)"),
+    name: str = typer.Option(None, "--name", help="Profile name (default: from the file "
+                             "name)"),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the YAML here instead of "
+                             "standard output"),
+    source_layer: str = typer.Option(None, help="Layer inside a multi-layer source"),
+):
+    """Write a starting delivery profile (YAML) from the file's fields, for review."""
+    from gis.loader.suggest import suggest_profile
+
+    text, collected = suggest_profile(source, layer, name, source_layer)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        err_console.print(f"Profile written to {out}: review the lines marked REVIEW.",
+                          highlight=False)
+    else:
+        typer.echo(text, nl=False)
+    _print_library_warnings(collected)
+
+
+@profile_app.command("list")
+@user_errors
+def profile_list(layer: str = typer.Option(None, "--layer", "-l", help="Only this layer")):
+    """The delivery profiles of the layer files (what --profile accepts)."""
+    from gis.layerdef import VectorLayerDef, get_layer_def, load_layer_defs
+
+    defs = {layer: get_layer_def(layer)} if layer else load_layer_defs()
+    table = Table(title="delivery profiles / hồ sơ giao nộp")
+    for col in ("layer", "profile", "description", "CRS", "mapped", "derived", "constants",
+                "value maps", "dropped"):
+        table.add_column(col)
+    for lid, d in defs.items():
+        for name, p in (d.sources.items() if isinstance(d, VectorLayerDef) else ()):
+            table.add_row(lid, name, p.description.vi if p.description else "",
+                          (p.crs or "") + (" (replaces the file's)" if p.crs_overrides_file
+                                           else ""),
+                          ", ".join(f"{a}→{b}" for a, b in p.field_map.items()),
+                          ", ".join(p.derived), ", ".join(p.constants),
+                          ", ".join(p.value_maps), ", ".join(p.drop))
+    console.print(table)
+
+
+def _print_library_warnings(collected) -> None:
+    """GDAL and other library warnings, one line each on stderr, in both languages."""
+    for w in collected.lines():
+        times = f" (×{w['count']})" if w["count"] > 1 else ""
+        err_console.print(f"[yellow]library / thư viện:[/] {w['vi']} / {w['en']}{times}",
+                          highlight=False)
 
 
 @layer_app.command("history")
@@ -510,9 +572,12 @@ def load_raster_cmd(
 ):
     """Load a grid into a raster layer: warped to WGS 84 (VN-2000 through EPSG:6960), stored
     as a Cloud-Optimised GeoTIFF, as a new version (atomic)."""
+    from gis.loader.libwarnings import caught
     from gis.raster.load import load_raster
 
-    r = load_raster(source, layer, source_crs=source_crs, force=force)
+    with caught() as collected:  # GDAL/rasterio warnings: one clean line each, after
+        r = load_raster(source, layer, source_crs=source_crs, force=force)
+    _print_library_warnings(collected)
     if r.status == "unchanged":
         console.print(f"{r.layer_id}: unchanged, v{r.version} is current. {r.message}")
         return

@@ -370,7 +370,7 @@ def _validate(conn, layer, writes, op, axis_swap: bool):
         mapping = FieldMapping({n: n for n in names}, [])
         try:
             out = process_batch(Batch(frame, geoms, None, rows), layer, group_op, mapping,
-                                TextDecoder(None, False), gate, "xy")
+                                TextDecoder(None, False), gate, "xy", _optional_keys(layer))
         except ImplausibleLoadError as exc:
             raise EditInvalid(str(exc)) from None
         if out.rejects:
@@ -434,9 +434,16 @@ def _py(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _optional_keys(layer) -> frozenset[str]:
+    """A layer whose key rule allows generated keys takes features without a code (their
+    ids are the platform's), in edits as in loads (gis.loader.matching)."""
+    return frozenset(layer.natural_key if layer.keys.generated == "allow" else ())
+
+
 def _check_keys(conn, layer, rel: str, typed: pd.DataFrame, written: list[int],
                 touched: list[int]) -> None:
-    """A natural key names one feature: as a load refuses a key twice, so does an edit."""
+    """A natural key names one feature: as a load refuses a key twice, so does an edit (an
+    empty key, where the layer allows generated keys, names none)."""
     key = layer.natural_key
     if not key or not written:
         return
@@ -445,6 +452,8 @@ def _check_keys(conn, layer, rel: str, typed: pd.DataFrame, written: list[int],
     columns: list[list] = [[] for _ in key]
     for i, fid in enumerate(written):
         values = tuple(_py(typed[k].iloc[i]) for k in key)
+        if _optional_keys(layer) and any(v is None for v in values):
+            continue
         if values in seen:
             raise EditConflict(f"duplicate {label} {values} in the request (features "
                                f"{seen[values]} and {fid})")

@@ -141,7 +141,7 @@ class Settings(BaseSettings):
     hooks_worker: bool = True
     # Feature ids listed in one webhook payload at most; beyond, the payload points at the feed.
     hooks_payload_ids: int = 1000
-    # Seconds one delivery may take (connect + send + response) before it counts as failed.
+    # Seconds each step of a delivery (connect, send, response) may take before it fails.
     hooks_timeout_s: float = 10.0
     # Attempts before a delivery is given up ('failed'; `gis hooks retry` queues it again).
     hooks_max_attempts: int = 12

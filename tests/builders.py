@@ -43,3 +43,40 @@ def write(gdf: gpd.GeoDataFrame, path: Path, **kwargs) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     gdf.to_file(path, **kwargs)
     return path
+
+
+# A MapInfo CoordSys as Vietnamese MapInfo users wrote it before VN-2000 was in their
+# projection list: Transverse Mercator 105°, k = 1, on datum 2 ("Afgooye", the Krassovsky
+# ellipsoid of the old HN-72 system), while the coordinates are VN-2000 TM-3 105°00'.
+AFGOOYE_TM105 = 'CoordSys Earth Projection 8, 2, "m", 105, 0, 1, 500000, 0'
+
+
+def mapinfo_crs(folder: Path, coordsys: str = AFGOOYE_TM105) -> str:
+    """The CRS GDAL reads from a MapInfo CoordSys clause (a one-point MIF written here)."""
+    import pyogrio
+
+    mif = folder / "coordsys.mif"
+    mif.write_text(f'Version 300\nCharset "Neutral"\nDelimiter ","\n{coordsys}\n'
+                   "Columns 1\n  ID Integer\nData\n\nPoint 585000 1109000\n", encoding="ascii")
+    (folder / "coordsys.mid").write_text("1\n", encoding="ascii")
+    return pyogrio.read_info(str(mif))["crs"]
+
+
+def write_mapinfo(gdf: gpd.GeoDataFrame, path: Path, encoders: dict, charset: str,
+                  coordsys: str = AFGOOYE_TM105) -> Path:
+    """A MapInfo TAB written by GDAL's MapInfo driver, its text columns stored as the bytes
+    `encoders[column]` makes (cp1258, TCVN3...), its header declaring `charset` and its
+    coordinates (VN-2000 TM-3 105°00' in `gdf`) declared with `coordsys`."""
+    import pyogrio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = gdf.copy()
+    for col, encode in encoders.items():
+        out[col] = [None if v is None else encode(v).decode("latin1") for v in out[col]]
+    out = out.set_crs(mapinfo_crs(path.parent, coordsys), allow_override=True)
+    pyogrio.write_dataframe(out, path, driver="MapInfo File", encoding="latin1")
+    tab = path.read_text(encoding="latin1")
+    tab = tab.replace("!charset Neutral", f"!charset {charset}").replace(
+        'Charset "Neutral"', f'Charset "{charset}"')
+    path.write_text(tab, encoding="latin1")
+    return path

@@ -86,6 +86,7 @@ def own_database(database_url, request):
         os.environ.pop("DATABASE_URL", None)
     else:
         os.environ["DATABASE_URL"] = previous
+    _clear_caches()  # a test that loaded in-process against this database cached its URL
 
 
 @pytest.fixture

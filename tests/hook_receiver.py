@@ -25,6 +25,7 @@ class Receiver:
         self.got: list[dict] = []  # verified deliveries: id, at, body
         self.refused: list[str] = []  # why a delivery failed verification
         self.arrivals: list[float] = []  # monotonic time of every request, answered or not
+        self.held = 0  # verified deliveries that waited for ``release``
         self.fail_first = 0
         self.release = threading.Event()
         self.release.set()
@@ -83,6 +84,10 @@ class Receiver:
         if failing:
             self._answer(h, 503, b"receiver busy")
             return
+        with self.cond:
+            if not self.release.is_set():
+                self.held += 1
+                self.cond.notify_all()
         self.release.wait(120)
         with self.cond:
             self.got.append({"id": headers.get("webhook-id") or headers.get("Webhook-Id"),

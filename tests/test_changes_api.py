@@ -145,3 +145,37 @@ def test_in_the_openapi_document(feed):
     assert {p["name"] for p in op["parameters"]} >= {"collectionId", "since", "cursor",
                                                      "limit", "f"}
     assert set(op["responses"]) >= {"200", "400", "404"}
+
+
+def test_the_current_version_from_before_the_feed_began(feed, own_conn):
+    """A layer loaded before the change feed existed (no change set for its current version):
+    a client holding that version gets what changed since: nothing, then (after an edit
+    published a new version) that edit."""
+    conn = own_conn
+    current = conn.execute("SELECT current_version AS v FROM spp.layers WHERE id = %s",
+                           (PIPES,)).fetchone()["v"]
+    conn.execute("DELETE FROM spp.change_sets WHERE layer_id = %s", (PIPES,))
+    r = get(feed, f"/{PIPES}/changes", "wasuco", since=current)
+    assert r.status_code == 200 and r.json()["changes"] == []
+    with conn.transaction():  # an edit publishing version current + 1 (as `edits` does)
+        conn.execute("INSERT INTO spp.layer_versions (layer_id, version, status, mode, "
+                     "parent_version, table_name, operator) SELECT layer_id, version + 1, "
+                     "'loading', 'upsert', version, table_name, 'le.van.cuong' FROM "
+                     "spp.layer_versions WHERE layer_id = %s AND version = %s",
+                     (PIPES, current))
+        conn.execute("UPDATE spp.layer_versions SET status = 'superseded' WHERE layer_id = %s "
+                     "AND version = %s", (PIPES, current))
+        conn.execute("UPDATE spp.layer_versions SET status = 'current' WHERE layer_id = %s "
+                     "AND version = %s", (PIPES, current + 1))
+        conn.execute("UPDATE spp.layers SET current_version = %s WHERE id = %s",
+                     (current + 1, PIPES))
+        changefeed.record(conn, PIPES, current + 1, "le.van.cuong", updated=[7])
+    import time
+
+    time.sleep(1.5)  # the catalog is re-read after at most a second
+    assert [(c["change"], c["featureId"], c["version"]) for c in get(
+        feed, f"/{PIPES}/changes", "wasuco", since=current).json()["changes"]] == [
+        ("updated", 7, current + 1)]
+    assert get(feed, f"/{PIPES}/changes", "wasuco", since=current + 1).json()["changes"] == []
+    r = get(feed, f"/{PIPES}/changes", "wasuco", since=current + 7)
+    assert r.status_code == 400 and f"first recorded version is v{current}" in r.text

@@ -122,6 +122,17 @@ def hooks_retry(hook_id: int = typer.Option(None, "--hook", help="Only this hook
     console.print(f"{n} deliveries queued again / đã xếp lại.")
 
 
+@hooks_app.command("prune")
+@user_errors
+def hooks_prune(days: float = typer.Option(30, "--older-than", min=0, help="Days")):
+    """Delete delivered and cancelled deliveries older than that (the feed keeps the changes)."""
+    from gis.hooks import subscribers
+
+    with db.ready_connection() as conn:
+        n = subscribers.prune(conn, days, _actor())
+    console.print(f"{n} old deliveries deleted / đã xoá.")
+
+
 @hooks_app.command("run")
 @user_errors
 def hooks_run(once: bool = typer.Option(False, "--once", help="Deliver what is due, then "

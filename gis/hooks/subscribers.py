@@ -115,3 +115,15 @@ def retry(conn: psycopg.Connection, hook_id: int | None, actor: str) -> int:
         versions.audit(conn, actor, "hook_retry", None, {"hook": hook_id, "queued": n},
                        role="admin")
     return n
+
+
+def prune(conn: psycopg.Connection, days: float, actor: str) -> int:
+    """Delete delivered and cancelled deliveries older than ``days`` (the change feed keeps
+    the changes themselves); how many."""
+    with conn.transaction():
+        n = conn.execute("DELETE FROM spp.webhook_outbox WHERE status IN ('delivered', "
+                         "'cancelled') AND coalesce(delivered_at, created_at) < now() - "
+                         "make_interval(secs => %s)", (days * 86400,)).rowcount
+        versions.audit(conn, actor, "hook_prune", None, {"days": days, "deleted": n},
+                       role="admin")
+    return n

@@ -82,16 +82,16 @@ class Worker:
                 with self._connect() as conn:
                     if not self._lead(conn, stop, once):
                         return attempts
-                    warned = False
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     while not stop.is_set():
                         if self.deliver_one(conn):
                             attempts += 1
-                            continue
-                        if once:
+                        elif once:
                             return attempts
-                        self._idle(conn, poll)
-            except psycopg.OperationalError as exc:
+                        else:
+                            self._idle(conn, poll)
+                        warned = False  # working again: a new failure is logged again
+            except psycopg.Error as exc:  # the database went away (or the connection did)
                 if not warned:
                     log.warning("%s: database unreachable (%s); retrying every %.0f s",
                                 self.name, str(exc).strip().splitlines()[0], poll)
@@ -153,7 +153,7 @@ class Worker:
             conn.execute(
                 "UPDATE spp.webhook_outbox SET status = %s, attempts = %s, last_status = %s, "
                 "last_error = %s, last_attempt_at = now(), "
-                "next_attempt_at = now() + make_interval(secs => %s) WHERE id = %s",
+                "next_attempt_at = clock_timestamp() + make_interval(secs => %s) WHERE id = %s",
                 ("failed" if give_up else "pending", attempt, outcome.status,
                  outcome.error[:1000], 0 if give_up else backoff(attempt), row["id"]))
             log.warning("%s: delivery %s to hook %s failed (attempt %s%s): %s", self.name,

@@ -27,6 +27,7 @@ from gis.layerdef.base import (
     UpdateFrequency,
     check_layer_id,
 )
+from gis.layerdef.keys import KeyRule
 from gis.layerdef.raster import RasterLayerDef
 from gis.layerdef.submissions import SubmissionKind, Submissions
 from gis.layerdef.vector import (
@@ -39,12 +40,12 @@ from gis.layerdef.vector import (
 from gis.layerdef.yamlfile import LayerDefinitionError, line_of, parse
 from gis.settings import get_settings
 
-__all__ = ["CATALOGUE_ID", "Access", "Contact", "Domain", "FieldDef", "LayerBase", "LayerDef",
-           "LayerDefinition", "LayerDefinitionError", "Metadata", "Planning", "RasterLayerDef",
-           "Search", "Strict", "SubmissionKind", "Submissions", "Text", "TopicCategory",
-           "UpdateFrequency", "VectorLayerDef",
-           "VectorStyle", "check_layer_id", "get_layer_def", "load_layer_defs", "layers_folder",
-           "parse_layer_file", "validate_definition"]
+__all__ = ["CATALOGUE_ID", "Access", "Contact", "Domain", "FieldDef", "KeyRule", "LayerBase",
+           "LayerDef", "LayerDefinition", "LayerDefinitionError", "Metadata", "Planning",
+           "RasterLayerDef", "Search", "Strict", "SubmissionKind", "Submissions", "Text",
+           "TopicCategory", "UpdateFrequency", "VectorLayerDef", "VectorStyle", "check_layer_id",
+           "get_layer_def", "load_layer_defs", "layers_folder", "parse_layer_file",
+           "validate_definition"]
 
 
 def _kind(v: Any) -> str:

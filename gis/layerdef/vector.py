@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from gis.layerdef.base import ID_RE, LayerBase, Strict, Text, check_colour
+from gis.layerdef.keys import KeyRule, key_rule_problems
+from gis.layerdef.profiles import Profiles, profile_problems
 from gis.layerdef.submissions import Submissions, submission_problems
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
@@ -204,10 +206,12 @@ class VectorLayerDef(LayerBase):
     kind: Literal["vector"] = "vector"
     geometry: GeometryType
     natural_key: list[str] = []
+    keys: KeyRule = KeyRule()  # generated keys, segments merged (off by default)
     time_field: str | None = None  # field holding the feature's date, for `datetime` queries
     plane_area: bool = False  # compute the area in the VN-2000 plane at load
     fields: list[FieldDef]
     source: SourceDefaults = SourceDefaults()
+    sources: Profiles = {}  # delivery profiles by name (gis load --profile NAME)
     checks: Checks = Checks()
     tiles: TileOptions = TileOptions()
     style: VectorStyle = VectorStyle()
@@ -270,6 +274,14 @@ def field_problems(layer: VectorLayerDef) -> list[str]:
     for key, name in refs:
         if name and name not in names:
             out.append(f"{key} field {name!r} is not among the fields")
+    numeric = [f.name for f in layer.fields if f.type in ("integer", "number")]
+    out += key_rule_problems(layer.keys, names, layer.geometry, numeric=numeric)
+    sources = {n: p.model_dump(exclude_defaults=True) for n, p in layer.sources.items()}
+    out += [m for _, m in profile_problems([f.model_dump() for f in layer.fields], sources)]
+    for n, p in layer.sources.items():
+        if p.keys is not None:
+            out += key_rule_problems(p.keys, names, layer.geometry, f"sources.{n}.keys",
+                                     numeric=numeric)
     if ex and not layer.is_polygon:
         out.append("style.extrude is for polygon layers")
     for key, name in heights:

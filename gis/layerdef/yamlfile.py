@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from gis.errors import SPPError
+from gis.layerdef.profiles import profile_problems
 
 
 class LayerDefinitionError(SPPError):
@@ -53,6 +54,9 @@ def _field_refs(data: dict) -> list[tuple[tuple, Any, str]]:
         refs.append((("source", "field_map", src), target, "source.field_map"))
     for j, name in enumerate(_get(data, "search", "fields") or []):
         refs.append((("search", "fields", j), name, "search.fields"))
+    for key in ("match_fields", "merge_segments_by", "merge_sum"):
+        for j, name in enumerate(_get(data, "keys", key) or []):
+            refs.append((("keys", key, j), name, f"keys.{key}"))
     for i, kind in enumerate(_get(data, "submissions", "kinds") or []):
         for j, name in enumerate(kind.get("fields") or [] if isinstance(kind, dict) else []):
             refs.append((("submissions", "kinds", i, "fields", j), name, "submissions.fields"))
@@ -77,6 +81,7 @@ def _cross_field_problems(data: dict) -> list[tuple[tuple, str]]:
     for loc, name, key in _field_refs(data):
         if isinstance(name, str) and name not in known:
             problems.append((loc, f"{key} field {name!r} is not among the fields"))
+    problems += profile_problems(fields, data.get("sources"))
     tiled = _get(data, "tiles", "fields")
     for path in (("style", "property"), ("style", "label", "field")):
         name = _get(data, *path)

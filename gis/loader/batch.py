@@ -14,6 +14,7 @@ from gis.layerdef import LayerDef
 from gis.loader.areas import plane_and_geodesic_areas
 from gis.loader.geometry import prepare
 from gis.loader.plausibility import key_strings
+from gis.loader.profile import apply_profile
 from gis.loader.schema import coerce
 from gis.loader.source import Batch
 
@@ -29,6 +30,7 @@ class BatchOutcome:
     warnings: dict[str, int] = field(default_factory=dict)
     code_lists: dict[str, int] = field(default_factory=dict)
     axis: str | None = None
+    samples: dict[str, list] = field(default_factory=dict)  # extra field -> a few values
 
 
 def _points_from_columns(batch: Batch, op, axis: str | None):
@@ -76,9 +78,20 @@ def _validate_codes(typed: pd.DataFrame, layer: LayerDef, out: BatchOutcome) -> 
                 out.code_lists[v] = out.code_lists.get(v, 0) + 1
 
 
+def _samples(frame: pd.DataFrame, columns: list[str], n: int = 3) -> dict[str, list]:
+    """A few distinct values of each column, for suggestions (never stored)."""
+    out = {}
+    for col in columns:
+        values = frame[col].dropna().astype(str).str.strip()
+        out[col] = [v for v in values[values != ""].unique()[:n].tolist()]
+    return out
+
+
 def process_batch(batch: Batch, layer: LayerDef, op, mapping, decoder, gate,
-                  axis: str | None) -> BatchOutcome:
+                  axis: str | None, optional: frozenset[str] = frozenset(),
+                  profile=None) -> BatchOutcome:
     frame = decoder.decode(batch.frame)
+    frame, made_bad = apply_profile(frame, mapping, profile, layer)
     axis_used, axis_note = "xy", None
     if batch.coords is not None:  # CSV: points from coordinate columns
         geoms, axis_used, axis_note = _points_from_columns(batch, op, axis)
@@ -91,14 +104,16 @@ def process_batch(batch: Batch, layer: LayerDef, op, mapping, decoder, gate,
     rejects += [(int(batch.rows[i]), _empty_reason(batch, i))
                 for i in np.flatnonzero(prepared.empty)]
 
-    coerced = coerce(frame, mapping, layer)
+    coerced = coerce(frame, mapping, layer, optional)
+    for i, why in made_bad.items():
+        coerced.bad_rows.setdefault(i, why)
     keep = prepared.keep.copy()
     ward_field = gate.wards.field if gate.wards is not None else None
     expected = (coerced.frame[ward_field].to_numpy()[keep]
                 if ward_field in coerced.frame else None)
     source_geoms = prepared.geoms[keep]
-    keys = (key_strings(coerced.frame.iloc[np.flatnonzero(keep)], layer)
-            if layer.natural_key and gate.previous is not None and not gate.checked else None)
+    keys = (key_strings(coerced.frame.iloc[np.flatnonzero(keep)], gate.key_fields)
+            if gate.key_fields and gate.previous is not None and not gate.checked else None)
     checked = gate.transform_and_check(source_geoms, batch.rows[keep], rejects, axis_used,
                                        expected, keys)
     candidates = np.flatnonzero(keep)
@@ -117,7 +132,7 @@ def process_batch(batch: Batch, layer: LayerDef, op, mapping, decoder, gate,
     out = BatchOutcome(typed, wgs, batch.rows[sel], rejects,
                        repaired=int(prepared.repaired[sel].sum()),
                        empty=int(prepared.empty.sum()), warnings=dict(coerced.warnings),
-                       axis=axis_note)
+                       axis=axis_note, samples=_samples(frame, mapping.extra))
     _validate_codes(typed, layer, out)
     if layer.plane_area:
         src_kept = source_geoms[checked.keep][final]

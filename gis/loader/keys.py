@@ -44,8 +44,13 @@ class _SortedMap:
 
 
 class FeatureIds:
-    def __init__(self, conn, layer: LayerDef, current_table: str | None, mode: str):
+    """``provisional``: a delivery under a key rule (``keys:``) whose ids are given once it is
+    whole (gis.loader.matching); every row is kept with a negative placeholder id."""
+
+    def __init__(self, conn, layer: LayerDef, current_table: str | None, mode: str,
+                 provisional: bool = False):
         self.conn, self.layer, self.mode = conn, layer, mode
+        self.provisional, self.placeholder = provisional, 0
         self.key = layer.natural_key
         self.seq = f'data."{layer.id}__fid_seq"'
         conn.execute(sql.SQL("CREATE SEQUENCE IF NOT EXISTS {}").format(
@@ -55,7 +60,7 @@ class FeatureIds:
         self.first_id = self.next_id = state["last_value"] + (1 if state["is_called"] else 0)
         self.seen = _SortedMap()  # key hash -> first source row in this delivery
         self.previous = _SortedMap()  # key hash -> fid in the current version
-        if self.key and current_table:
+        if self.key and current_table and not provisional:
             self._read_previous(current_table)
 
     def _read_previous(self, table: str) -> None:
@@ -84,6 +89,10 @@ class FeatureIds:
                                                                        list[tuple[int, str]]]:
         """(fids, keep mask, rejects) for a batch's rows."""
         n = len(typed)
+        if self.provisional:
+            fids = -np.arange(self.placeholder + 1, self.placeholder + n + 1, dtype=np.int64)
+            self.placeholder += n
+            return fids, np.ones(n, dtype=bool), []
         if not self.key:
             return self._new_ids(n), np.ones(n, dtype=bool), []
         label = " + ".join(self.key)

@@ -54,25 +54,27 @@ def previous_version_reference(conn, layer: LayerDef):
     return PreviousVersion(shapely.from_wkb([r["g"] for r in rows]))
 
 
-def key_strings(frame, layer: LayerDef) -> np.ndarray:
-    """One string a feature from its natural key values (same form as previous_key_points)."""
-    parts = [frame[k].astype("string").fillna("").to_numpy(dtype=object)
-             for k in layer.natural_key]
+def key_strings(frame, fields: list[str]) -> np.ndarray:
+    """One string a feature from the values of ``fields``, its natural key or, under a key
+    rule that generates keys, its compared attributes (same form as previous_key_points)."""
+    parts = [frame[k].astype("string").fillna("").to_numpy(dtype=object) for k in fields]
     return np.array(["\x1f".join(map(str, t)) for t in zip(*parts, strict=True)], dtype=object)
 
 
-def previous_key_points(conn, layer: LayerDef):
-    """{natural key: (lon, lat) of the centroid} of the current version, or None."""
+def previous_key_points(conn, layer: LayerDef, fields: list[str] | None = None):
+    """{key: (lon, lat) of the centroid} of the current version, or None; the key is the
+    values of ``fields`` (default: the natural key), for the keys only one feature has."""
+    fields = layer.natural_key if fields is None else fields
     exists = conn.execute("SELECT current_version FROM spp.layers WHERE id = %s",
                           (layer.id,)).fetchone()
-    if not layer.natural_key or not exists or not exists["current_version"]:
+    if not fields or not exists or not exists["current_version"]:
         return None
     key = sql.SQL(", ").join(sql.SQL("coalesce({}::text, '')").format(sql.Identifier(k))
-                             for k in layer.natural_key)
+                             for k in fields)
     rows = conn.execute(sql.SQL(
-        "SELECT concat_ws(E'\\x1f', {}) AS k, ST_X(c) AS x, ST_Y(c) AS y FROM "
-        "(SELECT *, ST_Centroid(geom) AS c FROM data.{}) s").format(
-        key, sql.Identifier(layer.id))).fetchall()
+        "SELECT concat_ws(E'\\x1f', {}) AS k, ST_X(min(c)) AS x, ST_Y(min(c)) AS y FROM "
+        "(SELECT *, ST_Centroid(geom) AS c FROM data.{}) s GROUP BY 1 HAVING count(*) = 1"
+    ).format(key, sql.Identifier(layer.id))).fetchall()
     return {r["k"]: (r["x"], r["y"]) for r in rows} or None
 
 
@@ -105,8 +107,10 @@ class PlausibilityGate:
     """Transforms each batch to WGS 84; the first batch is diagnosed as a whole."""
 
     def __init__(self, layer: LayerDef, op, label: str, reference=None, wards=None,
-                 previous=None):
+                 previous=None, key_fields: list[str] | None = None):
         self.layer, self.op, self.label = layer, op, label
+        # the fields `previous` is keyed by (default: the natural key)
+        self.key_fields = layer.natural_key if key_fields is None else key_fields
         self.reference = reference  # e.g. the previous version
         self.wards = wards  # (polygons, codes): each feature must lie in its own ward
         self.previous = previous  # {natural key: (lon, lat)} of the current version
@@ -166,22 +170,10 @@ class PlausibilityGate:
         lon, lat = self.op.transform(coords[:, 0], coords[:, 1])
         scale = np.array(metres_per_degree(float(np.nanmean(before[:, 1]))))
         moved = (np.column_stack([lon, lat]) - before) * scale
-        median = np.nanmedian(moved, axis=0)
-        size = float(np.hypot(*median))
-        limit = self.layer.checks.max_shift_m
-        alike = np.hypot(*(moved - median).T) <= max(limit, 0.25 * size)
-        if size <= limit or alike.mean() < MIN_CONSISTENT:
-            return  # in place, or a re-survey of some features
-        raise ImplausibleLoadError(
-            f"{self.label}: {alike.sum():,} of {len(moved):,} features also in the current "
-            f"version (matched by {', '.join(self.layer.natural_key)}) moved alike by "
-            f"{size:.1f} m ({median[0]:+.1f} m east, {median[1]:+.1f} m north), more than "
-            f"checks.max_shift_m ({limit:g} m). A whole delivery moving together is a "
-            f"coordinate system mistake, not a re-survey: UTM 48N read as TM-3 (or the "
-            f"reverse, ≈26 m E-W and ≈333 m N-S), the wrong TM-3 zone, or VN-2000 without its "
-            f"datum shift (≈225 m). Nothing was changed. Fix: load again with the --source-crs "
-            f"the file was really made in (vn2000-cantho, vn2000-soctrang, vn2000-utm48, "
-            f"EPSG:4326...)." + SHIFT_OVERRIDE)
+        refusal = shift_refusal(moved, self.layer.checks.max_shift_m, self.label,
+                                ", ".join(self.key_fields))
+        if refusal:
+            raise ImplausibleLoadError(refusal)
 
     def transform_and_check(self, geoms: np.ndarray, rows: np.ndarray, rejects: list,
                             axis_order_used: str = "xy", expected=None,
@@ -197,3 +189,44 @@ class PlausibilityGate:
             rejects.append((int(rows[i]), f"outside {CANTHO_EXTENT} + {self.margin:.0f} m "
                                           f"(at {b[i, 0]:.5f}, {b[i, 1]:.5f})"))
         return Transformed(wgs[ok], ok)
+
+
+def shift_refusal(moved: np.ndarray, limit: float, label: str, matched_by: str) -> str | None:
+    """The refusal of a delivery whose matched features (``moved``: metres east, north a
+    feature) moved alike by more than ``limit``; None when in place or a partial re-survey."""
+    if len(moved) < MIN_MATCHED:
+        return None
+    median = np.nanmedian(moved, axis=0)
+    size = float(np.hypot(*median))
+    alike = np.hypot(*(moved - median).T) <= max(limit, 0.25 * size)
+    if size <= limit or alike.mean() < MIN_CONSISTENT:
+        return None  # in place, or a re-survey of some features
+    return (
+        f"{label}: {alike.sum():,} of {len(moved):,} features also in the current "
+        f"version (matched by {matched_by}) moved alike by "
+        f"{size:.1f} m ({median[0]:+.1f} m east, {median[1]:+.1f} m north), more than "
+        f"checks.max_shift_m ({limit:g} m). A whole delivery moving together is a "
+        f"coordinate system mistake, not a re-survey: UTM 48N read as TM-3 (or the "
+        f"reverse, ≈26 m E-W and ≈333 m N-S), the wrong TM-3 zone, or VN-2000 without its "
+        f"datum shift (≈225 m). Nothing was changed. Fix: load again with the --source-crs "
+        f"the file was really made in (vn2000-cantho, vn2000-soctrang, vn2000-utm48, "
+        f"EPSG:4326...)." + SHIFT_OVERRIDE)
+
+
+def check_matched_shift(conn, layer: LayerDef, table: str, current_table: str, label: str,
+                        matched_by: str) -> None:
+    """The shift check once ids are given (features of both versions with the same fid):
+    for deliveries whose features only exist whole after the load merged them."""
+    rows = conn.execute(sql.SQL(
+        "SELECT ST_X(a) AS x1, ST_Y(a) AS y1, ST_X(b) AS x0, ST_Y(b) AS y0 FROM (SELECT "
+        "ST_Centroid(n.geom) AS a, ST_Centroid(c.geom) AS b FROM {} n JOIN {} c USING (fid)) "
+        "s").format(sql.Identifier("data", table), sql.Identifier("data", current_table))
+    ).fetchall()
+    if len(rows) < MIN_MATCHED:
+        return
+    xy = np.array([[r["x1"], r["y1"], r["x0"], r["y0"]] for r in rows], dtype=np.float64)
+    scale = np.array(metres_per_degree(float(np.nanmean(xy[:, 3]))))
+    refusal = shift_refusal((xy[:, :2] - xy[:, 2:]) * scale, layer.checks.max_shift_m, label,
+                            matched_by)
+    if refusal:
+        raise ImplausibleLoadError(refusal)

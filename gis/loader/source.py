@@ -17,6 +17,7 @@ import pyogrio
 import shapely
 
 from gis.errors import SPPError
+from gis.loader import mapinfo
 from gis.loader.shpcheck import check_shapefile
 
 # Formats whose text is stored in a legacy 8-bit code page: read byte-preserving (latin1) and
@@ -48,6 +49,7 @@ class Source:
     raw_text: bool
     coord_fields: tuple[str, str] | None = None  # CSV: coordinate columns as named in the file
     layers_available: list[str] = field(default_factory=list)
+    declared_charset: str | None = None  # what a .cpg or MapInfo header claims (not trusted)
 
     @property
     def is_csv(self) -> bool:
@@ -150,6 +152,37 @@ def _read_prj(path: Path, gdal_path: str) -> str | None:
     return prj.read_text(encoding="latin1") if prj.exists() else None
 
 
+# MapInfo charset names (the .tab/.mif `Charset` clause) and the code page they stand for;
+# like a .cpg the claim is only reported: gis.text detects what the bytes really are.
+MAPINFO_CHARSETS = {
+    "neutral": None, "windowsvietnamese": "cp1258", "windowslatin1": "cp1252",
+    "windowslatin2": "cp1250", "windowscyrillic": "cp1251", "windowsgreek": "cp1253",
+    "windowsturkish": "cp1254", "windowshebrew": "cp1255", "windowsarabic": "cp1256",
+    "windowsbalticrim": "cp1257", "windowsthai": "cp874", "iso8859_1": "latin1",
+    "utf-8": "utf-8", "utf8": "utf-8", "codepage437": "cp437", "codepage850": "cp850",
+}
+
+
+def declared_charset(path: Path, gdal_path: str, driver: str) -> str | None:
+    """What the file says its text encoding is: a Shapefile's .cpg, a MapInfo table's
+    Charset clause (WindowsVietnamese, Neutral...)."""
+    if gdal_path.startswith("/vsizip/"):
+        return None
+    try:
+        if driver == "ESRI Shapefile":
+            cpg = next((path.with_suffix(s) for s in (".cpg", ".CPG")
+                        if path.with_suffix(s).exists()), None)
+            return f".cpg {cpg.read_text(encoding='latin1').strip()[:40]}" if cpg else None
+        if driver == "MapInfo File" and path.is_file():
+            name = mapinfo.declared(path)
+            if name:
+                page = MAPINFO_CHARSETS.get(name.lower())
+                return f"MapInfo charset {name}" + (f" ({page})" if page else "")
+    except OSError:
+        return None
+    return None
+
+
 def open_source(path: Path, layer: str | None = None, x_field: str | None = None,
                 y_field: str | None = None) -> Source:
     path = Path(path)
@@ -163,6 +196,8 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
     elif path.is_dir():  # a folder of Shapefiles: GDAL skips a damaged one without a word
         for shp in sorted(path.glob("*.[sS][hH][pP]")):
             _check_shapefile(shp, Path.exists)
+    elif path.suffix.lower() in (".tab", ".mif"):  # text bytes as they are, whatever charset
+        gdal_path = str(mapinfo.unrecoded_path(path))
     files = dataset_files(path)
     sha, size = sha256_of(files)
     if path.suffix.lower() == ".csv" or gdal_path.lower().endswith(".csv"):
@@ -199,7 +234,8 @@ def open_source(path: Path, layer: str | None = None, x_field: str | None = None
         pass  # CAD files mix geometry types; the layer type filter sorts them out
     return Source(path, gdal_path, driver, wanted_layer if len(layers) > 1 else None, sha, size,
                   info.get("features"), crs_text, [str(f) for f in info["fields"]],
-                  driver in RAW_TEXT_DRIVERS, layers_available=layers)
+                  driver in RAW_TEXT_DRIVERS, layers_available=layers,
+                  declared_charset=declared_charset(path, gdal_path, driver))
 
 
 def _delimiter(path: Path) -> str:
@@ -241,6 +277,23 @@ def _open_csv(path: Path, gdal_path: str, sha: str, size: int, x_field: str | No
 
 
 def iter_batches(src: Source, batch_size: int = 50_000) -> Iterator[Batch]:
+    """The delivery in batches; a read that fails midway (a file cut short or damaged, e.g. a
+    MapInfo .map or .dat truncated) is a SourceError naming the file, never a crash."""
+    last = 0
+    try:
+        for batch in _batches(src, batch_size):
+            last = int(batch.rows[-1]) if len(batch.rows) else last
+            yield batch
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            pyogrio.errors.GeometryError, pyogrio.errors.FieldError) as exc:
+        raise SourceError(
+            f"{src.label}: GDAL cannot read the file past row {last} "
+            f"({str(exc).strip()}): it is damaged or cut short. Nothing was changed. Ask the "
+            "department for a fresh, complete export (for MapInfo: every part, .tab .dat "
+            ".map .id).") from exc
+
+
+def _batches(src: Source, batch_size: int) -> Iterator[Batch]:
     if src.is_csv:
         yield from _iter_csv(src, batch_size)
         return

@@ -57,13 +57,30 @@ def merge_current_rows(conn: psycopg.Connection, layer: LayerDef, table: str,
         sql.Identifier("data", current_table), keep))
 
 
-def index_keys(conn: psycopg.Connection, layer: LayerDef, table: str) -> None:
+def index_keys(conn: psycopg.Connection, layer: LayerDef, table: str,
+               unique: bool | None = None) -> None:
+    """The primary key and the natural key's index, not unique when the keys were generated
+    (codes empty or repeated, see gis.loader.matching); ``unique`` None: unique unless the
+    layer allows generated keys and the table repeats a key (a version edited after such a
+    load)."""
     ident = sql.Identifier("data", table)
     conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(ident))
+    if unique is None:
+        unique = layer.keys.generated != "allow" or not _repeats_key(conn, layer, table)
     if layer.natural_key:
-        conn.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
+        conn.execute(sql.SQL("CREATE {}INDEX {} ON {} ({})").format(
+            sql.SQL("UNIQUE " if unique else ""),
             sql.Identifier(f"{table}_key"), ident,
             sql.SQL(", ").join(map(sql.Identifier, layer.natural_key))))
+
+
+def _repeats_key(conn: psycopg.Connection, layer: LayerDef, table: str) -> bool:
+    if not layer.natural_key:
+        return False
+    keys = sql.SQL(", ").join(map(sql.Identifier, layer.natural_key))
+    return conn.execute(sql.SQL(
+        "SELECT EXISTS (SELECT 1 FROM {} GROUP BY {} HAVING count(*) > 1) AS r").format(
+        sql.Identifier("data", table), keys)).fetchone()["r"]
 
 
 def index_geometry(conn: psycopg.Connection, table: str) -> None:

@@ -62,7 +62,7 @@ async def changes(request: Request, collection_id: str = CollectionId, c: Ctx = 
     after = CHANGES["cursor"].integer(given.get("cursor"))
     since = CHANGES["since"].integer(given.get("since")) if "since" in given else None
     if since:
-        after = await _position_after(c, layer.id, since)
+        after = await _position_after(c, layer.id, since, layer.current_version)
     rows = await (await c.conn.execute(
         "SELECT f.id, f.fid, f.change, s.version, s.at, s.action, s.operator "
         "FROM spp.feature_changes f JOIN spp.change_sets s ON s.id = f.set_id "
@@ -89,12 +89,18 @@ async def changes(request: Request, collection_id: str = CollectionId, c: Ctx = 
     return Response(orjson.dumps(body), media_type=JSON, headers=headers)
 
 
-async def _position_after(c: Ctx, layer_id: str, version: int) -> int:
+async def _position_after(c: Ctx, layer_id: str, version: int, current: int | None) -> int:
     """The feed position just before the changes published after ``version`` (its latest
-    change set); a version the feed never saw is a 400 naming the versions it has."""
+    change set); a version the feed never saw is a 400 naming the versions it has, but the
+    current one (published before the feed began: nothing changed since)."""
     row = await (await c.conn.execute(
         "SELECT max(id) AS id FROM spp.change_sets WHERE layer_id = %s AND version = %s",
         (layer_id, version))).fetchone()
+    if row["id"] is None and version == current:
+        last = await (await c.conn.execute(
+            "SELECT max(id) AS id FROM spp.feature_changes WHERE layer_id = %s",
+            (layer_id,))).fetchone()
+        return last["id"] or 0
     if row["id"] is None:
         first = await (await c.conn.execute(
             "SELECT min(version) AS v, (SELECT max(id) FROM spp.feature_changes WHERE "
