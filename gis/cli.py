@@ -387,7 +387,8 @@ def _fresh_metrics_dir(path: Path) -> None:
 # -- gis demo ---------------------------------------------------------------------------
 @app.command("demo")
 @user_errors
-def demo_cmd(parcels: int = typer.Option(3000, help="Parcels in the sample Ninh Kiều file"),
+def demo_cmd(parcels: int = typer.Option(3000, help="Parcels in the sample Ninh Kiều file "
+                                          "(300000: the city at scale)"),
              serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve afterwards"),
              host: str = typer.Option(None, help="Address to listen on (default SPP_HOST)"),
              port: int = typer.Option(None, help="Port (default SPP_PORT)")):

@@ -28,6 +28,20 @@ SAMPLE_LOADS: list[tuple[str, str, dict]] = [
     ("ha_tang/den_duong.geojson", "street_lights", {}),
     ("ha_tang/tru_cuu_hoa.geojson", "fire_hydrants", {}),
     ("dia_chi/dia_chi.csv", "address_points", {}),
+    ("thuy_he/mat_nuoc.shp", "water_surfaces", {}),
+    ("thuy_he/song_kenh.shp", "waterways", {}),
+    ("giao_thong/duong.shp", "roads", {}),
+    ("nha/nha.shp", "buildings", {}),
+    ("dia_danh/dia_danh.shp", "place_names", {}),
+    ("cay_xanh/cay_xanh.shp", "trees", {}),
+    ("vien_thong/tuyen_cap.shp", "telecom_lines", {}),
+    ("vien_thong/cot_vien_thong.shp", "telecom_poles", {}),
+    ("dien_luc/duong_day.shp", "power_lines", {}),
+    ("hien_trang_sdd/khoanh_dat.shp", "land_use_current", {}),
+    ("ngap_lut/vung_nguy_co_ngap.shp", "flood_risk_zones", {}),
+    ("bao_tro_xa_hoi/co_so_btxh.shp", "social_welfare_facilities", {}),
+    ("dau_tu/du_an_keu_goi_dau_tu.gpkg", "investment_projects", {}),
+    ("ngap_lut/diem_ngap_trieu_cuong.geojson", "flood_observations", {}),
 ]
 
 
@@ -40,9 +54,9 @@ SAMPLE_RASTERS: list[tuple[str, str]] = [
 
 
 def ensure_sample(outdir: Path, parcels: int) -> Path:
-    from gis.sample import write_sample
+    from gis.sample import SAMPLE_VERSION, write_sample
 
-    marker = outdir / f".parcels-{parcels}"
+    marker = outdir / f".parcels-{parcels}-v{SAMPLE_VERSION}"
     if not marker.exists():
         write_sample(outdir, parcels=parcels)
         marker.touch()

@@ -15,7 +15,7 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from gis.crs import to_wgs84, transform_geometries
+from gis.crs import from_wgs84, to_wgs84, transform_geometries
 from gis.layerdef import load_layer_defs
 from gis.sample import write_sample
 from gis.text import tcvn3, vni
@@ -365,3 +365,145 @@ def test_cli_sample_command(tmp_path):
     assert pyogrio.read_info(tmp_path / "set" / PARCELS, encoding="latin1")["features"] == 40
     bad = CliRunner().invoke(app, ["sample", str(tmp_path / "bad"), "--parcels", "5"])
     assert bad.exit_code == 2
+
+
+# -- the whole city: every vector layer, real names, consistent geometry -------------------
+CITY_FILES = [  # file, layer, fields the layer does not keep
+    ("thuy_he/song_kenh.shp", "waterways", set()),
+    ("thuy_he/mat_nuoc.shp", "water_surfaces", set()),
+    ("giao_thong/duong.shp", "roads", set()),
+    ("nha/nha.shp", "buildings", set()),
+    ("dia_danh/dia_danh.shp", "place_names", set()),
+    ("cay_xanh/cay_xanh.shp", "trees", set()),
+    ("vien_thong/tuyen_cap.shp", "telecom_lines", set()),
+    ("vien_thong/cot_vien_thong.shp", "telecom_poles", set()),
+    ("dien_luc/duong_day.shp", "power_lines", set()),
+    ("hien_trang_sdd/khoanh_dat.shp", "land_use_current", set()),
+    ("ngap_lut/vung_nguy_co_ngap.shp", "flood_risk_zones", set()),
+    ("bao_tro_xa_hoi/co_so_btxh.shp", "social_welfare_facilities", set()),
+    ("dau_tu/du_an_keu_goi_dau_tu.gpkg", "investment_projects", set()),
+    ("ngap_lut/diem_ngap_trieu_cuong.geojson", "flood_observations", set()),
+]
+
+
+def test_every_vector_layer_has_a_sample_file_the_demo_loads(out):
+    from gis.demo import SAMPLE_LOADS
+
+    vector = {i for i, d in load_layer_defs(ROOT / "layers").items() if d.kind == "vector"}
+    text = (out / "README.txt").read_text(encoding="utf-8")
+    in_readme = {ln.split("--layer ")[1].split()[0] for ln in text.splitlines()
+                 if "gis load " in ln and "--layer " in ln}
+    assert vector <= in_readme, sorted(vector - in_readme)
+    demo = {layer for _, layer, _ in SAMPLE_LOADS}
+    assert vector <= demo, sorted(vector - demo)
+    for rel, _, _ in SAMPLE_LOADS:
+        assert (out / rel).exists(), rel
+
+
+@pytest.mark.parametrize("rel,layer_id,unmapped", CITY_FILES)
+def test_city_files_map_to_their_layer(out, rel, layer_id, unmapped):
+    layer = load_layer_defs(ROOT / "layers")[layer_id]
+    info = pyogrio.read_info(out / rel, encoding="latin1")
+    assert info["features"] > 0
+    assert _geom_family(info["geometry_type"]) == _geom_family(layer.geometry)
+    mapping = _targets(layer, list(info["fields"]))
+    assert {c for c, t in mapping.items() if t is None} == unmapped
+    targets = [t for t in mapping.values() if t]
+    assert len(targets) == len(set(targets))
+    assert {f.name for f in layer.fields if f.required} <= set(targets)
+    assert set(layer.natural_key) <= set(targets)
+    if rel.endswith(".shp"):
+        crs = CRS.from_wkt((out / rel).with_suffix(".prj").read_text())
+        assert _proj_params(crs.to_wkt())  # an ESRI .prj a GIS reads
+        assert crs.to_dict()["lon_0"] == 105 and crs.to_dict()["k"] == 0.9999
+
+
+def _geom_family(name: str) -> str:
+    name = name.lower().replace("multi", "")
+    return {"polygon": "polygon", "linestring": "line", "point": "point"}[name]
+
+
+def test_city_dbfs_are_in_the_departments_encodings(out):
+    from gis.text import cp1258
+
+    roads = (out / "giao_thong" / "duong.dbf").read_bytes()
+    assert cp1258.encode("Đường 3 Tháng 2") in roads and "Đường".encode() not in roads
+    assert (out / "giao_thong" / "duong.cpg").read_text() == "1258"
+    rivers = (out / "thuy_he" / "song_kenh.dbf").read_bytes()
+    assert tcvn3.encode("Sông Hậu") in rivers and not (out / "thuy_he" / "song_kenh.cpg").exists()
+    trees = (out / "cay_xanh" / "cay_xanh.dbf").read_bytes()
+    assert (out / "cay_xanh" / "cay_xanh.cpg").read_text() == "UTF-8"  # and it lies
+    assert tcvn3.encode("Sao đen") in trees or tcvn3.encode("Dầu rái") in trees
+    places = pyogrio.read_dataframe(out / "dia_danh" / "dia_danh.shp")  # honest UTF-8
+    assert {"Ninh Kiều", "Cái Răng", "Sông Hậu"} <= set(places["diaDanh"])
+
+
+def test_wards_are_the_real_2025_list(out):
+    from gis.sample.wards import WARDS
+
+    assert len(WARDS) == 103 and all(unicodedata.is_normalized("NFC", w.name) for w in WARDS)
+    df = pyogrio.read_dataframe(out / ADMIN)
+    assert set(df["Ten"]) == {w.name for w in WARDS}
+    if REFERENCE_WARDS.exists():
+        ref = json.loads(REFERENCE_WARDS.read_text(encoding="utf-8"))["features"]
+        real = {str(f["properties"]["id"]): (unicodedata.normalize(
+            "NFC", f["properties"]["name"]), f["properties"]["type"]) for f in ref}
+        assert real == {w.code: (w.name, w.type) for w in WARDS}
+
+
+def _valid_parcels(out: Path) -> np.ndarray:
+    parcels = np.asarray(_raw(out / PARCELS).geometry.to_numpy(), dtype=object)
+    present = np.array([g is not None and not g.is_empty for g in parcels])
+    parcels = parcels[present]
+    return parcels[shapely.is_valid(parcels)]
+
+
+def test_buildings_stand_inside_their_parcels(out):
+    parcels = _valid_parcels(out)
+    buildings = _raw(out / "nha" / "nha.shp")
+    geoms = buildings.geometry.to_numpy()
+    tree = shapely.STRtree(parcels)
+    inside = tree.query(geoms, predicate="within")
+    assert len(np.unique(inside[0])) == len(geoms)  # every footprint within a parcel
+    floors = buildings["soTang"].to_numpy()
+    assert floors.min() >= 1 and floors.max() >= 5
+
+
+def test_hydrants_trees_and_poles_line_the_roads(out):
+    roads = _raw(out / "giao_thong" / "duong.shp").geometry.to_numpy()
+    tree = shapely.STRtree(roads)
+    for rel in ("cay_xanh/cay_xanh.shp", "vien_thong/cot_vien_thong.shp"):
+        pts = _raw(out / rel).geometry.to_numpy()
+        _, dist = tree.query_nearest(pts, return_distance=True)
+        assert dist.max() < 20, rel
+    hyd = pyogrio.read_dataframe(out / HYDRANTS).geometry.to_numpy()
+    hyd = transform_geometries(hyd, from_wgs84("vn2000-cantho"))
+    _, dist = tree.query_nearest(hyd, return_distance=True)
+    assert dist.max() < 20
+
+
+def test_projects_cover_parcels_and_rivers_cross_the_city(out):
+    parcels = _valid_parcels(out)
+    projects = pyogrio.read_dataframe(out / "dau_tu" / "du_an_keu_goi_dau_tu.gpkg")
+    assert projects.crs.to_epsg() == 5897
+    on_blocks = projects[projects["MaDA"].str[-3:].astype(int) <= len(projects) - 4]
+    hits = shapely.STRtree(parcels).query(on_blocks.geometry.to_numpy(), predicate="intersects")
+    assert len(np.unique(hits[0])) == len(on_blocks)
+    rivers = _raw(out / "thuy_he" / "song_kenh.shp")
+    names = rivers["ten"].map(lambda t: tcvn3.decode(t.encode("latin1")))
+    hau = rivers[names == "Sông Hậu"]
+    assert hau["TenXa"].nunique() >= 10  # the Hậu runs along many wards
+    assert shapely.length(hau.geometry.to_numpy()).sum() > 100_000
+
+
+def test_city_scale_parcels_generate_fast(tmp_path):
+    """A city-scale set in reasonable time (bench/bench_sample.py times 300 000)."""
+    import time
+
+    t0 = time.perf_counter()
+    write_sample(tmp_path, parcels=30_000)
+    took = time.perf_counter() - t0
+    info = pyogrio.read_info(tmp_path / PARCELS, encoding="latin1")
+    assert info["features"] == 30_000
+    assert pyogrio.read_info(tmp_path / "nha" / "nha.shp", encoding="latin1")["features"] > 15_000
+    assert took < 60, f"{took:.0f} s for 30 000 parcels"

@@ -40,6 +40,70 @@ def test_demo_loads_every_sample_file(demo, conn):
     assert "cells" in flood and "features" not in flood  # rasters report their grid
 
 
+# the parcels carry deliberate defects (duplicate natural keys); nothing else may be rejected
+DELIBERATE_REJECTS = {"cadastral_parcels"}
+
+
+def test_every_vector_layer_gets_sample_data_without_rejects(demo, conn):
+    from gis.layerdef import load_layer_defs
+
+    vector = {i for i, d in load_layer_defs().items() if d.kind == "vector"}
+    rows = conn.execute(
+        "SELECT l.id, l.feature_count, v.count_rejected, v.rejects FROM spp.layers l JOIN "
+        "spp.layer_versions v ON v.layer_id = l.id AND v.version = l.current_version"
+    ).fetchall()
+    counts = {r["id"]: r["feature_count"] for r in rows}
+    empty = sorted(i for i in vector if not counts.get(i))
+    assert not empty, f"vector layers without sample data: {empty}\n{demo[0].stdout}"
+    rejected = {r["id"]: (r["count_rejected"], (r["rejects"] or [])[:3]) for r in rows
+                if r["count_rejected"] and r["id"] not in DELIBERATE_REJECTS}
+    assert not rejected, rejected
+    assert next(r for r in rows if r["id"] == "cadastral_parcels")["count_rejected"] > 0
+
+
+def test_the_city_reads_by_its_names(demo, conn):
+    """Every ward's real name, the rivers, the named streets, addresses on those streets."""
+    from gis.sample.wards import WARDS
+
+    names = {r["name"] for r in conn.execute("SELECT name FROM data.admin_units")}
+    assert {w.name for w in WARDS} <= names and len(WARDS) == 103
+    rivers = {r["name"] for r in conn.execute("SELECT DISTINCT name FROM data.waterways")}
+    assert {"Sông Hậu", "Sông Cần Thơ", "Kênh Xáng Xà No"} <= rivers
+    streets = {r["name"] for r in conn.execute("SELECT DISTINCT name FROM data.roads")}
+    assert {"Đường 3 Tháng 2", "Đường 30 Tháng 4", "Nguyễn Văn Cừ", "Trần Hưng Đạo",
+            "Mậu Thân", "Quốc lộ 1A", "Quốc lộ 91"} <= streets
+    classes = {r["road_class"] for r in conn.execute("SELECT DISTINCT road_class FROM data.roads")}
+    assert {"Quốc lộ", "Đường tỉnh", "Đường chính đô thị", "Đường xã"} <= classes
+    off = conn.execute("SELECT count(*) AS n FROM data.address_points a WHERE NOT EXISTS ("
+                       "SELECT 1 FROM data.roads r WHERE r.name = a.street_name)").fetchone()
+    assert off["n"] == 0  # every address names a street of the road layer
+    places = {r["name"] for r in conn.execute("SELECT name FROM data.place_names")}
+    assert {"Ninh Kiều", "Cái Răng", "Chợ nổi Cái Răng"} <= places
+
+
+def test_the_city_is_consistent_in_space(demo, conn):
+    q = lambda sql: conn.execute(sql).fetchone()["n"]  # noqa: E731
+    # parcels lie in the ward their commune code names (Voronoi cells, 2 m tolerance)
+    assert q("SELECT count(*) AS n FROM data.cadastral_parcels p JOIN data.admin_units a "
+             "ON a.code = p.commune_code WHERE NOT ST_DWithin(a.geom::geography, "
+             "ST_PointOnSurface(p.geom)::geography, 2)") == 0
+    # buildings stand on parcels, projects cover parcels, hydrants and trees line roads
+    assert q("SELECT count(*) AS n FROM data.buildings b WHERE NOT EXISTS (SELECT 1 FROM "
+             "data.cadastral_parcels p WHERE ST_Contains(p.geom, ST_PointOnSurface(b.geom)))"
+             ) == 0
+    assert q("SELECT count(*) AS n FROM data.investment_projects d WHERE d.name NOT LIKE "
+             "'Khu công nghiệp%' AND d.name NOT LIKE 'Trung tâm logistics%' AND d.name NOT "
+             "LIKE 'Khu du lịch%' AND d.name NOT LIKE 'Nhà máy%' AND NOT EXISTS (SELECT 1 "
+             "FROM data.cadastral_parcels p WHERE ST_Intersects(p.geom, d.geom))") == 0
+    for layer in ("fire_hydrants", "trees", "telecom_poles"):
+        assert q(f"SELECT count(*) AS n FROM data.{layer} h WHERE NOT EXISTS (SELECT 1 FROM "
+                 "data.roads r WHERE ST_DWithin(r.geom::geography, h.geom::geography, 20))"
+                 ) == 0, layer
+    # the wards tile the city: no overlaps
+    assert q("SELECT count(*) AS n FROM data.admin_units a JOIN data.admin_units b ON "
+             "a.fid < b.fid AND ST_Area(ST_Intersection(a.geom, b.geom)::geography) > 1") == 0
+
+
 def test_demo_second_run_changes_nothing(demo, conn):
     before = conn.execute("SELECT count(*) AS n FROM spp.layer_versions").fetchone()["n"]
     again = run_gis("demo", "--no-serve", env={"COLUMNS": "200"}, check=True)

@@ -2,6 +2,6 @@
 with legacy font encodings, a planning GeoPackage, utility networks, digital addresses and
 administrative units, in the formats departments really send. See generate.write_sample."""
 
-from gis.sample.generate import write_sample
+from gis.sample.generate import SAMPLE_VERSION, write_sample
 
-__all__ = ["write_sample"]
+__all__ = ["SAMPLE_VERSION", "write_sample"]

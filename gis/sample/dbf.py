@@ -22,7 +22,7 @@ LDID_ANSI = 0x57  # "ANSI" = Windows code page 1252
 @dataclass(frozen=True)
 class Column:
     name: str  # at most 10 ASCII characters
-    type: str  # "C" text, "N" number
+    type: str  # "C" text, "N" number, "D" date (YYYYMMDD), "L" logical
     width: int
     decimals: int = 0
 
@@ -36,6 +36,13 @@ def _encode_column(col: Column, values) -> np.ndarray:
         if too_long:
             raise ValueError(f"{col.name}: {too_long[0]!r} is longer than {col.width} bytes")
         return np.char.ljust(arr, col.width)
+    if col.type == "D":
+        days = np.asarray(values, dtype="datetime64[D]")
+        text = np.char.replace(days.astype(str), "-", "").astype("S8")
+        text[np.isnat(days)] = b" " * 8
+        return text
+    if col.type == "L":
+        return np.where(np.asarray(values, dtype=bool), b"T", b"F").astype("S1")
     nums = np.asarray(values, dtype=np.float64)
     fmt = f"%{col.width}.{col.decimals}f"
     text = np.char.mod(fmt, nums).astype(f"S{col.width}")
@@ -48,6 +55,9 @@ def _encode_column(col: Column, values) -> np.ndarray:
 def write_dbf(path: Path, columns: list[Column], data: dict[str, object], date: dt.date,
               ldid: int = LDID_NONE) -> None:
     """Write ``data`` (column name -> sequence of bytes/str/numbers, NaN = empty) to ``path``."""
+    long = [c.name for c in columns if len(c.name.encode("ascii")) > 10]
+    if long:
+        raise ValueError(f"dBASE field names have at most 10 characters: {long}")
     n = len(next(iter(data.values()))) if data else 0
     dtype = np.dtype([("_deleted", "S1")] + [(c.name, f"S{c.width}") for c in columns])
     records = np.zeros(n, dtype=dtype)

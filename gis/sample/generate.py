@@ -13,7 +13,22 @@ from pathlib import Path
 import numpy as np
 
 from gis.errors import SPPError
-from gis.sample import addresses, admin, cadastre, layout, planning, rasters, streets, utilities
+from gis.sample import (
+    addresses,
+    admin,
+    cadastre,
+    hydro,
+    landuse,
+    layout,
+    networks,
+    planning,
+    rasters,
+    roads,
+    streets,
+    urban,
+    utilities,
+)
+from gis.sample.city import City
 from gis.sample.readme import Entry, write_readme
 from gis.sample.wards import BY_CODE
 from gis.text import tcvn3, vni
@@ -26,6 +41,7 @@ CANTHO_WARDS = ("31135", "31120", "31147", "31150", "31168", "31174", "31183", "
 CENTRAL_DENSITY = {"31135": 30.0, "31120": 20.0, "31147": 20.0, "31150": 10.0, "31201": 8.0}
 SOCTRANG_WARDS = ("31507", "31510", "31684", "31321", "31333")
 SOCTRANG_SHARE = 0.15
+SAMPLE_VERSION = 2  # bump when the set gains files: `gis demo` then writes it again
 PARCEL_FIELDS = "MaXa, SoTo, SoThua, DienTich, MucDich, DiaChi, TenXa, TenChu, CCCD, GhiChu"
 
 
@@ -172,5 +188,122 @@ def write_sample(outdir: Path, parcels: int = 3000, seed: int = 20250701) -> dic
         "sample values, not the resolution's"))
 
     entries += rasters.write_rasters(outdir, out, seed)  # 7. flood depth grids and the DEM
+    entries += _write_city(outdir, out, seed, seg, ct, table, blocks)  # 8. the base map & co.
     out["readme"] = write_readme(outdir / "README.txt", entries, seed, parcels)
     return out
+
+
+def _shp(rel: str, what: str, geometry: str, encoding: str, fields: str, count: str,
+         layer: str, notes: str = "") -> Entry:
+    return Entry(f"{rel} (+ .shx .dbf .prj{' .cpg' if '.cpg' in encoding else ''})", what,
+                 f"ESRI Shapefile, {geometry}",
+                 "VN-2000 / TM-3 105°00' (EPSG:5897), ESRI .prj with TOWGS84", encoding,
+                 fields, count, (f"gis load {rel} --layer {layer}",), notes)
+
+
+def _write_city(outdir: Path, out: dict[str, Path], seed: int, seg, parcels, table, blocks
+                ) -> list[Entry]:
+    """The city-wide layers: hydrography, roads, buildings, place names, networks, land use,
+    flood-risk zones, social welfare facilities and the investment project list."""
+    city = City()
+    tcvn = "DBF text in TCVN3 (ABC) bytes, no .cpg"
+    w1258 = "DBF text in Windows-1258 bytes, the .cpg says 1258"
+    utf8 = "UTF-8, the .cpg says UTF-8"
+    hyd = hydro.write_hydrography(outdir, _rng(seed, 9), city)
+    out["song_kenh"] = outdir / "thuy_he" / "song_kenh.shp"
+    out["mat_nuoc"] = outdir / "thuy_he" / "mat_nuoc.shp"
+    files = {
+        "duong": outdir / "giao_thong" / "duong.shp",
+        "nha": outdir / "nha" / "nha.shp",
+        "dia_danh": outdir / "dia_danh" / "dia_danh.shp",
+        "cay_xanh": outdir / "cay_xanh" / "cay_xanh.shp",
+        "dien_luc": outdir / "dien_luc" / "duong_day.shp",
+        "hien_trang": outdir / "hien_trang_sdd" / "khoanh_dat.shp",
+        "nguy_co_ngap": outdir / "ngap_lut" / "vung_nguy_co_ngap.shp",
+        "bao_tro_xa_hoi": outdir / "bao_tro_xa_hoi" / "co_so_btxh.shp",
+        "du_an": outdir / "dau_tu" / "du_an_keu_goi_dau_tu.gpkg",
+        "quan_trac_ngap": outdir / "ngap_lut" / "diem_ngap_trieu_cuong.geojson",
+    }
+    counts = {
+        "duong": roads.write_roads(files["duong"], _rng(seed, 10), city, seg),
+        "nha": urban.write_buildings(files["nha"], _rng(seed, 11), parcels, table),
+        "dia_danh": urban.write_place_names(files["dia_danh"], _rng(seed, 12), city,
+                                            hyd.named),
+        "cay_xanh": networks.write_trees(files["cay_xanh"], _rng(seed, 13), seg),
+        "dien_luc": networks.write_power(files["dien_luc"], _rng(seed, 14), city, seg),
+        "hien_trang": landuse.write_land_use(files["hien_trang"], _rng(seed, 15), city,
+                                             hyd.water),
+        "nguy_co_ngap": landuse.write_flood_zones(files["nguy_co_ngap"], city,
+                                                  hyd.lines[:3], hyd.widths[:3], hyd.water),
+        "bao_tro_xa_hoi": urban.write_social_welfare(files["bao_tro_xa_hoi"], _rng(seed, 16),
+                                                     city),
+        "du_an": landuse.write_projects(files["du_an"], _rng(seed, 17), city, blocks,
+                                        parcels.block, hydro.plane_xy),
+        "quan_trac_ngap": landuse.write_flood_observations(files["quan_trac_ngap"],
+                                                           _rng(seed, 19), seg),
+    }
+    tel = networks.write_telecom(outdir, _rng(seed, 18), seg)
+    out.update(files)
+    out["tuyen_cap"] = outdir / "vien_thong" / "tuyen_cap.shp"
+    out["cot_vien_thong"] = outdir / "vien_thong" / "cot_vien_thong.shp"
+    c = {**hyd.counts, **counts, **tel}
+    return [
+        _shp("thuy_he/song_kenh.shp", "rivers and canals (Sông Hậu, Sông Cần Thơ, Kênh Xáng Xà "
+             "No ...) and irrigation canals, one feature per waterway and ward",
+             "PolyLine", tcvn, "maNhanDang, ten, loaiThuyHe, chieuRong, CapKyThuat, ChieuDai, "
+             "DonViQL, TenXa", f"{c['song_kenh']} lines", "waterways"),
+        _shp("thuy_he/mat_nuoc.shp", "water surfaces: wide rivers and canals, lakes, ponds",
+             "Polygon", tcvn, "maNhanDang, ten, loaiThuyHe, DienTich, TenXa",
+             f"{c['mat_nuoc']} surfaces", "water_surfaces"),
+        _shp("giao_thong/duong.shp", "road centre lines by managed segment: national and "
+             "provincial roads, Ninh Kiều's main streets, commune roads, the parcels' streets",
+             "PolyLine", w1258, "MaDoan, MaDuong, TenDuong, CapDuong, DiemDau, DiemCuoi, "
+             "LoGioi, BeRong, SoLan, KetCau, ChieuDai, NamXD, DonViQL, TenXa, TinhTrang",
+             f"{c['duong']} segments", "roads"),
+        _shp("nha/nha.shp", "building footprints (one per built parcel, inside it)", "Polygon",
+             tcvn, "maNhanDang, ten, SoNha, TenDuong, soTang, SoTangHam, chieuCao, CongNang, "
+             "KetCau, NamXD, SoGPXD, TenXa", f"{c['nha']} buildings", "buildings",
+             "chieuCao is empty for about 15 % (not measured)"),
+        _shp("dia_danh/dia_danh.shp", "place names: the 103 wards and communes, neighbourhoods "
+             "and hamlets, rivers, landmarks", "Point", utf8,
+             "maNhanDang, diaDanh, PhanLoai, NhomDT, TenCu, TenXa",
+             f"{c['dia_danh']} names", "place_names"),
+        _shp("cay_xanh/cay_xanh.shp", "street trees", "Point",
+             "DBF text in TCVN3 bytes; the .cpg says UTF-8 and lies",
+             "MaCay, TenCay, TenKhoaHoc, ChieuCao, DuongKinh, DKTan, LoaiCayCao, "
+             "CayDiSan, NamTrong, TenDuong, TenXa, TinhTrang", f"{c['cay_xanh']} trees",
+             "trees"),
+        _shp("vien_thong/tuyen_cap.shp", "telecom cables along the streets", "PolyLine", w1258,
+             "MaTuyen, NhaMang, LoaiCap, HinhThuc, SoSoi, ChieuDai, NamXD, TenDuong, TenXa, "
+             "TinhTrang", f"{c['tuyen_cap']} cables", "telecom_lines"),
+        _shp("vien_thong/cot_vien_thong.shp", "telecom poles of the overhead cables", "Point",
+             w1258, "MaCot, NhaMang, LoaiCot, ChieuCao, DungChung, SoGP, NgayGP, TenDuong, "
+             "TenXa, TinhTrang", f"{c['cot_vien_thong']} poles", "telecom_poles"),
+        _shp("dien_luc/duong_day.shp", "110 kV lines between substations and 22 kV feeders",
+             "PolyLine", tcvn, "MaTuyen, TenTuyen, CapDienAp, LoaiDZ, LoaiDay, TietDien, "
+             "SoMach, XuatTuyen, TramNguon, ChieuDai, NamVH, TenXa, TinhTrang",
+             f"{c['dien_luc']} lines", "power_lines"),
+        _shp("hien_trang_sdd/khoanh_dat.shp", "land-use status map of the 2024 inventory",
+             "Polygon", "DBF text in Windows-1258 bytes, no .cpg",
+             "MaXa, SoKhoanh, MucDich, TenLoaiDat, DoiTuong, TenXa, DienTich, NamKK, "
+             "ThoiDiemKK", f"{c['hien_trang']} plots", "land_use_current"),
+        _shp("ngap_lut/vung_nguy_co_ngap.shp", "flood-risk zones (10- and 100-year floods) by "
+             "depth class", "Polygon", utf8, "CapNgap, DoSauMin, DoSauMax, KichBan, ChuKy, "
+             "MoHinh, TenXa, NgayCongBo", f"{c['nguy_co_ngap']} zones", "flood_risk_zones"),
+        _shp("bao_tro_xa_hoi/co_so_btxh.shp", "social welfare facilities", "Point", utf8,
+             "MaCS, TenCS, LoaiHinh, SoHuu, QuyMo, SoDoiTuong, DiaChi, TenXa, DienThoai, SoGP, "
+             "NgayGP", f"{c['bao_tro_xa_hoi']} facilities", "social_welfare_facilities"),
+        Entry("dau_tu/du_an_keu_goi_dau_tu.gpkg", "projects open for investment (sites over "
+              "parcel blocks and four large sites)", "GeoPackage, MultiPolygon, one layer",
+              "VN-2000 / TM-3 105°00' (EPSG:5897)", "UTF-8",
+              "MaDA, TenDA, TenTiengAnh, LinhVuc, DiaDiem, TenXa, DienTich (ha), TongVon (tỷ "
+              "đồng), HinhThuc, LoaiDat, TinhTrang, DauMoi, SoQD, NgayQD",
+              f"{c['du_an']} projects",
+              ("gis load dau_tu/du_an_keu_goi_dau_tu.gpkg --layer investment_projects",)),
+        Entry("ngap_lut/diem_ngap_trieu_cuong.geojson", "street flooding seen in the October "
+              "2024 spring tides (a ward's field app export)", "GeoJSON, Point",
+              "WGS 84 lon/lat (CRS84, declared in the file)", "UTF-8",
+              "DoSau (cm), ThoiGian (local date-time), CapNgap, TenDuong, TenXa, Nguon",
+              f"{c['quan_trac_ngap']} observations",
+              ("gis load ngap_lut/diem_ngap_trieu_cuong.geojson --layer flood_observations",)),
+    ]
