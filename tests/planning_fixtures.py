@@ -50,14 +50,14 @@ def planning_db(database_url, session_dir):
                   shapely.Polygon([(x1, y0), (x1, y1), (x0, y1)])],
         crs="OGC:CRS84")
     run_gis("load", str(write(flood, folder / "ngap.geojson")), "--layer", "flood_risk_zones",
-            "--force", env=env, check=True)
+            "--force", "--allow-shrink", env=env, check=True)
     xq = p["x1"] - (p["x1"] - p["x0"]) * 0.3
     project = gpd.GeoDataFrame(  # overlaps the eastern 30 % of the parcel's box
         {"MaDA": ["DA-01"], "TenDA": ["Khu dân cư Bến Ninh Kiều"], "LinhVuc": ["Nhà ở"]},
         geometry=[shapely.box(xq, p["y0"] - 0.0003, p["x1"] + 0.0008, p["y1"] + 0.0003)],
         crs="OGC:CRS84")
     run_gis("load", str(write(project, folder / "du_an.geojson")), "--layer",
-            "investment_projects", "--force", env=env, check=True)
+            "investment_projects", "--force", "--allow-shrink", env=env, check=True)
     return url
 
 

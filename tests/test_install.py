@@ -66,8 +66,9 @@ def test_wheel_carries_what_the_product_reads(wheel):
     for folder, suffix in (("layers", ".yaml"), ("styles", ".json")):
         files = sorted(p.name for p in (ROOT / folder).glob(f"*{suffix}"))
         assert files and all(f"gis/bundled/{folder}/{n}" in names for n in files)
-    for n in ("maplibre-gl.js", "maplibre-gl.css"):
-        assert f"services/web/vendor/maplibre-gl/{n}" in names
+    for n in ("maplibre-gl/maplibre-gl.js", "maplibre-gl/maplibre-gl.css", "jspdf/jspdf.umd.min.js",
+              "jspdf/LICENSE", "dejavu/DejaVuSans.ttf", "dejavu/copyright"):
+        assert f"services/web/vendor/{n}" in names
     from gis import fonts  # the label glyphs, made at build time, with the fonts' licence
 
     for font in fonts.FONTS:
@@ -130,6 +131,8 @@ def test_installed_package_migrates_loads_and_serves(installed, own_database, se
             ("/", "text/html"), ("/static/app.js", "javascript"), ("/static/app.css", "css"),
             ("/static/vendor/maplibre-gl/maplibre-gl.js", "javascript"),
             ("/static/vendor/maplibre-gl/maplibre-gl.css", "css"),
+            ("/static/vendor/jspdf/jspdf.umd.min.js", "javascript"),
+            ("/static/vendor/dejavu/DejaVuSans.ttf", "font"),
             ("/ogc?f=json", "json"), ("/ogc?f=html", "text/html"),
             ("/ogc/collections?f=html", "text/html"),
             (f"/ogc/collections/cadastral_parcels/tiles/WebMercatorQuad/{z}/{y}/{x}",

@@ -23,13 +23,17 @@ from services.raster.zonal import is_flood_depth
 router = APIRouter(tags=["Planning"])
 HERE = Path(__file__).resolve().parent
 WEB = HERE.parent / "web"
-# an installed package carries MapLibre's build in web/vendor (setup.py); a source checkout
+# an installed package carries MapLibre's and jsPDF's builds and the PDF font in web/vendor
+# (setup.py); a source checkout
 # serves it from npm's folder
-VENDOR = {"maplibre-gl": next((p for p in (WEB / "vendor" / "maplibre-gl",
-                                           WEB / "node_modules" / "maplibre-gl" / "dist")
-                               if p.is_dir()), WEB / "vendor" / "maplibre-gl")}
+VENDOR = {name: next((p for p in (WEB / "vendor" / name, *dev) if p.is_dir()),
+                     WEB / "vendor" / name)
+          for name, dev in (("maplibre-gl", (WEB / "node_modules" / "maplibre-gl" / "dist",)),
+                            ("jspdf", (WEB / "node_modules" / "jspdf" / "dist",)),
+                            # the PDF font (Vietnamese coverage) from Debian's fonts-dejavu-core
+                            ("dejavu", (Path("/usr/share/fonts/truetype/dejavu"),)))}
 WEB_FILES = {"app.js", "app.css", "index.html", "report.js", "basemap.js", "lists.js",
-             "panel.js", "signin.js"}
+             "panel.js", "signin.js", "print.js"}
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 
 
