@@ -113,8 +113,10 @@ def web(server):
 
 def test_collection_document_carries_what_the_map_needs(web):
     doc = web.get(f"/ogc/collections/{NEW}").json()
+    # the panel's title falls back to the label field; the layer has no coded fields
     assert doc["spp:map"] == {"kind": "vector", "domain": "social", "visible": True, "base": None,
-                              "label": "name", "planning": "nearest"}
+                              "label": "name", "planning": "nearest", "title": "name",
+                              "codes": {}, "codelists": {}}
     assert any(lk["rel"].endswith("/style") for lk in doc["links"])
     listed = {c["id"]: c for c in web.get("/ogc/collections").json()["collections"]}
     assert listed[NEW]["spp:map"]["domain"] == "social"
