@@ -199,6 +199,14 @@ def _doc(body: dict | None, types: tuple[str, ...], if_match: bool, ok: dict) ->
     return out
 
 
+def _existing(request: Request, c: Ctx, collection_id: str, feature_id: str):
+    """The layer, feature id and expected ETag of an edit of an existing feature, in the
+    order the checks answer: hidden or unknown layer, no right to edit, bad id, no If-Match."""
+    layer = c.layer(collection_id)
+    _may_edit(c, layer)
+    return layer, _fid(layer, feature_id), _if_match(request)
+
+
 @router.post("/{collectionId}/items", summary="Add a feature (Part 4)", status_code=201,
              response_class=Response, openapi_extra=_doc(
                  _FEATURE_SCHEMA, FEATURE_TYPES, False,
@@ -218,10 +226,7 @@ async def create(request: Request, collection_id: str = CollectionId,
                 _FEATURE_SCHEMA, FEATURE_TYPES, True, {"200": {"description": "Replaced"}}))
 async def replace(request: Request, collection_id: str = CollectionId,
                   feature_id: str = FeatureId, c: Ctx = Depends(file_ctx)):
-    layer = c.layer(collection_id)
-    _may_edit(c, layer)
-    fid = _fid(layer, feature_id)
-    expect = _if_match(request)
+    layer, fid, expect = _existing(request, c, collection_id, feature_id)
     crs, swap = _crs(request)
     doc = _feature(await _body(request, FEATURE_TYPES))
     result = await _apply(c, layer, edits.Op("replace", fid, doc, expect), crs, swap)
@@ -234,10 +239,7 @@ async def replace(request: Request, collection_id: str = CollectionId,
                   _PATCH_SCHEMA, PATCH_TYPES, True, {"200": {"description": "Updated"}}))
 async def update(request: Request, collection_id: str = CollectionId,
                  feature_id: str = FeatureId, c: Ctx = Depends(file_ctx)):
-    layer = c.layer(collection_id)
-    _may_edit(c, layer)
-    fid = _fid(layer, feature_id)
-    expect = _if_match(request)
+    layer, fid, expect = _existing(request, c, collection_id, feature_id)
     crs, swap = _crs(request)
     doc = await _body(request, PATCH_TYPES)
     result = await _apply(c, layer, edits.Op("update", fid, doc, expect), crs, swap)
@@ -249,9 +251,6 @@ async def update(request: Request, collection_id: str = CollectionId,
                    None, (), True, {"204": {"description": "Deleted"}}))
 async def delete(request: Request, collection_id: str = CollectionId,
                  feature_id: str = FeatureId, c: Ctx = Depends(file_ctx)):
-    layer = c.layer(collection_id)
-    _may_edit(c, layer)
-    fid = _fid(layer, feature_id)
-    expect = _if_match(request)
+    layer, fid, expect = _existing(request, c, collection_id, feature_id)
     await _apply(c, layer, edits.Op("delete", fid, None, expect))
     return Response(status_code=204, headers={"Cache-Control": "no-store"})
