@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from psycopg import sql
 
+from gis import sfc
 from services.catalog import Column, LayerInfo
 from services.ogc.crs import SERVED, ServedCRS
 from services.ogc.params import ItemsQuery
@@ -28,6 +29,7 @@ class SQLQuery:
     where: list[sql.Composable] = field(default_factory=list)
     params: dict = field(default_factory=dict)  # what it binds: name → value, $n order
     order: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
+    curve: bool = False  # paged along the curve key (ItemsQuery.curve): a union of ranges
 
     def ref(self, name: str, cast: str | None = None) -> sql.Composable:
         """The placeholder of value ``name`` of ``values`` (bound where first used)."""
@@ -92,7 +94,8 @@ def build(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery, numbered:
 
             raise InvalidParameter(f"filter: malformed expression ({type(exc).__name__}); "
                                    "check each operator's arguments") from None
-    s.order = list(q.sortby)
+    s.order = list(q.order)
+    s.curve = q.curve
     return s
 
 
@@ -107,7 +110,7 @@ def shape_key(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) -> tu
             tuple(q.sortby), None if q.bbox is None else (q.bbox_crs or SERVED_DEFAULT).uri,
             None if q.interval is None else (
                 layer.time_field in visible, q.interval[0] is None, q.interval[1] is None),
-            tuple(q.equals), q.crs.uri if q.crs else None, bool(q.limit),
+            tuple(q.equals), q.crs.uri if q.crs else None, bool(q.limit), q.curve,
             None if q.cursor is None else tuple(v is None for v in q.cursor))
 
 
@@ -117,6 +120,11 @@ def named_values(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) ->
     out: dict = {}
     if q.bbox is not None:
         out.update(zip(("x0", "y0", "x1", "y1"), map(float, q.bbox), strict=True))
+    if q.curve:  # a fixed number of ranges, so one statement a shape; (1, 0) is empty
+        ranges = sfc.ranges(q.bbox, layer.sfc_pad)
+        ranges += [(1, 0)] * (sfc.MAX_RANGES - len(ranges))
+        for i, (lo, hi) in enumerate(ranges):
+            out[f"lo{i}"], out[f"hi{i}"] = lo, hi
     if q.interval is not None:
         col = visible.get(layer.time_field) if layer.time_field else None
         if col is not None:
@@ -173,6 +181,9 @@ def _as_dt(v: date | datetime, end: bool) -> datetime:
 
 def keyset_condition(s: SQLQuery, cursor: list) -> sql.Composable:
     """Rows strictly after the cursor (sort key values..., fid) in the query's order."""
+    if s.curve:  # a row comparison: a bound of the (key, fid) index scan
+        return sql.SQL("({}, fid) > ({}, {})").format(
+            sql.Identifier(sfc.COLUMN), s.ref("after0", "bigint"), s.ref("after", "bigint"))
     keys = list(enumerate(zip(s.order, cursor[:-1], strict=True)))
     cond: sql.Composable = sql.SQL("fid > {}").format(s.ref("after", "bigint"))
     for i, ((name, desc), value) in reversed(keys):
@@ -200,7 +211,21 @@ def page_cte(s: SQLQuery, limit: bool, cursor: list | None) -> sql.Composable:
              for i, (n, _d) in enumerate(s.order)]
     cols += [sql.Identifier(n) for n in s.columns]
     cols.append(sql.SQL("geom"))
-    return sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}{}").format(
-        sql.SQL(", ").join(cols), s.table,
-        sql.SQL(" AND ").join(where) if where else sql.SQL("TRUE"), s.order_sql(),
-        sql.SQL(" LIMIT {}").format(s.ref("limit", "bigint")) if limit else sql.SQL(""))
+    lim = sql.SQL(" LIMIT {}").format(s.ref("limit", "bigint")) if limit else sql.SQL("")
+    if not s.curve:
+        return sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}{}").format(
+            sql.SQL(", ").join(cols), s.table,
+            sql.SQL(" AND ").join(where) if where else sql.SQL("TRUE"), s.order_sql(), lim)
+    # Along the curve: the bucket, then each key range read in (key, fid) order from its
+    # index and merged (a Merge Append that stops after `limit` rows), so a page reads about
+    # `limit` rows whatever the bbox holds (gis.sfc).
+    key = sql.Identifier(sfc.COLUMN)
+    bounds = [sql.SQL("{} = {}").format(key, sql.Literal(sfc.BUCKET))]
+    bounds += [sql.SQL("{} BETWEEN {} AND {}").format(key, s.ref(f"lo{i}", "bigint"),
+                                                       s.ref(f"hi{i}", "bigint"))
+               for i in range(sfc.MAX_RANGES)]
+    branches = [sql.SQL("(SELECT {} FROM {} WHERE {} ORDER BY {}{})").format(
+        sql.SQL(", ").join(cols), s.table, sql.SQL(" AND ").join([b, *where]), s.order_sql(),
+        lim) for b in bounds]
+    return sql.SQL("SELECT * FROM ({}) u ORDER BY {}{}").format(
+        sql.SQL(" UNION ALL ").join(branches), s.order_sql(alias=True), lim)
