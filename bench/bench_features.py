@@ -2,28 +2,40 @@
 (pgbench) on the same 300 000-parcel table, in one run.
 
     .venv/bin/python bench/bench_features.py [--seconds 20] [--concurrency 16] [--runs 2]
+    SPP_DATA_DIR=/tmp/bench-features-4m .venv/bin/python bench/bench_features.py \
+        --parcels 4000000 --only ours,pgbench
 
 Data: the sample Ninh Kiều parcel Shapefile loaded with `gis load` into an embedded cluster of
-its own (SPP_DATA_DIR, default /tmp/bench-features; written and loaded on the first run).
+its own (SPP_DATA_DIR, default /tmp/bench-features; written and loaded on the first run); with
+--parcels above 300 000 a grid of simple parcels (bench_loader_memory.py's file).
 Servers, one at a time, each one uvicorn worker on 127.0.0.1:
 - ours: `python -m gis serve` (rate limit off: SPP_RATE_IP_PER_S=0, the others have none);
+- ours-fid: the same server with the version's curve pad hidden, so it pages bboxes by feature
+  id as before the curve keys (one-client density cases only);
 - TiPg from its own venv (--tipg-venv, `pip install tipg`), `uvicorn tipg.main:app`, on the
-  `data` schema (collection `data.cadastral_parcels`, id column fid);
+  `data` schema (collection `data.cadastral_parcels`, id column fid; pool DB_MIN_CONN_SIZE=1,
+  DB_MAX_CONN_SIZE=10, its defaults, by the names it reads);
 - pygeoapi from its own venv (--pygeoapi-venv, `pip install pygeoapi psycopg2-binary
   geoalchemy2 starlette uvicorn`),
   PostgreSQL provider on data.cadastral_parcels (id_field fid, geom), `uvicorn
   pygeoapi.starlette_app:APP`;
-and `pgbench -M prepared` running the same page query (100 features of the same bbox, the
-same GeoJSON text made by ST_AsGeoJSON/json_build_object) with the same concurrency.
+and `pgbench -M prepared` running our own page statement (services.ogc.items._page_statement:
+100 features along the curve under the bbox, the same GeoJSON text) with each bbox's values and
+the same session settings as our page connections.
 
 Load: `wrk` (one thread, --concurrency connections, no Accept-Encoding so no gzip anywhere)
 with a Lua script cycling through the same fixed list of ~300x300 m bboxes (centred on parcels
 spread over the table) for --seconds (so at most that long, and as many requests as the server
 answers in that time); --warmup seconds of the same load first. pgbench: -T --seconds.
 Every server is asked for the same 14 public properties (TiPg:
-`properties=`, pygeoapi: the provider's `properties`); feature ids are compared first.
+`properties=`, pygeoapi: the provider's `properties`); the features of 5 bboxes are compared
+first (as sets: ours pages along the curve, the others by id). TiPg also counts the matches
+(numberMatched: a count(*) of the same WHERE) on every request; ours does not under a bbox.
 Deep paging: page 1 and page 500 (limit=100, no filter), median of --page-repeats requests each;
 ours follows the `next` links to page 500, TiPg and pygeoapi jump with offset=49900.
+Density: one client (wrk -c1) over 'city' (the table's extent), 'district' (0.05°) and 'block'
+(0.02°) boxes centred on the densest cells, p50 per server and for pgbench; page 1 and a deep
+page of a block box.
 """
 
 from __future__ import annotations
@@ -107,8 +119,16 @@ def prepare_data(parcels: int = 300_000) -> str:
         from gis.demo import ensure_sample
 
         print(f"sample of {parcels:,} parcels (written on the first run) ...", flush=True)
-        sample = ensure_sample(get_settings().data_dir / f"sample-{parcels}", parcels)
-        shp = sample / "thua_dat_ninhkieu" / "thua_dat.shp"
+        if parcels <= 300_000:  # the sample's city holds about that many
+            sample = ensure_sample(get_settings().data_dir / f"sample-{parcels}", parcels)
+            shp = sample / "thua_dat_ninhkieu" / "thua_dat.shp"
+        else:  # a grid of simple parcels (bench_loader_memory.py's file), ~7 500 per 0.02°
+            from bench.bench_loader_memory import write_big
+
+            shp = get_settings().data_dir / f"bench-big-{parcels}" / "big.shp"
+            if not shp.exists():
+                shp.parent.mkdir(parents=True, exist_ok=True)
+                write_big(shp, parcels)
         print("loading with gis load ...", flush=True)
         subprocess.run([sys.executable, "-m", "gis", "load", str(shp), "--layer", LAYER,
                         "--force"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -449,9 +469,17 @@ def bbox_paging(server: Server, box, pages: int, repeats: int) -> dict:
         else:
             url = server.items_path(f"bbox={bbox_text(box)}&limit={LIMIT}&{server.deep}="
                                     f"{(pages - 1) * LIMIT}")
+        for _ in range(WARM_PLANS):
+            timed_get(c, first)
+            timed_get(c, url)
         t1 = [timed_get(c, first)[0] for _ in range(repeats)]
         tn = [timed_get(c, url)[0] for _ in range(repeats)]
     return {"page1": statistics.median(t1), "pageN": statistics.median(tn)}
+
+
+# requests before timing a statement shape: PostgreSQL plans a prepared statement afresh for
+# its first 5 runs on each connection (ours has 10) before it may keep a generic plan
+WARM_PLANS = 60
 
 
 def timed_get(client: httpx.Client, url: str) -> tuple[float, dict]:
