@@ -5,7 +5,7 @@
 Runs `gis demo --port <free port>` with a fresh ``SPP_DATA_DIR`` (a temporary folder unless
 ``--keep``), stamps each line it prints (database up and migrated, sample written, one line a
 load, the serving line), then waits until ``/health`` answers. The server is stopped with
-SIGINT, the embedded cluster with `gis db down` (and the postmaster with SIGINT if it is still
+SIGTERM, the embedded cluster with `gis db down` (and the postmaster with SIGINT if it is still
 there), so nothing is left running. The second run starts on the same data dir: the cluster
 only starts, the sample is not written again and every file is found unchanged.
 ``--checkout /work/main`` times another checkout's code (its `python -m gis`), for a before
@@ -82,16 +82,21 @@ def run_demo(data_dir: Path, parcels: int, checkout: Path) -> list[tuple[str, fl
 
 
 def stop(proc: subprocess.Popen, data_dir: Path, env: dict, checkout: Path) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
+    if proc.poll() is None:  # SIGTERM: SIGINT is ignored by a job started in the background
+        proc.terminate()
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    stop_cluster(data_dir, env, checkout)
+
+
+def stop_cluster(data_dir: Path, env: dict, checkout: Path) -> None:
+    """`gis db down`; if the postmaster is still there, SIGINT to it (fast shutdown)."""
     subprocess.run([*GIS, "db", "down"], env=env, cwd=checkout, capture_output=True)
     pidfile = data_dir / "pg" / "data" / "postmaster.pid"
-    if pidfile.exists():  # `gis db down` failed: stop the postmaster ourselves
+    if pidfile.exists():
         pid = int(pidfile.read_text().split()[0])
         try:
             os.kill(pid, signal.SIGINT)
@@ -131,7 +136,8 @@ def main() -> None:
         second = run_demo(data_dir, args.parcels, args.checkout)
         print_table("second run (same data dir, nothing reloaded)", second)
         print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    finally:
+    finally:  # whatever happened (an interrupt, a failed run): no cluster left running
+        stop_cluster(data_dir, {**os.environ, "SPP_DATA_DIR": str(data_dir)}, args.checkout)
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
     sys.exit(0)

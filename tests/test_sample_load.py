@@ -44,10 +44,15 @@ def test_demo_loads_every_sample_file(demo, conn):
 DELIBERATE_REJECTS = {"cadastral_parcels"}
 
 
-def test_every_vector_layer_gets_sample_data_without_rejects(demo, conn):
+def test_every_layer_gets_sample_data_without_rejects(demo, conn):
     from gis.layerdef import load_layer_defs
 
-    vector = {i for i, d in load_layer_defs().items() if d.kind == "vector"}
+    defs = load_layer_defs()
+    vector = {i for i, d in defs.items() if d.kind == "vector"}
+    rasters = {r["id"] for r in conn.execute(
+        "SELECT id FROM spp.layers WHERE current_version IS NOT NULL")} & set(defs)
+    missing = sorted(i for i, d in defs.items() if d.kind == "raster" and i not in rasters)
+    assert not missing, f"raster layers without sample data: {missing}\n{demo[0].stdout}"
     rows = conn.execute(
         "SELECT l.id, l.feature_count, v.count_rejected, v.rejects FROM spp.layers l JOIN "
         "spp.layer_versions v ON v.layer_id = l.id AND v.version = l.current_version"
