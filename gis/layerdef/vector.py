@@ -207,7 +207,9 @@ class Search(Strict):
     load); the search box finds features by any words of them."""
 
     fields: list[str] = Field(min_length=1)
-    kind: Literal["address", "parcel"] = "address"  # what a hit is called in the results
+    # what a hit is called in the results; places (named places: markets, bridges, hamlets)
+    # are listed before addresses
+    kind: Literal["address", "parcel", "place"] = "address"
 
 
 class EditRule(Strict):

@@ -31,6 +31,7 @@ from gis.naming import version_table
 from gis.settings import get_settings
 from services.access import Principal, visible_columns
 from services.catalog import LayerInfo
+from services.tiles.labels import label_points
 
 log = logging.getLogger(__name__)
 EXTENT = 4096  # MVT grid units per tile side
@@ -110,10 +111,10 @@ def _layer_sql(t: TileLayer, z: int) -> sql.Composable:
     table = sql.Identifier("data", version_table(lyr.id, lyr.current_version))
     return sql.SQL(
         "(SELECT coalesce(ST_AsMVT(t, {name}, {extent}, 'geom', 'fid'), ''::bytea) FROM "
-        "(SELECT {select} FROM {table} d WHERE d.geom && (SELECT {env} FROM env)) t "
+        "(SELECT {select} FROM {table} d WHERE d.geom && (SELECT {env} FROM env){labels}) t "
         "WHERE t.geom IS NOT NULL)").format(
         name=sql.Literal(lyr.id), extent=sql.Literal(EXTENT), select=select, table=table,
-        env=sql.Identifier("m4326" if point else "e4326"))
+        env=sql.Identifier("m4326" if point else "e4326"), labels=label_points(t, z, table, EXTENT))
 
 
 def tile_query(layers: list[TileLayer], z: int) -> sql.Composed:
