@@ -2,9 +2,16 @@
 
 A tile of one or more layers is one statement: the tile envelope is computed once (CTE), each
 layer's rows are found through the GiST index on the WGS 84 geometry (``geom && envelope`` in
-4326; for points widened by the MVT buffer), projected to Web Mercator, clipped and snapped by
-``ST_AsMVTGeom`` and encoded by ``ST_AsMVT``; the layers' MVT blobs are concatenated (a vector
-tile is a sequence of layer messages). Python only passes bytes on.
+4326; for points widened by the MVT buffer), read in Web Mercator from the version table's
+stored copy, clipped and snapped by ``ST_AsMVTGeom`` and encoded by ``ST_AsMVT``; the layers'
+MVT blobs are concatenated (a vector tile is a sequence of layer messages). Python only passes
+bytes on: the statement's text is made once per layers and zoom and runs on the asyncpg page
+connections.
+
+Below a layer's ``tiles.full_zoom`` a tile is an overview whose cost is bounded whatever the
+number of features (``gis.layerdef.vector.TileOptions``): the rows are chosen by their bounding
+boxes alone (at least ``min_size`` pixels, the ``max_features`` largest) before any geometry
+work.
 
 Which attributes a tile carries is ``tiles.fields`` of the layer definition (all fields when
 unset) intersected with what the caller may see (``services.access.visible_columns``): personal
@@ -28,6 +35,7 @@ from psycopg import sql
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gis.layerdef import VectorLayerDef
+from gis.layerdef.vector import TileOptions
 from gis.naming import version_table
 from gis.settings import get_settings
 from services.access import Principal, visible_columns
@@ -134,7 +142,7 @@ def _layer_sql(t: TileLayer, z: int, stored: bool) -> sql.Composable:
         name=sql.Literal(lyr.id), extent=sql.Literal(EXTENT), select=select, rows=rows)
 
 
-def _overview_rows(table: sql.Composable, env: sql.Composable, z: int, opts,
+def _overview_rows(table: sql.Composable, env: sql.Composable, z: int, opts: TileOptions,
                    point: bool) -> sql.Composable:
     """Rows of an overview tile: lines and polygons at least ``min_size`` pixels wide or high,
     the ``max_features`` largest (points: the first by id). The size is read from the bounding
@@ -145,8 +153,8 @@ def _overview_rows(table: sql.Composable, env: sql.Composable, z: int, opts,
         return sql.SQL("SELECT * FROM {} d WHERE d.geom && (SELECT {} FROM env) "
                        "ORDER BY d.fid LIMIT {}").format(table, env, limit)
     degrees = sql.Literal(opts.min_size * 360 / 512 / (1 << z))
-    # the bounding box each geometry carries, read once a row (OFFSET 0: not inlined into the
-    # four uses above it)
+    # the bounding box each geometry carries, read once a row (OFFSET 0: the subquery is not
+    # merged into the outer ones, which would compute Box2D once per use)
     return sql.SQL(
         "SELECT * FROM (SELECT d.*, ST_XMax(b) - ST_XMin(b) AS w, ST_YMax(b) - ST_YMin(b) AS h "
         "FROM (SELECT d.*, Box2D(d.geom) AS b FROM {table} d "
