@@ -15,9 +15,11 @@ from psycopg import sql
 from gis.styles import labels_at_points
 
 
-def label_points(t, z: int, table: sql.Composable, extent: int) -> sql.Composable:
+def label_points(t, z: int, table: sql.Composable, extent: int, stored: bool = True
+                 ) -> sql.Composable:
     """``UNION ALL`` the label points of the tile (parameters of ``mvt.tile_query``) with the
-    same columns as the layer's features, or nothing when the layer has no label here."""
+    same columns as the layer's features, or nothing when the layer has no label here.
+    ``stored``: read the stored Web Mercator copy, as ``mvt.tile_query``."""
     lyr = t.layer
     layer = lyr.definition
     if not labels_at_points(layer) or z < layer.style.label.min_zoom:
@@ -32,7 +34,7 @@ def label_points(t, z: int, table: sql.Composable, extent: int) -> sql.Composabl
             cols.append(sql.SQL("d.{0}::text AS {0}").format(ident))
         else:
             cols.append(sql.SQL("d.{}").format(ident))
-    geom = sql.SQL("d.geom_3857" if lyr.mercator else "ST_Transform(d.geom, 3857)")
+    geom = sql.SQL("d.geom_3857" if lyr.mercator and stored else "ST_Transform(d.geom, 3857)")
     return sql.SQL(
         " UNION ALL SELECT {cols} FROM {table} d, LATERAL (SELECT "
         "(ST_MaximumInscribedCircle({geom})).center AS p) lp "
