@@ -1,0 +1,37 @@
+"""Wall time and peak RSS of one command, measured by a small launcher process.
+
+A child's ru_maxrss counts the memory of the process it was forked from (Linux carries the
+high-water mark over fork and exec), so a benchmark that holds data itself would inflate every
+tool it times. A fresh `python -S` (about 10 MiB) forks the command and reports its peak.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss // 1024))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def timed(cmd: list[str]) -> tuple[float, int]:
+    """(wall seconds, peak RSS MiB) of ``cmd``; exits with its output when it fails."""
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as rss:
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, rss.name, *cmd],
+                              stdout=out, stderr=subprocess.STDOUT)
+        seconds = time.perf_counter() - t0
+        if proc.returncode != 0:
+            out.seek(0)
+            sys.exit(f"{' '.join(cmd[:4])} failed:\n{out.read()[-3000:].decode(errors='replace')}")
+        return seconds, int(rss.read() or 0)
