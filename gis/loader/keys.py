@@ -60,10 +60,13 @@ class _SortedMap:
         return found, np.where(found, self.values[pos] if len(self.keys) else 0, 0)
 
     def add(self, hashes: np.ndarray, values: np.ndarray) -> None:
-        keys = np.concatenate([self.keys, hashes])
-        vals = np.concatenate([self.values, values])
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.values = keys[order], vals[order]
+        # merged into place: sorting only the new entries keeps a multi-million map from
+        # being re-sorted (and copied four times over) at every batch
+        order = np.argsort(hashes, kind="stable")
+        hashes, values = hashes[order], np.asarray(values, dtype=np.int64)[order]
+        pos = np.searchsorted(self.keys, hashes, side="right")
+        self.keys = np.insert(self.keys, pos, hashes)
+        self.values = np.insert(self.values, pos, values)
 
 
 class FeatureIds:
@@ -92,10 +95,13 @@ class FeatureIds:
                                                        row_factory=tuple_row) as cur:
             cur.execute(sql.SQL("SELECT fid, {} FROM {}").format(
                 cols, sql.Identifier("data", table)))
+            hashes, fids = [], []
             while rows := cur.fetchmany(FETCH):  # tuples: a third of the cost of dicts
                 frame = pd.DataFrame(rows, columns=["fid", *self.key])
-                self.previous.add(key_hashes(frame, self.key),
-                                  frame["fid"].to_numpy(dtype=np.int64))
+                hashes.append(key_hashes(frame, self.key))
+                fids.append(frame["fid"].to_numpy(dtype=np.int64))
+        if hashes:
+            self.previous.add(np.concatenate(hashes), np.concatenate(fids))
 
     def _new_ids(self, n: int) -> np.ndarray:
         # Allocated here, written back by finish(): the connection is busy with the COPY
