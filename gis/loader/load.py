@@ -64,7 +64,7 @@ class LoadOptions:
     axis_order: str | None = None  # auto | xy | yx (CSV coordinate columns)
     x_field: str | None = None
     y_field: str | None = None
-    batch_size: int = 50_000
+    batch_size: int = 25_000  # with read-ahead and the COPY queue, ~5 batches are in memory
     operator: str | None = None
     allow_shrink: bool = False  # a replace may remove more than checks.max_removed_share
     allow_shift: bool = False  # skip the position check against the current version
