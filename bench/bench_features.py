@@ -2,28 +2,40 @@
 (pgbench) on the same 300 000-parcel table, in one run.
 
     .venv/bin/python bench/bench_features.py [--seconds 20] [--concurrency 16] [--runs 2]
+    SPP_DATA_DIR=/tmp/bench-features-4m .venv/bin/python bench/bench_features.py \
+        --parcels 4000000 --only ours,pgbench
 
 Data: the sample Ninh Kiều parcel Shapefile loaded with `gis load` into an embedded cluster of
-its own (SPP_DATA_DIR, default /tmp/bench-features; written and loaded on the first run).
+its own (SPP_DATA_DIR, default /tmp/bench-features; written and loaded on the first run); with
+--parcels above 300 000 a grid of simple parcels (bench_loader_memory.py's file).
 Servers, one at a time, each one uvicorn worker on 127.0.0.1:
 - ours: `python -m gis serve` (rate limit off: SPP_RATE_IP_PER_S=0, the others have none);
+- ours-fid: the same server with the version's curve pad hidden, so it pages bboxes by feature
+  id as before the curve keys (one-client density cases only);
 - TiPg from its own venv (--tipg-venv, `pip install tipg`), `uvicorn tipg.main:app`, on the
-  `data` schema (collection `data.cadastral_parcels`, id column fid);
+  `data` schema (collection `data.cadastral_parcels`, id column fid; pool DB_MIN_CONN_SIZE=1,
+  DB_MAX_CONN_SIZE=10, its defaults, by the names it reads);
 - pygeoapi from its own venv (--pygeoapi-venv, `pip install pygeoapi psycopg2-binary
   geoalchemy2 starlette uvicorn`),
   PostgreSQL provider on data.cadastral_parcels (id_field fid, geom), `uvicorn
   pygeoapi.starlette_app:APP`;
-and `pgbench -M prepared` running the same page query (100 features of the same bbox, the
-same GeoJSON text made by ST_AsGeoJSON/json_build_object) with the same concurrency.
+and `pgbench -M prepared` running our own page statement (services.ogc.items._page_statement:
+100 features along the curve under the bbox, the same GeoJSON text) with each bbox's values and
+the same session settings as our page connections.
 
 Load: `wrk` (one thread, --concurrency connections, no Accept-Encoding so no gzip anywhere)
 with a Lua script cycling through the same fixed list of ~300x300 m bboxes (centred on parcels
 spread over the table) for --seconds (so at most that long, and as many requests as the server
 answers in that time); --warmup seconds of the same load first. pgbench: -T --seconds.
 Every server is asked for the same 14 public properties (TiPg:
-`properties=`, pygeoapi: the provider's `properties`); feature ids are compared first.
+`properties=`, pygeoapi: the provider's `properties`); the features of 5 bboxes are compared
+first (as sets: ours pages along the curve, the others by id). TiPg also counts the matches
+(numberMatched: a count(*) of the same WHERE) on every request; ours does not under a bbox.
 Deep paging: page 1 and page 500 (limit=100, no filter), median of --page-repeats requests each;
 ours follows the `next` links to page 500, TiPg and pygeoapi jump with offset=49900.
+Density: one client (wrk -c1) over 'city' (the table's extent), 'district' (0.05°) and 'block'
+(0.02°) boxes centred on the densest cells, p50 per server and for pgbench; page 1 and a deep
+page of a block box.
 """
 
 from __future__ import annotations
@@ -90,8 +102,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare_data() -> str:
-    """The loaded table (loaded here on the first run); returns the database URL."""
+def prepare_data(parcels: int = 300_000) -> str:
+    """The loaded table (loaded here on the first run, or again when it holds another number
+    of parcels or was loaded before the curve keys); returns the database URL."""
     url = db.database_url()
     db.migrate()
     with db.connect() as conn:
@@ -99,12 +112,23 @@ def prepare_data() -> str:
                            ).fetchone()
         n = conn.execute("SELECT count(*) AS n FROM data.cadastral_parcels").fetchone()["n"] \
             if row["ok"] else 0
-    if n < 250_000:
+        keyed = row["ok"] and conn.execute(
+            "SELECT count(*) > 0 AS k FROM pg_attribute WHERE attrelid = "
+            "'data.cadastral_parcels'::regclass AND attname = '_sfc'").fetchone()["k"]
+    if not keyed or abs(n - parcels) > parcels // 5:
         from gis.demo import ensure_sample
 
-        print("sample of 300,000 parcels (written on the first run) ...", flush=True)
-        sample = ensure_sample(get_settings().data_dir / "sample-300000", 300_000)
-        shp = sample / "thua_dat_ninhkieu" / "thua_dat.shp"
+        print(f"sample of {parcels:,} parcels (written on the first run) ...", flush=True)
+        if parcels <= 300_000:  # the sample's city holds about that many
+            sample = ensure_sample(get_settings().data_dir / f"sample-{parcels}", parcels)
+            shp = sample / "thua_dat_ninhkieu" / "thua_dat.shp"
+        else:  # a grid of simple parcels (bench_loader_memory.py's file), ~7 500 per 0.02°
+            from bench.bench_loader_memory import write_big
+
+            shp = get_settings().data_dir / f"bench-big-{parcels}" / "big.shp"
+            if not shp.exists():
+                shp.parent.mkdir(parents=True, exist_ok=True)
+                write_big(shp, parcels)
         print("loading with gis load ...", flush=True)
         subprocess.run([sys.executable, "-m", "gis", "load", str(shp), "--layer", LAYER,
                         "--force"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -189,12 +213,16 @@ def servers(url: str, tipg_venv: Path, pygeoapi_venv: Path, work: Path,
     out = [Server("ours", [sys.executable, "-m", "gis", "serve", "--host", "127.0.0.1",
                            "--port", "{port}"], ours_env, f"/ogc/collections/{LAYER}/items",
                   None, "/ogc")]
+    if only is None or "ours-fid" in only:  # ours paging bboxes by id (density cases only)
+        out.append(Server("ours-fid", out[0].cmd, ours_env, out[0].items, None, "/ogc"))
     if only is not None and "tipg" not in only:
         pass
     elif (tipg_venv / "bin" / "uvicorn").exists():
         tipg_env = {**base_env, "DATABASE_URL": url, "TIPG_DB_SCHEMAS": '["data"]',
                     "TIPG_DB_TABLES": f'["data.{LAYER}"]',
-                    "TIPG_FALLBACK_KEY_NAMES": '["fid"]', "TIPG_DB_MAX_CONN_SIZE": "10"}
+                    "TIPG_FALLBACK_KEY_NAMES": '["fid"]',
+                    # TiPg's pool settings have no TIPG_ prefix (tipg.settings.PostgresSettings)
+                    "DB_MIN_CONN_SIZE": "1", "DB_MAX_CONN_SIZE": "10"}
         out.append(Server("tipg", [str(tipg_venv / "bin" / "uvicorn"), "tipg.main:app",
                                    "--host", "127.0.0.1", "--port", "{port}", "--workers", "1",
                                    "--log-level", "warning", "--no-access-log"], tipg_env,
@@ -297,31 +325,48 @@ def wrk(server: Server, paths: list[str], seconds: int, concurrency: int, work: 
     return r
 
 
-PGBENCH_SQL = """WITH page AS (
-  SELECT fid, {cols}, geom FROM data.cadastral_parcels
-  WHERE ST_Intersects(geom, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))
-  ORDER BY fid LIMIT {limit})
-SELECT count(*) AS n, '{{"type":"FeatureCollection","features":[' || coalesce(string_agg(
-  '{{"type":"Feature","id":' || fid || ',"geometry":' || ST_AsGeoJSON(geom, 9)
-  || ',"properties":' || json_build_object({pairs})::text || '}}', ',' ORDER BY fid), '')
-  || ']}}' AS body FROM page"""
+def our_statements(queries: list[str]) -> list[tuple[str, list]]:
+    """The page statement our server runs for each items query string, and its values, as
+    ``services.ogc.items._page_statement`` makes them for the public (what pgbench runs)."""
+    import asyncio
+
+    from psycopg import AsyncConnection
+    from psycopg.rows import dict_row
+    from starlette.datastructures import QueryParams
+
+    from services.catalog import Catalog
+    from services.ogc import items
+    from services.ogc.params import parse_items_query
+
+    async def read() -> object:
+        async with await AsyncConnection.connect(db.database_url(), autocommit=True,
+                                                 row_factory=dict_row) as conn:
+            return (await Catalog().layers(conn))[LAYER]
+
+    info = asyncio.run(read())
+    visible = {n: c for n, c in info.columns.items() if not c.personal}
+    out = []
+    for text in queries:
+        q = parse_items_query(QueryParams(text), visible, has_time=info.time_field is not None,
+                              layer_id=LAYER, curve=info.sfc_pad is not None)
+        out.append(items._page_statement(info, visible, q))
+    return out
 
 
-def pgbench_query() -> str:
-    return PGBENCH_SQL.format(cols=", ".join(PROPS), limit=LIMIT,
-                              pairs=", ".join(f"'{p}', {p}" for p in PROPS))
-
-
-def pgbench(url: str, bboxes: list, seconds: int, concurrency: int, work: Path) -> dict:
-    """Transactions/s and latency of the page query, a random bbox of the list each time."""
-    lines = [f"\\set i random(0, {len(bboxes) - 1})"]
-    for k, b in enumerate(bboxes):
+def pgbench(url: str, statements: list[tuple[str, list]], seconds: int, concurrency: int,
+            work: Path) -> dict:
+    """Transactions/s and latency of our page statement (``our_statements``), the values of
+    a random one of the list each time."""
+    lines = [f"\\set i random(0, {len(statements) - 1})"]
+    for k, (_text, values) in enumerate(statements):
         kw = "\\if" if k == 0 else "\\elif"
         lines.append(f"{kw} :i = {k}")
-        lines += [f"\\set {n} {v:.6f}" for n, v in zip(("x0", "y0", "x1", "y1"), b,
-                                                        strict=True)]
+        lines += [f"\\set v{n} {v!r}" for n, v in enumerate(values, 1)]
     lines.append("\\endif")
-    lines.append(" ".join(pgbench_query().split()) + ";")
+    text = statements[0][0]
+    if any(t != text for t, _v in statements):
+        sys.exit("pgbench: the statements differ in shape; give one query shape")
+    lines.append(re.sub(r"\$(\d+)", r":v\1", " ".join(text.split())) + ";")
     script = work / "pgbench.sql"
     script.write_text("\n".join(lines) + "\n")
     logdir = work / "pglog"
@@ -332,7 +377,10 @@ def pgbench(url: str, bboxes: list, seconds: int, concurrency: int, work: Path) 
     out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(concurrency), "-j", "1",
                           "-T", str(seconds), "-f", str(script), "-l", "--log-prefix",
                           str(logdir / "tx"), "-h", host, "-p", port, "-U", user, dbname],
-                         capture_output=True, text=True, cwd=logdir)
+                         capture_output=True, text=True, cwd=logdir,
+                         # the session settings of our page connections (services/pages.py)
+                         env={**os.environ,
+                              "PGOPTIONS": "-c max_parallel_workers_per_gather=0"})
     if out.returncode != 0:
         sys.exit(f"pgbench failed:\n{out.stdout}\n{out.stderr}")
     tps = float(re.search(r"tps = ([\d.]+) \(without initial", out.stdout).group(1))
@@ -346,20 +394,92 @@ def pct(values: list, p: float):
 
 
 # -- correctness and deep paging ----------------------------------------------------------
-def ids_of(server: Server, bbox) -> list[int]:
-    r = httpx.get(server.base + server.items_path(f"bbox={bbox_text(bbox)}&limit={LIMIT}"),
-                  timeout=60)
+CHECK_LIMIT = 1000  # the id check asks for every match of a 300 m box at once
+
+
+def ids_of(server: Server, bbox) -> set[int]:
+    r = httpx.get(server.base + server.items_path(
+        f"bbox={bbox_text(bbox)}&limit={CHECK_LIMIT}"), timeout=60)
     r.raise_for_status()
-    return [int(f["id"]) for f in r.json()["features"]]
+    return {int(f["id"]) for f in r.json()["features"]}
 
 
-def sql_ids(bbox) -> list[int]:
-    q = pgbench_query()
-    for n, v in zip(("x0", "y0", "x1", "y1"), bbox, strict=True):
-        q = q.replace(f":{n}", repr(v))
+def sql_ids(bbox) -> set[int]:
+    """Every feature meeting the box (the servers page in different orders: ours along the
+    curve, the others by id, so the check compares the whole set)."""
     with db.connect() as conn:
-        body = conn.execute(q).fetchone()["body"]
-    return [f["id"] for f in json.loads(body)["features"]]
+        rows = conn.execute("SELECT fid FROM data.cadastral_parcels WHERE ST_Intersects(geom, "
+                            "ST_MakeEnvelope(%s, %s, %s, %s, 4326))", list(bbox)).fetchall()
+    if len(rows) >= CHECK_LIMIT:
+        sys.exit(f"bbox {bbox_text(bbox)}: {len(rows)} matches, more than the check reads")
+    return {r["fid"] for r in rows}
+
+
+# -- pages of one client over boxes of every density ------------------------------------
+def density_cases(count: int) -> dict[str, list[tuple]]:
+    """Boxes of one client's p50: 'block' (0.02 degrees) and 'district' (0.05) centred on the
+    ``count`` densest 0.02-degree cells of the table (thousands of parcels each), and 'city'
+    (the table's extent)."""
+    with db.connect() as conn:
+        e = conn.execute("SELECT ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, "
+                         "ST_YMax(e) AS y1 FROM (SELECT ST_Extent(geom) AS e FROM "
+                         "data.cadastral_parcels) s").fetchone()
+        cells = conn.execute(
+            "SELECT (floor(ST_X(c) / 0.02) + 0.5) * 0.02 AS x, (floor(ST_Y(c) / 0.02) + 0.5) "
+            "* 0.02 AS y FROM (SELECT ST_Centroid(geom) AS c FROM data.cadastral_parcels) t "
+            "GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT %s", (count,)).fetchall()
+    out = {"city": [(e["x0"], e["y0"], e["x1"], e["y1"])]}
+    for name, half in (("district", 0.025), ("block", 0.01)):
+        out[name] = [(c["x"] - half, c["y"] - half, c["x"] + half, c["y"] + half)
+                     for c in cells]
+    return out
+
+
+def matches(box) -> int:
+    with db.connect() as conn:
+        return conn.execute("SELECT count(*) AS n FROM data.cadastral_parcels WHERE "
+                            "ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))",
+                            list(box)).fetchone()["n"]
+
+
+def fid_order(on: bool, saved: dict) -> None:
+    """Ours as before the curve ('ours-fid'): the current version's pad hidden, so the
+    server pages bboxes by id (what a version without curve keys gets)."""
+    with db.connect() as conn:
+        if on:
+            saved["pad"] = conn.execute(
+                "SELECT v.sfc_pad FROM spp.layers l JOIN spp.layer_versions v ON "
+                "v.layer_id = l.id AND v.version = l.current_version WHERE l.id = %s",
+                (LAYER,)).fetchone()["sfc_pad"]
+        conn.execute("UPDATE spp.layer_versions v SET sfc_pad = %s FROM spp.layers l WHERE "
+                     "l.id = %s AND v.layer_id = l.id AND v.version = l.current_version",
+                     (None if on else saved["pad"], LAYER))
+
+
+def bbox_paging(server: Server, box, pages: int, repeats: int) -> dict:
+    """Median seconds of page 1 and page ``pages`` of a bbox query (limit 100): ours follows
+    the next links, the others jump with their offset."""
+    with httpx.Client(base_url=server.base, timeout=120) as c:
+        first = server.items_path(f"bbox={bbox_text(box)}&limit={LIMIT}")
+        url = first
+        if server.deep is None:
+            for _ in range(pages - 1):
+                _, doc = timed_get(c, url)
+                url = next(lk["href"] for lk in doc["links"] if lk["rel"] == "next")
+        else:
+            url = server.items_path(f"bbox={bbox_text(box)}&limit={LIMIT}&{server.deep}="
+                                    f"{(pages - 1) * LIMIT}")
+        for _ in range(WARM_PLANS):
+            timed_get(c, first)
+            timed_get(c, url)
+        t1 = [timed_get(c, first)[0] for _ in range(repeats)]
+        tn = [timed_get(c, url)[0] for _ in range(repeats)]
+    return {"page1": statistics.median(t1), "pageN": statistics.median(tn)}
+
+
+# requests before timing a statement shape: PostgreSQL plans a prepared statement afresh for
+# its first 5 runs on each connection (ours has 10) before it may keep a generic plan
+WARM_PLANS = 60
 
 
 def timed_get(client: httpx.Client, url: str) -> tuple[float, dict]:
@@ -403,79 +523,129 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--bboxes", type=int, default=200)
     ap.add_argument("--page-repeats", type=int, default=15)
+    ap.add_argument("--parcels", type=int, default=300_000,
+                    help="parcels of the sample (another number: another SPP_DATA_DIR)")
+    ap.add_argument("--density-seconds", type=int, default=8,
+                    help="length of a one-client run of a density case")
+    ap.add_argument("--density-boxes", type=int, default=10)
+    ap.add_argument("--bbox-pages", type=int, default=20,
+                    help="deep page of the block bbox (its matches allowing)")
     ap.add_argument("--tipg-venv", type=Path, default=Path("/tmp/tipg-venv"))
     ap.add_argument("--pygeoapi-venv", type=Path, default=Path("/tmp/pygeoapi-venv"))
-    ap.add_argument("--only", help="comma-separated subset: ours,tipg,pygeoapi,pgbench")
+    ap.add_argument("--only", help="comma-separated subset: ours,ours-fid,tipg,pygeoapi,pgbench")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
 
-    url = prepare_data()
+    url = prepare_data(args.parcels)
     work = get_settings().data_dir / "bench-features-work"
     work.mkdir(parents=True, exist_ok=True)
     bboxes = make_bboxes(args.bboxes)
     with db.connect() as conn:
         pg_version = conn.execute("SHOW server_version").fetchone()["server_version"]
         postgis = conn.execute("SELECT postgis_lib_version() AS v").fetchone()["v"]
+        total = conn.execute("SELECT count(*) AS n FROM data.cadastral_parcels").fetchone()["n"]
     counts = [len(sql_ids(b)) for b in bboxes[:20]]
-    print(f"{len(bboxes)} bboxes of {2 * HALF_M:.0f} m; features in the first 20 (limit "
-          f"{LIMIT}): min {min(counts)}, median {statistics.median(counts)}, max {max(counts)}",
-          flush=True)
+    print(f"{total:,} parcels; {len(bboxes)} bboxes of {2 * HALF_M:.0f} m; features in the "
+          f"first 20: min {min(counts)}, median {statistics.median(counts)}, max "
+          f"{max(counts)}", flush=True)
+    cases = density_cases(args.density_boxes)
+    held = {k: statistics.median(matches(b) for b in v) for k, v in cases.items()}
+    print("density cases (median features matched): " + ", ".join(
+        f"{k} {held[k]:,.0f} ({len(v)} boxes)" for k, v in cases.items()), flush=True)
+    deep_box = cases["block"][0]
+    pages = max(2, min(args.bbox_pages, matches(deep_box) // LIMIT))
     srv = [s for s in servers(url, args.tipg_venv, args.pygeoapi_venv, work, only)
            if only is None or s.name in only]
 
     results: dict[str, list[dict]] = {}
     paging: dict[str, dict] = {}
+    density: dict[str, dict[str, dict]] = {}
+    bbox_deep: dict[str, dict] = {}
     check = [bboxes[k] for k in range(0, len(bboxes), max(1, len(bboxes) // 5))][:5]
     expected = [sql_ids(b) for b in check]
+    saved: dict = {}
+    with_pgbench = only is None or "pgbench" in only
     for s in srv:
         print(f"\n== {s.name}", flush=True)
+        if s.name == "ours-fid":
+            fid_order(True, saved)
         s.start()
         try:
             for b, exp in zip(check, expected, strict=True):
                 got = ids_of(s, b)
                 if got != exp:
-                    sys.exit(f"{s.name}: bbox {bbox_text(b)} gives ids {got[:5]}... "
-                             f"({len(got)}) but SQL gives {exp[:5]}... ({len(exp)})")
-            print(f"  same feature ids as SQL for {len(check)} bboxes "
+                    sys.exit(f"{s.name}: bbox {bbox_text(b)} gives {len(got)} features, "
+                             f"{len(got - exp)} not meeting it, {len(exp - got)} missing")
+            print(f"  same features as SQL for {len(check)} bboxes "
                   f"({sum(map(len, expected))} features)", flush=True)
-            paths = [s.items_path(f"bbox={bbox_text(b)}&limit={LIMIT}") for b in bboxes]
-            wrk(s, paths, args.warmup, args.concurrency, work)  # warm-up
-            results[s.name] = []
-            for run in range(args.runs):
-                r = wrk(s, paths, args.seconds, args.concurrency, work)
-                results[s.name].append(r)
-                print(f"  run {run + 1}: {r['rps']:.1f} req/s, p50 {r['p50_us'] / 1000:.1f} ms,"
-                      f" p95 {r['p95_us'] / 1000:.1f} ms ({r['requests']} requests)", flush=True)
-            paging[s.name] = p = deep_paging(s, args.page_repeats)
-            print(f"  page 1 {p['page1'] * 1000:.1f} ms, page {DEEP_PAGE} "
-                  f"{p['pageN'] * 1000:.1f} ms (first id {p['first_id']})"
-                  + (f", walk of {DEEP_PAGE - 1} next links {p['walk']:.1f} s"
-                     if p["walk"] else ""), flush=True)
+            if s.name != "ours-fid":  # the load of many clients: ours as it is
+                paths = [s.items_path(f"bbox={bbox_text(b)}&limit={LIMIT}") for b in bboxes]
+                wrk(s, paths, args.warmup, args.concurrency, work)  # warm-up
+                results[s.name] = []
+                for run in range(args.runs):
+                    r = wrk(s, paths, args.seconds, args.concurrency, work)
+                    results[s.name].append(r)
+                    print(f"  run {run + 1}: {r['rps']:.1f} req/s, p50 "
+                          f"{r['p50_us'] / 1000:.1f} ms, p95 {r['p95_us'] / 1000:.1f} ms "
+                          f"({r['requests']} requests)", flush=True)
+                paging[s.name] = p = deep_paging(s, args.page_repeats)
+                print(f"  page 1 {p['page1'] * 1000:.1f} ms, page {DEEP_PAGE} "
+                      f"{p['pageN'] * 1000:.1f} ms (first id {p['first_id']})"
+                      + (f", walk of {DEEP_PAGE - 1} next links {p['walk']:.1f} s"
+                         if p["walk"] else ""), flush=True)
+            density[s.name] = {}
+            for name, boxes in cases.items():
+                paths = [s.items_path(f"bbox={bbox_text(b)}&limit={LIMIT}") for b in boxes]
+                wrk(s, paths, 2, 1, work)  # warm-up (and past the custom plans)
+                r = density[s.name][name] = wrk(s, paths, args.density_seconds, 1, work)
+                print(f"  one client, {name}: p50 {r['p50_us'] / 1000:.2f} ms, "
+                      f"{r['rps']:.0f} req/s", flush=True)
+            bbox_deep[s.name] = p = bbox_paging(s, deep_box, pages, args.page_repeats)
+            print(f"  block bbox: page 1 {p['page1'] * 1000:.1f} ms, page {pages} "
+                  f"{p['pageN'] * 1000:.1f} ms", flush=True)
+            if s.name == "ours-fid" and with_pgbench:  # the statement ours-fid runs
+                density["pgbench-fid"] = pgbench_density(url, cases, args, work)
         finally:
             s.stop()
-    if only is None or "pgbench" in only:
-        print("\n== pgbench", flush=True)
-        pgbench(url, bboxes, args.warmup, args.concurrency, work)  # warm-up
+            if s.name == "ours-fid":
+                fid_order(False, saved)
+    if with_pgbench:
+        print("\n== pgbench (our page statement, the same values)", flush=True)
+        statements = our_statements([f"bbox={bbox_text(b)}&limit={LIMIT}" for b in bboxes])
+        pgbench(url, statements, args.warmup, args.concurrency, work)  # warm-up
         results["pgbench"] = []
         for run in range(args.runs):
-            r = pgbench(url, bboxes, args.seconds, args.concurrency, work)
+            r = pgbench(url, statements, args.seconds, args.concurrency, work)
             results["pgbench"].append(r)
             print(f"  run {run + 1}: {r['rps']:.1f} tx/s, p50 {r['p50_us'] / 1000:.1f} ms, "
                   f"p95 {r['p95_us'] / 1000:.1f} ms ({r['requests']} transactions)", flush=True)
+        density["pgbench"] = pgbench_density(url, cases, args, work)
 
     best = {k: max(v, key=lambda r: r["rps"]) for k, v in results.items()}
     print(f"\nmachine: {os.cpu_count()} CPU, {platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()}, PostgreSQL {pg_version}, PostGIS {postgis}")
-    print(f"items?bbox=...&limit={LIMIT}: {len(bboxes)} bboxes, concurrency "
-          f"{args.concurrency}, runs of {args.seconds} s, best of {args.runs}")
+          f"Python {platform.python_version()}, PostgreSQL {pg_version}, PostGIS {postgis}, "
+          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"{total:,} parcels; items?bbox=...&limit={LIMIT}: {len(bboxes)} bboxes, "
+          f"concurrency {args.concurrency}, runs of {args.seconds} s, best of {args.runs}")
     print(f"{'server':10} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'page 1 ms':>10} "
-          f"{'page 500 ms':>12} {'500/1':>6}")
+          f"{'page 500 ms':>12} {'500/1':>6}  numberMatched")
     for k, r in best.items():
         p = paging.get(k)
         deep = (f"{p['page1'] * 1000:10.1f} {p['pageN'] * 1000:12.1f} "
-                f"{p['pageN'] / p['page1']:6.2f}") if p else ""
+                f"{p['pageN'] / p['page1']:6.2f}") if p else f"{'':30}"
         print(f"{k:10} {r['rps']:8.1f} {r['p50_us'] / 1000:8.1f} {r['p95_us'] / 1000:8.1f} "
-              f"{deep}")
+              f"{deep}  {COUNTS.get(k, '')}")
+    if density:
+        print(f"\none client, p50 ms of bbox&limit={LIMIT} pages (median matches: "
+              + ", ".join(f"{k} {held[k]:,.0f}" for k in cases) + f"); block bbox page 1 "
+              f"and page {pages} (next links for ours, offset for the others)")
+        print(f"{'server':12} " + " ".join(f"{k:>9}" for k in cases)
+              + f" {'page 1':>8} {f'page {pages}':>8}")
+        for k, d in density.items():
+            p = bbox_deep.get(k)
+            tail = f" {p['page1'] * 1000:8.2f} {p['pageN'] * 1000:8.2f}" if p else ""
+            print(f"{k:12} " + " ".join(f"{d[c]['p50_us'] / 1000:9.2f}" for c in cases)
+                  + tail)
     if "ours" in best:
         o = best["ours"]["rps"]
         for k, target in (("tipg", 2.0), ("pygeoapi", 4.0), ("pgbench", 0.6)):
@@ -488,6 +658,27 @@ def main() -> None:
             ratio = p["pageN"] / p["page1"]
             print(f"ours page {DEEP_PAGE} / page 1: {ratio:.2f} (target <= 1.5) "
                   f"{'met' if ratio <= 1.5 else 'MISSED'}")
+    if "ours" in density:
+        worst = max(d["p50_us"] for d in density["ours"].values()) / 1000
+        print(f"ours one-client p50, worst density case: {worst:.2f} ms (target <= 5 ms at "
+              f"300 000 parcels) {'met' if worst <= 5 else 'MISSED'}")
+
+
+# what each server does about numberMatched on an items page
+COUNTS = {"ours": "not counted under a bbox or filter (absent)",
+          "tipg": "counted: a count(*) of the same WHERE on every request",
+          "pgbench": "-"}
+
+
+def pgbench_density(url: str, cases: dict, args, work: Path) -> dict:
+    """pgbench with one client on our statement of each density case."""
+    out = {}
+    for name, boxes in cases.items():
+        st = our_statements([f"bbox={bbox_text(b)}&limit={LIMIT}" for b in boxes])
+        pgbench(url, st, 2, 1, work)
+        out[name] = r = pgbench(url, st, args.density_seconds, 1, work)
+        print(f"  pgbench one client, {name}: p50 {r['p50_us'] / 1000:.2f} ms", flush=True)
+    return out
 
 
 if __name__ == "__main__":

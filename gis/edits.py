@@ -26,7 +26,7 @@ import shapely
 import shapely.geometry
 from psycopg import sql
 
-from gis import changefeed, naming, versions
+from gis import changefeed, naming, sfc, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
@@ -255,8 +255,8 @@ def _apply_locked(conn, layer, ops, actor, lineage, current, op, axis_swap, colu
         "mode": "edit", "operator": actor, "parent_version": current["version"],
         "source_name": lineage.get("source"), "source_crs": op.describe()["source_crs"],
         "crs_case": str(op.datum.case), "operation": op.operation, "pipeline": op.pipeline})
-    new_rel, base, strategy = _write(conn, layer, current, version, typed, geoms, written,
-                                     deleted)
+    new_rel, base, strategy, pad = _write(conn, layer, current, version, typed, geoms,
+                                          written, deleted)
     created = [fids[i] for i, o in enumerate(ops) if o.action == "create"]
     updated = [o.fid for o in ops if o.action in ("replace", "update")]
     count = (current["feature_count"] or 0) + len(created) - len(deleted)
@@ -264,7 +264,8 @@ def _apply_locked(conn, layer, ops, actor, lineage, current, op, axis_swap, colu
     changes = {"created": created, "updated": updated, "deleted": deleted}
     versions.update_version(
         conn, layer.id, version, table_name=new_rel, base_table=base, feature_count=count,
-        bbox=bbox, count_read=len(ops), count_loaded=len(written), count_rejected=0,
+        bbox=bbox, sfc_pad=pad, count_read=len(ops), count_loaded=len(written),
+        count_rejected=0,
         edits={**changes, **lineage, "strategy": strategy}, finished_at=_now(conn))
     versions.make_current(
         conn, versions.TABLES, layer.id,
@@ -488,13 +489,20 @@ def _table_columns(conn, rel: str) -> list[tuple[str, bool]]:
 
 
 def _write(conn, layer, current, version: int, typed, geoms, written: list[int],
-           deleted: list[int]) -> tuple[str, str | None, str]:
-    """The new version's relation: (its name, the full table it builds on, strategy)."""
+           deleted: list[int]) -> tuple[str, str | None, str, float | None]:
+    """The new version's relation: (its name, the full table it builds on, strategy, its
+    curve pad: gis.sfc). Written features are keyed up to the current version's pad, so
+    the pad stays; larger ones, or all when the current keys are unknown, go in the bucket."""
     rel = current["table_name"]
     base = current["base_table"] or rel
     previous = naming.overlay_table(rel) if current["base_table"] else None
     columns = ["fid", *(n for n, _ in tables.data_columns(layer)), "geom"]
     stored = [n for n, gen in _table_columns(conn, base) if not gen]
+    keyed = sfc.COLUMN in stored  # the base table has curve keys (made since they exist)
+    pad = current["sfc_pad"] if keyed else None
+    curve = sfc.Keyer(threshold=-1.0 if pad is None else pad)
+    if keyed:
+        columns.append(sfc.COLUMN)
     if set(stored) != set(columns):
         raise EditConflict(f"the fields of layer {layer.id!r} changed since its current "
                            "version was loaded; load the layer again before editing it")
@@ -505,21 +513,30 @@ def _write(conn, layer, current, version: int, typed, geoms, written: list[int],
         ident(naming.SCHEMA, previous)), (gone,)).fetchone()["n"] if previous else 0
     limit = get_settings().edit_overlay_max_rows
     new = naming.version_table(layer.id, version)
-    rows = csv_bytes(typed, columns, np.asarray(written, dtype=np.int64),
-                     [None] * len(written), geoms) if written else b""
     copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)")
 
-    if held + len(gone) > limit:  # a full table again
+    if held + len(gone) > limit:  # a full table again, always with the curve column
+        full = [*columns[:-1], sfc.COLUMN] if keyed else [*columns, sfc.COLUMN]
+        kept = keyed and pad is not None
         tables.create_version_table(conn, layer, new)
-        conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} WHERE fid <> ALL(%s)").format(
-            ident(naming.SCHEMA, new), cols, cols, ident(naming.SCHEMA, rel)), (gone,))
-        if rows:
-            with conn.cursor().copy(copy.format(ident(naming.SCHEMA, new), cols)) as cp:
+        conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {}, {} FROM {} WHERE fid <> ALL(%s)"
+                             ).format(ident(naming.SCHEMA, new),
+                                      sql.SQL(", ").join(map(ident, full)),
+                                      sql.SQL(", ").join(map(ident, full[:-1])),
+                                      tables.curve_source(kept), ident(naming.SCHEMA, rel)),
+                     (gone,))
+        if written:
+            rows = csv_bytes(typed, full, np.asarray(written, dtype=np.int64),
+                             [None] * len(written), geoms, curve)
+            with conn.cursor().copy(copy.format(ident(naming.SCHEMA, new), sql.SQL(", ").join(
+                    map(ident, full)))) as cp:
                 cp.write(rows)
         tables.index_keys(conn, layer, new)
         searchindex.create(conn, layer, new)
         tables.index_geometry(conn, new)
-        return new, None, "table"
+        return new, None, "table", pad if kept else 0.0
+    rows = csv_bytes(typed, columns, np.asarray(written, dtype=np.int64),
+                     [None] * len(written), geoms, curve) if written else b""
 
     overlay = naming.overlay_table(new)
     o, b = ident(naming.SCHEMA, overlay), ident(naming.SCHEMA, base)
@@ -539,6 +556,8 @@ def _write(conn, layer, current, version: int, typed, geoms, written: list[int],
                              ).format(o, flag, cols, b), (deleted,))
     conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (fid)").format(o))
     conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(o))
+    if keyed:
+        conn.execute(sql.SQL("CREATE INDEX ON {} ({}, fid)").format(o, ident(sfc.COLUMN)))
     conn.execute(sql.SQL("ANALYZE {}").format(o))
     # The branches carry no WHERE of their own, so PostgreSQL flattens the UNION ALL and
     # pushes the outer condition into each, folded: the full table's rows get a hashed
@@ -550,7 +569,7 @@ def _write(conn, layer, current, version: int, typed, geoms, written: list[int],
         "{flag} FROM {b} UNION ALL SELECT {cols}, true, {flag} FROM {o}) u WHERE NOT u.{flag} "
         "AND (u._edited OR u.fid NOT IN (SELECT e.fid FROM {o} e))").format(
         new=ident(naming.SCHEMA, new), cols=listed, b=b, o=o, flag=ident(DELETED)))
-    return new, base, "overlay"
+    return new, base, "overlay", pad
 
 
 def _bbox(current: list[float] | None, geoms) -> list[float] | None:

@@ -27,7 +27,7 @@ from gis.naming import raster_key, raster_location
 _PG_TO_FIELD = {"text": "string", "bigint": "integer", "integer": "integer",
                 "double precision": "number", "boolean": "boolean", "date": "date",
                 "timestamp with time zone": "datetime"}
-HIDDEN_COLUMNS = {"fid", "geom", "geom_3857", "extra", "source_row"}  # never properties
+HIDDEN_COLUMNS = {"fid", "geom", "geom_3857", "extra", "source_row", "_sfc"}  # never properties
 log = logging.getLogger("services.catalog")
 
 
@@ -94,6 +94,9 @@ class LayerInfo:
     columns: dict[str, Column] = field(default_factory=dict)
     temporal: list[str | None] | None = None  # [min, max] of the time field, ISO strings
     mercator: bool = False  # the version table stores geom_3857 (Web Mercator) for tiles
+    # the version's features carry curve keys (gis.sfc): a bbox query is widened by this
+    # pad (degrees) and paged along the curve; None: the table has none (fid order)
+    sfc_pad: float | None = None
     kind: str = "vector"  # vector | raster
     lineage: Lineage = Lineage()
 
@@ -204,6 +207,7 @@ class Catalog:
             "AND a.attnum > 0 AND NOT a.attisdropped", (r["id"],))
         rows = await cur.fetchall()
         mercator = any(c["name"] == "geom_3857" for c in rows)
+        curve = any(c["name"] == "_sfc" for c in rows)
         present = {c["name"]: c["type"] for c in rows if c["name"] not in HIDDEN_COLUMNS}
         columns = _columns(layer, present)
         temporal = None
@@ -216,13 +220,13 @@ class Catalog:
             temporal = [t["lo"], t["hi"]]
         return _info(r, layer, geometry_type=r["geometry_type"],
                      feature_count=r["feature_count"], columns=columns, temporal=temporal,
-                     mercator=mercator)
+                     mercator=mercator, sfc_pad=r["sfc_pad"] if curve else None)
 
 
 _LAYERS_SQL = (
     "SELECT l.*, coalesce(l.definition->>'kind', 'vector') AS kind, "
     "to_regclass(format('data.%I', l.id)) IS NOT NULL AS has_view, "
-    + "".join(f"v.{c} AS lineage_{c}, " for c in LINEAGE_COLUMNS)
+    + "".join(f"v.{c} AS lineage_{c}, " for c in LINEAGE_COLUMNS) + "v.sfc_pad, "
     + "(SELECT min(f.finished_at) FROM spp.layer_versions f WHERE f.layer_id = l.id AND "
     "f.status IN ('current', 'superseded', 'rolled_back')) AS lineage_first_loaded_at "
     "FROM spp.layers l LEFT JOIN spp.layer_versions v ON v.layer_id = l.id "

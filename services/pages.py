@@ -41,6 +41,9 @@ class PagePool:
                                      server_settings={
             "statement_timeout": str(int(s.statement_timeout_ms)),
             "default_transaction_read_only": "on",
+            # a page reads about `limit` rows: starting parallel workers for it (a plan
+            # PostgreSQL may pick for a long curve range) costs far more than it saves
+            "max_parallel_workers_per_gather": "0",
             "application_name": "spp-pages", "search_path": "public,spp"})
         # text arrives as the UTF-8 bytes PostgreSQL sent: a page's ~50 kB of features go
         # into the response as they are, never decoded to str and encoded back

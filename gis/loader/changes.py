@@ -10,7 +10,7 @@ from gis.errors import SPPError
 from gis.layerdef import LayerDef
 
 # Columns that differ between versions without the feature changing.
-IGNORED = ("fid", "source_row", "geom_3857")
+IGNORED = ("fid", "source_row", "geom_3857", "_sfc")
 
 
 class ShrinkError(SPPError):

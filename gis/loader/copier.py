@@ -14,20 +14,28 @@ import pyarrow.csv as pacsv
 import shapely
 from psycopg import sql
 
+from gis import sfc
+
 _DONE = object()
 
 
 def csv_bytes(typed: pd.DataFrame, columns: list[str], fids: np.ndarray, rows: np.ndarray,
-              geoms: np.ndarray) -> bytes:
-    """The batch as CSV for COPY: nulls are empty and unquoted, strings always quoted."""
+              geoms: np.ndarray, curve: sfc.Keyer | None = None) -> bytes:
+    """The batch as CSV for COPY: nulls are empty and unquoted, strings always quoted;
+    ``curve``: the keys of the curve column (gis.sfc), when ``columns`` has it."""
     arrays = {"fid": pa.array(fids, pa.int64())}
+    if sfc.COLUMN in columns:
+        arrays[sfc.COLUMN] = pa.array(curve(shapely.bounds(np.asarray(geoms, dtype=object))),
+                                      pa.int64())
     for col in columns:
-        if col in ("fid", "source_row", "geom"):
+        if col in ("fid", "source_row", "geom", sfc.COLUMN):
             continue
         series = typed[col]
         if col == "extra":
-            arrays[col] = pa.array(series.tolist() if series.notna().any() else
-                                   [None] * len(series), pa.string())
+            # NaN, not None, is pandas' missing text (an edit mixing new and stored rows)
+            arrays[col] = pa.array([None if pd.isna(v) else v for v in series]
+                                   if series.notna().any() else [None] * len(series),
+                                   pa.string())
         elif isinstance(series.dtype, pd.BooleanDtype) or series.dtype == bool:
             arrays[col] = pa.array(series.astype("boolean"), pa.bool_())
         elif series.dtype == object or series.dtype.kind == "M":  # dates, timestamps

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gis import changefeed, db, naming, versions
+from gis import changefeed, db, naming, sfc, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
@@ -295,6 +295,11 @@ def _shift_key_fields(conn, layer: LayerDef, keyed: bool) -> list[str]:
             if kinds[f] in ("string", "integer")]
 
 
+def _curve_kept(conn, current: dict) -> bool:
+    """Whether the current version's curve keys can be copied: it has them and its pad."""
+    return current.get("sfc_pad") is not None and tables.has_curve(conn, current["table_name"])
+
+
 def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, op,
                        options: LoadOptions, mapping, decoder, gate, result: LoadResult,
                        current: dict | None, version: int, operator: str, progress,
@@ -302,7 +307,8 @@ def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, o
     rejects: list[tuple[int, str]] = []
     samples: dict[str, list] = {}
     table = naming.version_table(layer.id, version)
-    columns = ["fid", *(n for n, _ in tables.data_columns(layer)), "geom"]
+    columns = ["fid", *(n for n, _ in tables.data_columns(layer)), "geom", sfc.COLUMN]
+    curve = sfc.Keyer()
     axis = _pick(options, profile, layer)("axis_order")
     keyed = _keyed(layer, options)
     with conn.transaction():
@@ -330,7 +336,7 @@ def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, o
                 if not keep.all():
                     out.typed = out.typed[keep].reset_index(drop=True)
                     fids, out.rows, out.geoms = fids[keep], out.rows[keep], out.geoms[keep]
-                copier.put(csv_bytes(out.typed, columns, fids, out.rows, out.geoms))
+                copier.put(csv_bytes(out.typed, columns, fids, out.rows, out.geoms, curve))
                 result.count_loaded += len(fids)
                 if progress:
                     progress(len(batch.frame), src.feature_count)
@@ -350,7 +356,11 @@ def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, o
         keys = _give_ids(conn, layer, src, options, table, current, result) if keyed else None
         tables.index_keys(conn, layer, table, unique=not (keys and keys["generated"]))
         if current and options.mode in ("append", "upsert"):
-            tables.merge_current_rows(conn, layer, table, current["table_name"], options.mode)
+            kept = _curve_kept(conn, current)
+            tables.merge_current_rows(conn, layer, table, current["table_name"], options.mode,
+                                      keep_keys=kept)
+            if kept:
+                curve.pad = max(curve.pad, current["sfc_pad"])
         searchindex.create(conn, layer, table)  # the web role cannot make it later
         tables.index_geometry(conn, table)
         count, bbox = tables.table_stats(conn, table)
@@ -385,7 +395,7 @@ def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, o
             count_repaired=result.count_repaired, count_rejected=result.count_rejected,
             count_empty=result.count_empty,
             rejects=[{"row": r, "reason": w} for r, w in result.rejects[:MAX_REJECTS_KEPT]],
-            feature_count=count, bbox=bbox,
+            feature_count=count, bbox=bbox, sfc_pad=curve.pad,
             finished_at=pd.Timestamp.now(tz="UTC").to_pydatetime(),
             message=json.dumps({"warnings": result.warnings, "code_lists": result.code_lists,
                                 "fields": mapping.describe(), "changes": result.changes,

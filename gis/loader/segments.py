@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from gis import sfc
 from gis.layerdef import LayerDef
 from gis.loader import tables
 
@@ -91,7 +92,9 @@ def merge(conn, layer: LayerDef, table: str) -> dict:
                                 for n in ["fid", *names, "geom"])
     conn.execute(sql.SQL("DELETE FROM {} t WHERE ({}) IN (SELECT {} FROM _merged)").format(
         t, sql.SQL(", ").join(sql.SQL("t.{}").format(ident[k]) for k in by), group))
-    conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM _merged").format(t, cols, chosen))
+    # merged roads go in the curve's bucket (gis.sfc): their extent is a whole road's
+    conn.execute(sql.SQL("INSERT INTO {} ({}, {}) SELECT {}, {} FROM _merged").format(
+        t, cols, sql.Identifier(sfc.COLUMN), chosen, sql.Literal(sfc.BUCKET)))
     conn.execute("DROP TABLE _merged")
     return report
 

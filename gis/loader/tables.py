@@ -12,6 +12,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from gis import sfc
 from gis.layerdef import LayerDef
 
 PG_TYPES = {"string": "text", "integer": "bigint", "number": "double precision",
@@ -33,6 +34,8 @@ def create_version_table(conn: psycopg.Connection, layer: LayerDef, table: str) 
     cols += [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t))
              for n, t in data_columns(layer)]
     cols.append(sql.SQL("geom geometry({}, 4326) NOT NULL").format(sql.SQL(layer.geometry)))
+    # the feature's place on the paging curve under a bbox (gis.sfc), written with each row
+    cols.append(sql.SQL("{} bigint NOT NULL").format(sql.Identifier(sfc.COLUMN)))
     # Web Mercator copy for vector tiles, kept by PostgreSQL itself (never in COPY or merges)
     cols.append(sql.SQL("geom_3857 geometry({}, 3857) GENERATED ALWAYS AS "
                         "(ST_Transform(geom, 3857)) STORED").format(sql.SQL(layer.geometry)))
@@ -40,21 +43,36 @@ def create_version_table(conn: psycopg.Connection, layer: LayerDef, table: str) 
         sql.Identifier(table), sql.SQL(", ").join(cols)))
 
 
+def has_curve(conn: psycopg.Connection, relation: str) -> bool:
+    """Whether a version's table (or edit view) has the curve column (gis.sfc)."""
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(format("
+        "'data.%%I', %s::text)) AND attname = %s AND NOT attisdropped) AS ok",
+        (relation, sfc.COLUMN)).fetchone()["ok"]
+
+
+def curve_source(keep_keys: bool) -> sql.Composable:
+    """What a copy of current rows writes in the curve column: their keys, or the bucket when
+    their version has none (or no pad saying which features they cover)."""
+    return sql.Identifier(sfc.COLUMN) if keep_keys else sql.Literal(sfc.BUCKET)
+
+
 def merge_current_rows(conn: psycopg.Connection, layer: LayerDef, table: str,
-                       current_table: str, mode: str) -> None:
-    """append: keep every current feature; upsert: those whose key was not re-delivered."""
+                       current_table: str, mode: str, keep_keys: bool = False) -> None:
+    """append: keep every current feature; upsert: those whose key was not re-delivered.
+    ``keep_keys``: the current version's curve keys are copied (``curve_source``)."""
     names = ["fid", *(n for n, _ in data_columns(layer)), "geom"]
-    cols = sql.SQL(", ").join(map(sql.Identifier, names))
+    cols = sql.SQL(", ").join([*map(sql.Identifier, names), sql.Identifier(sfc.COLUMN)])
     keep = sql.SQL("")
     if mode == "upsert":
         join = sql.SQL(" AND ").join(
             sql.SQL("n.{0} = c.{0}").format(sql.Identifier(k)) for k in layer.natural_key)
         keep = sql.SQL(" WHERE NOT EXISTS (SELECT 1 FROM {} n WHERE {})").format(
             sql.Identifier("data", table), join)
-    conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} c{}").format(
+    conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {}, {} FROM {} c{}").format(
         sql.Identifier("data", table), cols,
         sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(n)) for n in names),
-        sql.Identifier("data", current_table), keep))
+        curve_source(keep_keys), sql.Identifier("data", current_table), keep))
 
 
 def index_keys(conn: psycopg.Connection, layer: LayerDef, table: str,
@@ -87,6 +105,9 @@ def index_geometry(conn: psycopg.Connection, table: str) -> None:
     ident = sql.Identifier("data", table)
     conn.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
         sql.Identifier(f"{table}_geom"), ident))
+    # a bbox page: ranges of the curve read in (key, fid) order (services.ogc.query)
+    conn.execute(sql.SQL("CREATE INDEX {} ON {} ({}, fid)").format(
+        sql.Identifier(f"{table}_sfc"), ident, sql.Identifier(sfc.COLUMN)))
     conn.execute(sql.SQL("ANALYZE {}").format(ident))
 
 

@@ -58,7 +58,8 @@ async def items_response(c: Ctx, collection_id: str, fmt: str) -> Response:
     if (text := request.query_params.get("filter")) is not None:  # parsed off the event loop
         await prepare_filter(text, request.query_params.get("filter-lang"))
     q = parse_items_query(request.query_params, visible, has_time=layer.time_field is not None
-                          and layer.time_field in visible, layer_id=layer.id)
+                          and layer.time_field in visible, layer_id=layer.id,
+                          curve=layer.sfc_pad is not None)
     # the fields returned; a filter or sort may also reveal the others it names
     note_read(c.who, layer, q.properties if q.properties and not (q.has_filter or q.sortby)
               else visible)
@@ -128,7 +129,7 @@ def _links(c: Ctx, layer, q, n: int, last: str | None, fmt: str) -> list[dict]:
     ]
     if n >= q.limit and last is not None:
         nxt = [(k, v) for k, v in params if k != "cursor"]
-        nxt.append(("cursor", encode_cursor(orjson.loads(last), layer.id, q.sortby)))
+        nxt.append(("cursor", encode_cursor(orjson.loads(last), layer.id, q.order)))
         if fmt != "json":
             nxt.append(("f", fmt))
         links.append({"rel": "next", "type": GEOJSON if fmt == "json" else "text/html",

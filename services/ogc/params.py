@@ -53,10 +53,20 @@ class ItemsQuery:
     sortby: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
     properties: list[str] | None = None
     cursor: list | None = None
+    curve: bool = False  # paged along the layer's curve (gis.sfc): a CRS84 bbox, no sortby
 
     @property
     def has_filter(self) -> bool:
         return bool(self.bbox or self.interval or self.equals or self.filter)
+
+    @property
+    def order(self) -> list[tuple[str, bool]]:
+        """The paging order: sortby, or the curve key under a bbox (then fid either way)."""
+        return [CURVE_ORDER] if self.curve else self.sortby
+
+
+CURVE_ORDER = ("_sfc", False)  # gis.sfc.COLUMN, ascending (never a property: hidden)
+CURVE_KEY = Column("_sfc", "integer", "curve key", "khoá đường cong")  # its cursor value
 
 
 def parse_format(value: str | None, allowed: set[str]) -> str | None:
@@ -151,9 +161,10 @@ def unknown_property(name: str, columns: dict[str, Column], where: str) -> Inval
 
 
 def parse_items_query(params, columns: dict[str, Column], *, has_time: bool,
-                      layer_id: str) -> ItemsQuery:
+                      layer_id: str, curve: bool = False) -> ItemsQuery:
     """Validate every parameter of an items request (``params``: Starlette QueryParams) but
-    ``f``, which ``ITEMS.format`` parsed."""
+    ``f``, which ``ITEMS.format`` parsed. ``curve``: the layer's version has curve keys
+    (a bbox in CRS84 without sortby is then paged along the curve)."""
     given = ITEMS.given(params, columns)
     get = given.get
     q = ItemsQuery()
@@ -182,10 +193,13 @@ def parse_items_query(params, columns: dict[str, Column], *, has_time: bool,
         q.sortby = parse_sortby(given["sortby"], columns)
     if get("properties") is not None:
         q.properties = parse_properties(given["properties"], columns)
+    q.curve = (curve and q.bbox is not None and not q.sortby and q.bbox_crs.is_wgs84
+               and not q.bbox_crs.lat_first)
     if get("cursor") is not None:
         from services.ogc.cursor import decode_cursor
 
-        q.cursor = decode_cursor(given["cursor"], layer_id, q.sortby, columns)
+        q.cursor = decode_cursor(given["cursor"], layer_id, q.order,
+                                 {**columns, CURVE_KEY.name: CURVE_KEY} if q.curve else columns)
     return q
 
 

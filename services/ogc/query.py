@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from psycopg import sql
 
+from gis import sfc
 from services.catalog import Column, LayerInfo
 from services.ogc.crs import SERVED, ServedCRS
 from services.ogc.params import ItemsQuery
@@ -28,6 +29,7 @@ class SQLQuery:
     where: list[sql.Composable] = field(default_factory=list)
     params: dict = field(default_factory=dict)  # what it binds: name → value, $n order
     order: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
+    curve: bool = False  # paged along the curve key (ItemsQuery.curve): a union of ranges
 
     def ref(self, name: str, cast: str | None = None) -> sql.Composable:
         """The placeholder of value ``name`` of ``values`` (bound where first used)."""
@@ -75,7 +77,7 @@ def build(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery, numbered:
         values = named_values(layer, visible, q)
     s = SQLQuery(layer, out_cols, numbered, dict(values))
     if q.bbox is not None:
-        s.where.append(bbox_condition(s, q.bbox_crs or SERVED_DEFAULT))
+        s.where.append(bbox_condition(s, q.bbox_crs or SERVED_DEFAULT, indexed=not q.curve))
     if q.interval is not None:
         s.where.append(interval_condition(s, layer, visible, q.interval))
     for i, name in enumerate(q.equals):
@@ -92,7 +94,8 @@ def build(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery, numbered:
 
             raise InvalidParameter(f"filter: malformed expression ({type(exc).__name__}); "
                                    "check each operator's arguments") from None
-    s.order = list(q.sortby)
+    s.order = list(q.order)
+    s.curve = q.curve
     return s
 
 
@@ -107,7 +110,7 @@ def shape_key(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) -> tu
             tuple(q.sortby), None if q.bbox is None else (q.bbox_crs or SERVED_DEFAULT).uri,
             None if q.interval is None else (
                 layer.time_field in visible, q.interval[0] is None, q.interval[1] is None),
-            tuple(q.equals), q.crs.uri if q.crs else None, bool(q.limit),
+            tuple(q.equals), q.crs.uri if q.crs else None, bool(q.limit), q.curve,
             None if q.cursor is None else tuple(v is None for v in q.cursor))
 
 
@@ -117,6 +120,11 @@ def named_values(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) ->
     out: dict = {}
     if q.bbox is not None:
         out.update(zip(("x0", "y0", "x1", "y1"), map(float, q.bbox), strict=True))
+    if q.curve:  # a fixed number of ranges, so one statement a shape; (1, 0) is empty
+        ranges = sfc.ranges(q.bbox, layer.sfc_pad)
+        ranges += [(1, 0)] * (sfc.MAX_RANGES - len(ranges))
+        for i, (lo, hi) in enumerate(ranges):
+            out[f"lo{i}"], out[f"hi{i}"] = lo, hi
     if q.interval is not None:
         col = visible.get(layer.time_field) if layer.time_field else None
         if col is not None:
@@ -134,14 +142,18 @@ def named_values(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) ->
     return out
 
 
-def bbox_condition(s: SQLQuery, crs: ServedCRS) -> sql.Composable:
+def bbox_condition(s: SQLQuery, crs: ServedCRS, indexed: bool = True) -> sql.Composable:
+    """The features meeting the bbox; ``indexed`` False: a condition the GiST index does not
+    serve (PostGIS's _ST_Intersects, same result, its own bbox test first), so that a page
+    along the curve reads its key ranges in order instead of sorting every match."""
     x0, y0, x1, y1 = (s.ref(n) for n in ("x0", "y0", "x1", "y1"))
     if crs.is_wgs84 and not crs.lat_first:
         env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(x0, y0, x1, y1)
     else:
         env = crs.input(sql.SQL("ST_MakeEnvelope({}, {}, {}, {})").format(x0, y0, x1, y1),
                         densify=True)
-    return sql.SQL("ST_Intersects(geom, {})").format(env)
+    return sql.SQL("{}(geom, {})").format(
+        sql.SQL("ST_Intersects" if indexed else "_ST_Intersects"), env)
 
 
 def interval_condition(s: SQLQuery, layer: LayerInfo, visible: dict[str, Column], interval):
@@ -173,6 +185,9 @@ def _as_dt(v: date | datetime, end: bool) -> datetime:
 
 def keyset_condition(s: SQLQuery, cursor: list) -> sql.Composable:
     """Rows strictly after the cursor (sort key values..., fid) in the query's order."""
+    if s.curve:  # a row comparison: a bound of the (key, fid) index scan
+        return sql.SQL("({}, fid) > ({}, {})").format(
+            sql.Identifier(sfc.COLUMN), s.ref("after0", "bigint"), s.ref("after", "bigint"))
     keys = list(enumerate(zip(s.order, cursor[:-1], strict=True)))
     cond: sql.Composable = sql.SQL("fid > {}").format(s.ref("after", "bigint"))
     for i, ((name, desc), value) in reversed(keys):
@@ -200,7 +215,21 @@ def page_cte(s: SQLQuery, limit: bool, cursor: list | None) -> sql.Composable:
              for i, (n, _d) in enumerate(s.order)]
     cols += [sql.Identifier(n) for n in s.columns]
     cols.append(sql.SQL("geom"))
-    return sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}{}").format(
-        sql.SQL(", ").join(cols), s.table,
-        sql.SQL(" AND ").join(where) if where else sql.SQL("TRUE"), s.order_sql(),
-        sql.SQL(" LIMIT {}").format(s.ref("limit", "bigint")) if limit else sql.SQL(""))
+    lim = sql.SQL(" LIMIT {}").format(s.ref("limit", "bigint")) if limit else sql.SQL("")
+    if not s.curve:
+        return sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}{}").format(
+            sql.SQL(", ").join(cols), s.table,
+            sql.SQL(" AND ").join(where) if where else sql.SQL("TRUE"), s.order_sql(), lim)
+    # Along the curve: the bucket, then each key range read in (key, fid) order from its
+    # index and merged (a Merge Append that stops after `limit` rows), so a page reads about
+    # `limit` rows whatever the bbox holds (gis.sfc).
+    key = sql.Identifier(sfc.COLUMN)
+    bounds = [sql.SQL("{} = {}").format(key, sql.Literal(sfc.BUCKET))]
+    bounds += [sql.SQL("{} BETWEEN {} AND {}").format(key, s.ref(f"lo{i}", "bigint"),
+                                                       s.ref(f"hi{i}", "bigint"))
+               for i in range(sfc.MAX_RANGES)]
+    branches = [sql.SQL("(SELECT {} FROM {} WHERE {} ORDER BY {}{})").format(
+        sql.SQL(", ").join(cols), s.table, sql.SQL(" AND ").join([b, *where]), s.order_sql(),
+        lim) for b in bounds]
+    return sql.SQL("SELECT * FROM ({}) u ORDER BY {}{}").format(
+        sql.SQL(" UNION ALL ").join(branches), s.order_sql(alias=True), lim)

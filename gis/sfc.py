@@ -1,0 +1,173 @@
+"""A space-filling-curve key per feature, so that a bbox page is a few index range scans.
+
+A page of ``items?bbox=...`` in feature-id order makes PostgreSQL either walk the primary key
+filtering rows outside the box or fetch every match to sort it: its cost grows with the number
+of matches. Ordering the features under a bbox along a Hilbert curve instead makes the matches
+a handful of key ranges (``ranges``), each read in order from a btree on (key, fid) and merged,
+so a page reads about ``limit`` rows whatever the box holds.
+
+The key (``keys``) is the Hilbert index, on a fixed 2^28 x 2^28 grid over lon/lat, of the
+centre of the feature's bounding box. A feature intersecting a box has its centre within its
+half-extent of the box, so a query widens the box by ``pad``, the largest half-extent of a
+keyed feature of the version. A feature larger than the threshold a writer keys with goes in
+``BUCKET`` (key -1), which every bbox query also reads; the threshold keeps one huge feature
+from widening every query. The invariant every writer keeps: each feature's key is BUCKET or
+its centre's cell, and ``pad`` >= the half-extent of every keyed feature.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+ORDER = 28  # cells per axis: 2^28 (1.3e-6 degrees of longitude, 15 cm); keys use 56 bits
+SIDE = 1 << ORDER
+COLUMN = "_sfc"  # the key's column in a version table (btree on (_sfc, fid))
+BUCKET = -1  # the key of features too large to key
+MAX_THRESHOLD = 0.05  # degrees: features with a larger half-extent always go in the bucket
+SLACK = 1e-9  # degrees added to a query's pad: rounding of the centre in float arithmetic
+MAX_CELLS = 64  # cells of one level covering a query box
+MAX_RANGES = 8  # key ranges of a query (not counting the bucket): 64 cells make fewer runs
+
+
+def _cell(v: float, offset: float, span: float) -> int:
+    """``_cells`` of one value, in Python floats (the same IEEE operations)."""
+    if v != v:
+        return 0
+    return min(SIDE - 1, max(0, math.floor((v + offset) / span * SIDE)))
+
+
+def _cells(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grid cell of each point; the same float operations for keys and query boxes, so both
+    floor the same way (monotone: a point inside a box gets a cell inside the box's cells)."""
+    ix = np.floor((np.asarray(lon, np.float64) + 180.0) / 360.0 * SIDE)
+    iy = np.floor((np.asarray(lat, np.float64) + 90.0) / 180.0 * SIDE)
+    return (np.clip(np.nan_to_num(ix), 0, SIDE - 1).astype(np.int64),
+            np.clip(np.nan_to_num(iy), 0, SIDE - 1).astype(np.int64))
+
+
+STEP = 4  # levels of the curve walked per vectorised step (ORDER is a multiple of it)
+
+
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """The Hilbert curve as a state machine over STEP levels at a time: for an orientation of
+    the current sub-square and the STEP bits of x and of y, the 2*STEP bits of the index and
+    the next orientation. Built from the classic bitwise algorithm (at each level: quadrant
+    digit (3*rx)^ry, then mirror both axes when rx and ry == 0, and swap them when ry == 0)
+    applied to every orientation, as (swap, mirror) of the source axes."""
+    def level(t, bx, by):
+        sw, mi = t
+        cx, cy = (by, bx) if sw else (bx, by)
+        cx, cy = cx ^ mi, cy ^ mi
+        if cy == 0:  # mirror (when cx) then swap the current axes; both commute
+            return (3 * cx) ^ cy, (not sw, mi ^ cx)
+        return (3 * cx) ^ cy, t
+    states = [(False, 0), (True, 0), (False, 1), (True, 1)]
+    size = 1 << (2 * STEP)
+    digit = np.zeros(4 * size, np.int64)
+    nxt = np.zeros(4 * size, np.int64)
+    for si, t in enumerate(states):
+        for q in range(size):  # q: the STEP bits of x, then the STEP bits of y
+            qx, qy, d = q >> STEP, q & ((1 << STEP) - 1), 0
+            for k in range(STEP - 1, -1, -1):
+                dig, t = level(t, (qx >> k) & 1, (qy >> k) & 1)
+                d = d << 2 | dig
+            digit[si * size + q], nxt[si * size + q] = d, states.index(t)
+            t = states[si]
+    return digit, nxt
+
+
+_DIGIT, _NEXT = _tables()
+
+
+def hilbert(ix: np.ndarray, iy: np.ndarray, lowest: int = 0) -> np.ndarray:
+    """Hilbert index (0 .. 4^ORDER - 1) of grid cells, vectorised, STEP levels a step; with
+    ``lowest`` (a multiple of STEP) only the levels from it up: the index >> 2 * lowest.
+    A cell of a coarser level is a contiguous, aligned run of indices: the state machine
+    runs from the top level down."""
+    x = np.asarray(ix, dtype=np.int64)
+    y = np.asarray(iy, dtype=np.int64)
+    d = np.zeros(x.shape, np.int64)
+    state = np.zeros(x.shape, np.int64)
+    mask = (1 << STEP) - 1
+    for shift in range(ORDER - STEP, lowest - 1, -STEP):
+        idx = state << (2 * STEP) | ((x >> shift) & mask) << STEP | ((y >> shift) & mask)
+        d = (d << (2 * STEP)) | _DIGIT[idx]
+        state = _NEXT[idx]
+    return d
+
+
+def half_extents(bounds: np.ndarray) -> np.ndarray:
+    """Largest half-side, in degrees, of each (minx, miny, maxx, maxy) box."""
+    b = np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
+    return np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2.0
+
+
+def keys(bounds: np.ndarray, threshold: float) -> np.ndarray:
+    """Key of each (minx, miny, maxx, maxy) box: the Hilbert index of its centre, or BUCKET
+    when its half-extent exceeds ``threshold`` (or it has no extent: an empty geometry)."""
+    b = np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
+    half = half_extents(b)
+    keyed = np.isfinite(half) & (half <= threshold)
+    ix, iy = _cells((b[:, 0] + b[:, 2]) / 2.0, (b[:, 1] + b[:, 3]) / 2.0)
+    return np.where(keyed, hilbert(ix, iy), BUCKET).astype(np.int64)
+
+
+def threshold_for(bounds: np.ndarray) -> float:
+    """The half-extent up to which a load keys features, from its first batch: well above
+    the typical feature (so the bucket holds only outliers), below MAX_THRESHOLD."""
+    half = half_extents(bounds)
+    half = half[np.isfinite(half)]
+    if not len(half):
+        return MAX_THRESHOLD
+    return float(min(MAX_THRESHOLD, 4.0 * np.quantile(half, 0.99)))
+
+
+class Keyer:
+    """The keys of one writer (a load, an edit): the threshold fixed by its first batch
+    unless given, and ``pad``, the largest half-extent it keyed."""
+
+    def __init__(self, threshold: float | None = None):
+        self.threshold = threshold
+        self.pad = 0.0
+
+    def __call__(self, bounds: np.ndarray) -> np.ndarray:
+        if self.threshold is None:
+            self.threshold = threshold_for(bounds)
+        k = keys(bounds, self.threshold)
+        half = half_extents(bounds)[k != BUCKET]
+        if len(half):
+            self.pad = max(self.pad, float(half.max()))
+        return k
+
+
+def ranges(bbox: tuple[float, float, float, float], pad: float,
+           max_cells: int = MAX_CELLS, max_ranges: int = MAX_RANGES) -> list[tuple[int, int]]:
+    """Key ranges (inclusive, ascending, disjoint) holding the key of every keyed feature of
+    half-extent <= ``pad`` that may intersect ``bbox`` (lon/lat): the cells of one level
+    covering the box widened by pad, as runs of the curve, the closest runs joined until at
+    most ``max_ranges`` are left. The bucket is not among them."""
+    p = pad + SLACK
+    ix0, ix1 = _cell(bbox[0] - p, 180.0, 360.0), _cell(bbox[2] + p, 180.0, 360.0)
+    iy0, iy1 = _cell(bbox[1] - p, 90.0, 180.0), _cell(bbox[3] + p, 90.0, 180.0)
+    shift = 0  # the finest level whose cells over the box number at most max_cells
+    while ((ix1 >> shift) - (ix0 >> shift) + 1) * ((iy1 >> shift) - (iy0 >> shift) + 1) \
+            > max_cells:
+        shift += 1
+    cx, cy = np.meshgrid(np.arange(ix0 >> shift, (ix1 >> shift) + 1, dtype=np.int64),
+                         np.arange(iy0 >> shift, (iy1 >> shift) + 1, dtype=np.int64))
+    low = shift - shift % STEP  # the curve walked down to the level of the cells only
+    prefix = np.unique(hilbert(cx.ravel() << shift, cy.ravel() << shift, low)
+                       >> (2 * (shift - low)))
+    runs: list[list[int]] = []
+    for v in prefix.tolist():  # consecutive cells along the curve: one run
+        if runs and runs[-1][1] == v - 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    while len(runs) > max_ranges:  # join the two runs with the fewest cells between them
+        i = min(range(len(runs) - 1), key=lambda k: runs[k + 1][0] - runs[k][1])
+        runs[i][1] = runs.pop(i + 1)[1]
+    w = 2 * shift
+    return [(lo << w, ((hi + 1) << w) - 1) for lo, hi in runs]
