@@ -22,6 +22,7 @@ import argparse
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from peak_rss import timed  # noqa: E402
+from peak_rss import measured, server_cpu  # noqa: E402
 
 from gis import db  # noqa: E402
 from gis.demo import ensure_sample  # noqa: E402
@@ -88,13 +89,22 @@ def main() -> None:
     ogr_target = f"PG:host={host} port={port} user={user} dbname={dbname}"
 
     shps = {"rich": rich, "plain": plain}
-    times: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    pid_file = db.embedded_cluster().data_dir / "postmaster.pid"
+    times: dict[tuple[str, str], list[tuple[float, int, float, float | None]]] = {}
+
+    def run_one(cmd: list[str]) -> tuple[float, int, float, float | None]:
+        before = server_cpu(pid_file)
+        seconds, rss, cpu = measured(cmd)
+        time.sleep(0.5)  # the backend's exit, reaped by the postmaster
+        after = server_cpu(pid_file)
+        return seconds, rss, cpu, (after - before) if before is not None and after else None
+
     for run in range(args.runs):
         for case in args.case:
             shp = shps[case]
-            ours = timed([sys.executable, "-m", "gis", "load", str(shp), "--layer",
-                          "cadastral_parcels", "--force"])
-            theirs = timed(ogr2ogr(shp, ogr_target, case == "rich"))
+            ours = run_one([sys.executable, "-m", "gis", "load", str(shp), "--layer",
+                            "cadastral_parcels", "--force"])
+            theirs = run_one(ogr2ogr(shp, ogr_target, case == "rich"))
             times.setdefault((case, "gis load"), []).append(ours)
             times.setdefault((case, "ogr2ogr"), []).append(theirs)
             print(f"run {run + 1} {case}: gis load {ours[0]:.2f} s, ogr2ogr {theirs[0]:.2f} s",
@@ -102,8 +112,10 @@ def main() -> None:
     with db.connect() as conn:
         conn.execute("DROP TABLE IF EXISTS public.bench_ogr2ogr")
     print(f"\nload average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print("CPU s: the tool's own (all threads); server CPU s: the PostgreSQL backends' (a "
+          "local cluster only), the lowest of the runs")
     print(f"{'case':6} {'tool':10} {'features':>9} {'MiB':>5} {'best s':>8} {'features/s':>11} "
-          f"{'peak RSS MiB':>13}")
+          f"{'peak RSS MiB':>13} {'CPU s':>7} {'server CPU s':>13}")
     for case in args.case:
         shp = shps[case]
         n = pyogrio.read_info(shp, encoding="latin1")["features"]
@@ -111,11 +123,13 @@ def main() -> None:
         best = {}
         for tool in ("gis load", "ogr2ogr"):
             runs = times[(case, tool)]
-            best[tool] = min(t for t, _ in runs)
+            best[tool] = min(r[0] for r in runs)
+            server = [r[3] for r in runs if r[3] is not None]
             print(f"{case:6} {tool:10} {n:9,} {size:5.0f} {best[tool]:8.2f} "
-                  f"{n / best[tool]:11,.0f} {max(r for _, r in runs):13}")
+                  f"{n / best[tool]:11,.0f} {max(r[1] for r in runs):13} "
+                  f"{min(r[2] for r in runs):7.1f} "
+                  f"{f'{min(server):.1f}' if server else '-':>13}")
         print(f"{case:6} throughput ratio gis/ogr2ogr: {best['ogr2ogr'] / best['gis load']:.2f}")
-
 
 if __name__ == "__main__":
     main()
