@@ -1,7 +1,8 @@
 """`gis demo`: the sample Cần Thơ delivery set written, loaded and served.
 
-The loads are the ones GIS staff would type (see the sample's README.txt); a second run finds
-every file unchanged (same SHA-256) and loads nothing again.
+The loads are the ones GIS staff would type: the sample writer lists them in the set's
+manifest.json (and README.txt); this module names no layer. A second run finds every file
+unchanged (same SHA-256) and loads nothing again.
 """
 
 from __future__ import annotations
@@ -9,48 +10,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from gis import db, versions
+from gis.layerdef import LayerDefinitionError, RasterLayerDef, load_layer_defs, references
 from gis.loader.load import LoadOptions, LoadResult, load
 from gis.loader.source import sha256_of
-
-# (file in the sample set, layer, options) in dependency order: wards first, they are the
-# reference the plausibility check holds the parcels against.
-SAMPLE_LOADS: list[tuple[str, str, dict]] = [
-    ("ranh_gioi/don_vi_hanh_chinh.geojson", "admin_units", {}),
-    ("thua_dat_ninhkieu/thua_dat.shp", "cadastral_parcels", {}),
-    ("thua_dat_soctrang/thua_dat_st.shp", "cadastral_parcels", {"mode": "append"}),
-    ("quy_hoach/quy_hoach_sdd.gpkg", "land_use_plan_zones", {"source_layer": "qh_sdd"}),
-    ("quy_hoach/quy_hoach_sdd.gpkg", "construction_plan_zones",
-     {"source_layer": "qh_phan_khu"}),
-    ("ha_tang/cap_nuoc.geojson", "water_pipes", {}),
-    ("ha_tang/thoat_nuoc.dxf", "drainage_lines",
-     {"source_crs": "vn2000-cantho",
-      "field_map": {"Layer": "line_type", "EntityHandle": "line_code"}}),
-    ("ha_tang/den_duong.geojson", "street_lights", {}),
-    ("ha_tang/tru_cuu_hoa.geojson", "fire_hydrants", {}),
-    ("dia_chi/dia_chi.csv", "address_points", {}),
-    ("thuy_he/mat_nuoc.shp", "water_surfaces", {}),
-    ("thuy_he/song_kenh.shp", "waterways", {}),
-    ("giao_thong/duong.shp", "roads", {}),
-    ("nha/nha.shp", "buildings", {}),
-    ("dia_danh/dia_danh.shp", "place_names", {}),
-    ("cay_xanh/cay_xanh.shp", "trees", {}),
-    ("vien_thong/tuyen_cap.shp", "telecom_lines", {}),
-    ("vien_thong/cot_vien_thong.shp", "telecom_poles", {}),
-    ("dien_luc/duong_day.shp", "power_lines", {}),
-    ("hien_trang_sdd/khoanh_dat.shp", "land_use_current", {}),
-    ("ngap_lut/vung_nguy_co_ngap.shp", "flood_risk_zones", {}),
-    ("bao_tro_xa_hoi/co_so_btxh.shp", "social_welfare_facilities", {}),
-    ("dau_tu/du_an_keu_goi_dau_tu.gpkg", "investment_projects", {}),
-    ("ngap_lut/diem_ngap_trieu_cuong.geojson", "flood_observations", {}),
-]
+from gis.sample.manifest import Load, read_manifest
 
 
-# Raster layers of the sample set (gis load-raster), loaded after the vector layers.
-SAMPLE_RASTERS: list[tuple[str, str]] = [
-    ("ngap_lut/do_sau_ngap_100nam.tif", "flood_depth_100y"),
-    ("ngap_lut/do_sau_ngap_10nam.tif", "flood_depth_10y"),
-    ("dia_hinh/dem_50m.asc", "elevation_dem"),
-]
+def load_order(loads: list[Load], defs: dict) -> list[Load]:
+    """The manifest's loads, layers others are checked against first (wards: the parcels'
+    plausibility reference); otherwise in the manifest's order (a replace before its append)."""
+    depth: dict[str, int] = {}
+
+    def depth_of(layer_id: str, seen: tuple = ()) -> int:
+        if layer_id not in depth:
+            refs = [r.id for r in references(defs[layer_id], defs) if r.id not in seen]
+            depth[layer_id] = 1 + max((depth_of(r, (*seen, layer_id)) for r in refs),
+                                      default=-1)
+        return depth[layer_id]
+
+    unknown = sorted({ld.layer for ld in loads} - set(defs))
+    if unknown:
+        raise LayerDefinitionError(f"the sample manifest loads layers without a layer file: "
+                                   f"{', '.join(unknown)}")
+    referenced = {r.id for ld in loads for r in references(defs[ld.layer], defs)}
+    return sorted(loads, key=lambda ld: (depth_of(ld.layer), ld.layer not in referenced))
 
 
 def ensure_sample(outdir: Path, parcels: int) -> Path:
@@ -63,41 +46,35 @@ def ensure_sample(outdir: Path, parcels: int) -> Path:
     return outdir
 
 
-def load_sample(outdir: Path, report=None) -> list[LoadResult]:
-    """Load every sample file. A layer made of several files (parcels: a replace, then an
-    append) is left alone when its current version is exactly those files, so a re-run
+def load_sample(outdir: Path, report=None) -> list:
+    """Load every file of the manifest. A layer made of several files (parcels: a replace,
+    then an append) is left alone when its current version is exactly those files, so a re-run
     changes nothing."""
-    results = []
+    from gis.raster.load import load_raster
+
+    defs = load_layer_defs()
+    loads = load_order(read_manifest(outdir), defs)
+    vector = [ld for ld in loads if not isinstance(defs[ld.layer], RasterLayerDef)]
+    wanted: dict[str, list[str]] = {}
+    for ld in vector:
+        wanted.setdefault(ld.layer, []).append(sha256_of(_parts(outdir / ld.file))[0])
     with db.ready_connection() as conn:
         chains = {layer: [r["source_sha256"] for r in versions.current_chain(conn, layer)]
-                  for layer in {layer for _, layer, _ in SAMPLE_LOADS}}
-    wanted: dict[str, list[str]] = {}
-    for rel, layer, _ in SAMPLE_LOADS:
-        wanted.setdefault(layer, []).append(
-            sha256_of(_parts(outdir / rel))[0])
-    for rel, layer, opts in SAMPLE_LOADS:
-        options = LoadOptions(**opts)
-        if len(wanted[layer]) > 1:
-            if chains[layer] == wanted[layer]:
-                result = _unchanged(conn_layer=layer, rel=rel, outdir=outdir)
-                results.append(result)
-                if report:
-                    report(rel, result)
-                continue
-            options.force = True  # rebuild the whole chain: one of its files changed
-        result = load(outdir / rel, layer, options)
+                  for layer, shas in wanted.items() if len(shas) > 1}
+    results = []
+    for ld in loads:
+        if isinstance(defs[ld.layer], RasterLayerDef):  # unchanged files are not loaded again
+            result = load_raster(outdir / ld.file, ld.layer, **ld.options)
+        elif ld.layer in chains and chains[ld.layer] == wanted[ld.layer]:
+            result = _unchanged(conn_layer=ld.layer, rel=ld.file, outdir=outdir)
+        else:
+            options = LoadOptions(**ld.options)
+            # rebuild the whole chain when one of its files changed
+            options.force = ld.layer in chains
+            result = load(outdir / ld.file, ld.layer, options)
         results.append(result)
         if report:
-            report(rel, result)
-    from gis.raster.load import load_raster
-    from gis.sample.rasters import write_rasters
-
-    if not all((outdir / rel).exists() for rel, _ in SAMPLE_RASTERS):
-        write_rasters(outdir, {})  # a sample set written before the rasters existed
-    for rel, layer in SAMPLE_RASTERS:  # unchanged files (same SHA-256) are not loaded again
-        raster = load_raster(outdir / rel, layer)
-        if report:
-            report(rel, raster)
+            report(ld.file, result)
     return results
 
 

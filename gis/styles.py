@@ -27,6 +27,13 @@ LEGEND_KIND = {"fill": "fill", "boundary": "outline", "line": "line", "circle": 
 GEOMETRY = {"fill": "polygon", "boundary": "polygon", "line": "line", "circle": "point"}
 
 
+def labels_at_points(layer: VectorLayerDef) -> bool:
+    """A polygon layer's label is drawn at one point a feature, which its tiles carry
+    (services.tiles.labels), not on each tile's piece of the polygon."""
+    lb = layer.style.label
+    return lb is not None and not lb.along_line and layer.geometry.endswith("Polygon")
+
+
 def symbol_of(layer: VectorLayerDef) -> str:
     if layer.style.symbol:
         return layer.style.symbol
@@ -154,7 +161,8 @@ def build(layer: VectorLayerDef) -> dict:
             layout |= {"text-anchor": "top", "text-offset": [0, 0.6], "text-max-width": 8}
         else:
             layout |= {"text-max-width": 8, "text-padding": 2}
-        layers.append({"id": f"{lid}-label", "type": "symbol", **base,
+        points = {"filter": ["==", ["geometry-type"], "Point"]} if labels_at_points(layer) else {}
+        layers.append({"id": f"{lid}-label", "type": "symbol", **base, **points,
                        "minzoom": max(minzoom, lb.min_zoom), "layout": layout,
                        "paint": {"text-color": lb.color.upper(),
                                  "text-halo-color": lb.halo.upper(), "text-halo-width": 1.2}})

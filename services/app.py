@@ -1,4 +1,4 @@
-"""The web service: request limits, rate limits, the audit trail and the items hot path in
+"""The web service: request limits, rate limits, the audit trail and the tile and items hot paths in
 front of the FastAPI application (OGC API - Features under /ogc, Tiles, Styles, planning,
 rasters, the web map)."""
 
@@ -28,22 +28,23 @@ from services.ratelimit import RateLimit
 from services.replicas import ReadRouter
 from services.telemetry import Telemetry
 from services.tiles import router as tiles_router
+from services.tiles.hotpath import TilesHotPath
 
 
 class Service:
     """What uvicorn serves: telemetry (request id, access log, metrics), request limits (URL,
     body, time to first byte), rate limits, the audit trail (reads noted by the routes, queued
-    after a 2xx), then the GeoJSON items hot path, then the FastAPI application with its own
-    middlewares (gzip, errors) and routes. The hot path sits outside FastAPI's middleware stack
-    on purpose: it is the request every client repeats, and each layer of that stack costs
-    Python time on it."""
+    after a 2xx), then the vector tile and GeoJSON items hot paths, then the FastAPI
+    application with its own middlewares (gzip, errors) and routes. The hot paths sit outside
+    FastAPI's middleware stack on purpose: they are the requests every client repeats, and each
+    layer of that stack costs Python time on them."""
 
     def __init__(self, app: FastAPI):
         self.app = app
         self.state = app.state
         from gis.settings import get_settings
 
-        inner = AuditTrail(ItemsHotPath(app), app.state.audit)
+        inner = AuditTrail(TilesHotPath(ItemsHotPath(app), app), app.state.audit)
         self._asgi = Telemetry(RequestLimits(RateLimit(inner)),
                                access_log=get_settings().access_log)
 

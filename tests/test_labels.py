@@ -11,7 +11,10 @@ import subprocess
 import unicodedata
 
 import httpx
+import mapbox_vector_tile
+import morecantile
 import pytest
+import shapely
 
 from gis import fonts
 from gis.layerdef import VectorLayerDef, load_layer_defs
@@ -20,6 +23,7 @@ from tests.conftest import ROOT, serve
 
 pytest_plugins = ["tests.labels_fixtures"]
 SPEC = ROOT / "tests" / "web" / "labels.spec.mjs"
+TMS = morecantile.tms.get("WebMercatorQuad")
 VIETNAMESE = "ĐđĂăÂâÊêÔôƠơƯư" + "ÀÁẢÃẠàáảãạẦẤẨẪẬầấẩẫậẰẮẲẴẶằắẳẵặỀẾỂỄỆềếểễệỜỚỞỠỢờớởỡợỪỨỬỮỰừứửữự"
 LABELLED = {"roads", "admin_units", "waterways", "cadastral_parcels", "address_points",
             "investment_projects", "land_use_plan_zones"}
@@ -163,6 +167,32 @@ def test_styles_point_at_our_glyphs_and_label_from_layer_files(labels_server, de
         assert committed == build(defs[lid])
 
 
+def test_a_polygon_label_point_comes_once_in_the_tile_it_falls_in(labels_server):
+    """The ward "Ninh Kiều" crosses several z15 tiles: each carries a piece of its polygon,
+    exactly one carries its label point, inside the ward, with the name and no other field."""
+    ward = shapely.box(105.772, 10.024, 105.786, 10.042)
+    tiles = list(TMS.tiles(*ward.bounds, zooms=[15]))
+    pieces, points = 0, []
+    for t in tiles:
+        r = httpx.get(f"{labels_server}/ogc/collections/admin_units/tiles/WebMercatorQuad/"
+                      f"{t.z}/{t.y}/{t.x}", timeout=30)
+        assert r.status_code in (200, 204), r.status_code
+        layer = mapbox_vector_tile.decode(r.content).get("admin_units", {"features": []})
+        mine = [f for f in layer["features"] if f["properties"].get("name") == "Ninh Kiều"]
+        pieces += sum(f["geometry"]["type"].endswith("Polygon") for f in mine)
+        points += [(t, f) for f in mine if f["geometry"]["type"] == "Point"]
+    assert pieces >= 4 and len(tiles) >= 4
+    assert len(points) == 1, points
+    t, f = points[0]
+    assert set(f["properties"]) == {"name"}  # the label's text only
+    x, y = f["geometry"]["coordinates"]
+    m = TMS.xy_bounds(t)  # tile grid (y up, as mapbox_vector_tile decodes) to lon/lat
+    point = TMS.lnglat(m.left + x / 4096 * (m.right - m.left),
+                       m.bottom + y / 4096 * (m.top - m.bottom))
+    lon, lat = point.x, point.y
+    assert ward.buffer(-0.001).contains(shapely.Point(lon, lat)), (lon, lat)
+
+
 def test_glyphs_url_setting_still_overrides(labels_db, session_dir):
     url, env = labels_db
     own = "https://tiles.cantho.gov.vn/fonts/{fontstack}/{range}.pbf"
@@ -198,9 +228,11 @@ def test_labels_render_with_diacritics_in_chromium(labels_server):
     assert {"12", "14A", "16/3"} & set(near.get("address_points-label", []))
     assert "Đường 3 Tháng 2" in near.get("roads-label", [])
     assert seen["phone"]["out"].get("admin_units-label")
+    # the ward's outline is cut by several tiles, its name is drawn once (its label point)
+    assert seen["ward"]["pieces"] >= 3 and seen["ward"]["labels"] == 1, seen["ward"]
     # the glyphs came from here, with the Latin Extended Additional range (ề, ệ, ở, ữ...)
     assert seen["glyphs"] and all(p.startswith("/fonts/DejaVu Sans") for p in seen["glyphs"])
     assert any(p.endswith("/7680-7935.pbf") for p in seen["glyphs"])
     assert seen["outside"] == [] and not seen["errors"], seen["errors"]
-    for name in ("01-wide", "02-names-close", "03-parcels-houses", "04-phone"):
+    for name in ("01-wide", "02-names-close", "03-parcels-houses", "04-phone", "05-ward-once"):
         assert (ROOT / "tests" / "artifacts" / f"labels-{name}.png").stat().st_size > 10_000

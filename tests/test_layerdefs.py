@@ -548,6 +548,10 @@ LAYER_KEYS = {
                                ["style.property", "'colour'", "not among the fields"]),
     "style_property_not_tiled": ("tiles: {fields: [code]}\nstyle:\n  property: note\n",
                                  "property: note", ["style.property", "tiles.fields"]),
+    "tiles_full_zoom_outside": ("tiles: {min_zoom: 12, max_zoom: 20, full_zoom: 8}\n",
+                                "tiles:", ["tiles.full_zoom 8", "min_zoom 12"]),
+    "tiles_budget_zero": ("tiles: {full_zoom: 14, max_features: 0}\n", "tiles:",
+                          ["tiles.max_features", "greater than or equal to 1"]),
     "label_field_unknown": ("style:\n  label: {field: name}\n", "label: {field: name}",
                             ["style.label.field", "'name'"]),
     "bad_class_colour": ("style:\n  property: note\n  classes:\n    - {values: [a], "

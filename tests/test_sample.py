@@ -386,18 +386,36 @@ CITY_FILES = [  # file, layer, fields the layer does not keep
 ]
 
 
-def test_every_vector_layer_has_a_sample_file_the_demo_loads(out):
-    from gis.demo import SAMPLE_LOADS
+def test_every_layer_has_a_sample_file_the_demo_loads(out):
+    """The manifest (what `gis demo` loads) covers every vector and raster layer file, names
+    files that exist, and says what the README tells GIS staff to type."""
+    from gis.sample.manifest import read_manifest
 
-    vector = {i for i, d in load_layer_defs(ROOT / "layers").items() if d.kind == "vector"}
+    defs = load_layer_defs(ROOT / "layers")
+    loads = read_manifest(out)
+    assert set(defs) <= {ld.layer for ld in loads}, sorted(set(defs) - {ld.layer for ld in loads})
     text = (out / "README.txt").read_text(encoding="utf-8")
-    in_readme = {ln.split("--layer ")[1].split()[0] for ln in text.splitlines()
-                 if "gis load " in ln and "--layer " in ln}
-    assert vector <= in_readme, sorted(vector - in_readme)
-    demo = {layer for _, layer, _ in SAMPLE_LOADS}
-    assert vector <= demo, sorted(vector - demo)
-    for rel, _, _ in SAMPLE_LOADS:
-        assert (out / rel).exists(), rel
+    for ld in loads:
+        assert (out / ld.file).exists(), ld.file
+        assert ld.raster == (defs[ld.layer].kind == "raster"), ld
+        assert ld.command() in text
+    assert text.count("gis load") == len(loads)
+
+
+def test_demo_loads_layers_others_are_checked_against_first(out):
+    """Wards first: they are the reference the parcels' and addresses' commune codes are held
+    against; a replace before its append; derived from the layer files, not a list."""
+    from gis.demo import load_order
+    from gis.sample.manifest import read_manifest
+
+    order = [(ld.layer, ld.options.get("mode", "replace"))
+             for ld in load_order(read_manifest(out), load_layer_defs(ROOT / "layers"))]
+    layers = [layer for layer, _ in order]
+    assert layers[0] == "admin_units"
+    for dependant in ("cadastral_parcels", "address_points", "land_use_plan_zones"):
+        assert layers.index(dependant) > layers.index("admin_units")
+    assert order.index(("cadastral_parcels", "replace")) < \
+        order.index(("cadastral_parcels", "append"))
 
 
 @pytest.mark.parametrize("rel,layer_id,unmapped", CITY_FILES)

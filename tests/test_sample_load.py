@@ -44,10 +44,15 @@ def test_demo_loads_every_sample_file(demo, conn):
 DELIBERATE_REJECTS = {"cadastral_parcels"}
 
 
-def test_every_vector_layer_gets_sample_data_without_rejects(demo, conn):
+def test_every_layer_gets_sample_data_without_rejects(demo, conn):
     from gis.layerdef import load_layer_defs
 
-    vector = {i for i, d in load_layer_defs().items() if d.kind == "vector"}
+    defs = load_layer_defs()
+    vector = {i for i, d in defs.items() if d.kind == "vector"}
+    rasters = {r["id"] for r in conn.execute(
+        "SELECT id FROM spp.layers WHERE current_version IS NOT NULL")} & set(defs)
+    missing = sorted(i for i, d in defs.items() if d.kind == "raster" and i not in rasters)
+    assert not missing, f"raster layers without sample data: {missing}\n{demo[0].stdout}"
     rows = conn.execute(
         "SELECT l.id, l.feature_count, v.count_rejected, v.rejects FROM spp.layers l JOIN "
         "spp.layer_versions v ON v.layer_id = l.id AND v.version = l.current_version"
@@ -213,3 +218,30 @@ def test_encoding_override_forces_one_reading(demo, conn, tmp_path):
     bad = run_gis("load", str(sample / "thua_dat_ninhkieu" / "thua_dat.shp"), "--layer",
                   "cadastral_parcels", "--encoding", "klingon")
     assert bad.returncode == 2 and "klingon" in bad.stderr and "tcvn3" in bad.stderr
+
+
+def test_place_names_are_found_by_the_search_box(demo, own_database, session_dir):
+    """A planner types a place's name, with or without accents: the place comes first, before
+    the addresses that merely lie in a ward of that name; the ward itself is listed once."""
+    import httpx
+
+    from tests.conftest import serve
+
+    with serve(own_database, session_dir / "sample_search_serve.log") as root:
+        def search(q):
+            r = httpx.get(f"{root}/api/search", params={"q": q}, timeout=60)
+            assert r.status_code == 200, r.text
+            return r.json()["results"]
+
+        hits = search("cho noi cai rang")
+        assert (hits[0]["kind"], hits[0]["layer"], hits[0]["label"]["vi"]) == (
+            "place", "place_names", "Chợ nổi Cái Răng")
+        lon, lat = hits[0]["point"]
+        assert 105.7 < lon < 105.9 and 9.9 < lat < 10.1
+        hits = search("Cái Răng")
+        kinds = [(h["kind"], h["label"]["vi"]) for h in hits]
+        assert kinds[0] == ("ward", "Cái Răng"), kinds
+        assert ("place", "Chợ nổi Cái Răng") in kinds
+        assert ("place", "Cái Răng") not in kinds  # the ward hit stands for its place name
+        assert [k for k, _ in kinds].index("place") < (
+            [k for k, _ in kinds] + ["address"]).index("address")

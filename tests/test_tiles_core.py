@@ -5,15 +5,22 @@ and a new layer version."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import math
 import time
 
 import httpx
 import mapbox_vector_tile
 import morecantile
+import psycopg
 import pytest
 import shapely
+from psycopg.rows import dict_row
 
+from gis.layerdef import get_layer_def
+from services.access import PUBLIC
+from tests.conftest import web_role_url
 from tests.tiles_fixtures import ROAD_CLASSES, load_roads
 
 pytest_plugins = ["tests.tiles_fixtures"]
@@ -76,10 +83,10 @@ def test_collection_tilesets_and_metadata(tiles):
     meta_href = next(lk["href"] for lk in ts["links"] if lk["rel"] == "self")
     meta = httpx.get(meta_href).json()
     (layer,) = meta["layers"]
-    assert layer["id"] == "cadastral_parcels" and layer["minTileMatrix"] == "14"
+    assert layer["id"] == "cadastral_parcels" and layer["minTileMatrix"] == "12"
     assert set(layer["propertiesSchema"]["properties"]) == PARCEL_FIELDS | {"fid"}
     limits = {lim["tileMatrix"]: lim for lim in meta["tileMatrixSetLimits"]}
-    assert min(map(int, limits)) == 14 and max(map(int, limits)) == 22
+    assert min(map(int, limits)) == 12 and max(map(int, limits)) == 22
     item = next(lk for lk in meta["links"] if lk["rel"] == "item")
     assert item["type"] == MVT and item["href"].endswith("/{tileMatrix}/{tileRow}/{tileCol}")
     assert item["href"].startswith("http://")
@@ -99,12 +106,12 @@ def test_tilejson_is_valid_and_usable(tiles):
     template, xyz = tj["tiles"]  # alternates: the OGC order, and XYZ named .pbf (GDAL)
     assert template.startswith("http://127.0.0.1:") and template.endswith("/{z}/{y}/{x}")
     assert xyz == template.removesuffix("/{z}/{y}/{x}") + "/xyz/{z}/{x}/{y}.pbf"
-    assert (tj["minzoom"], tj["maxzoom"]) == (14, 22)
+    assert (tj["minzoom"], tj["maxzoom"]) == (12, 22)
     w, s, e, n = tj["bounds"]
     assert 105.7 < w < e < 105.9 and 10.0 < s < n < 10.1
     (vl,) = tj["vector_layers"]
     assert vl["id"] == "cadastral_parcels" and set(vl["fields"]) == PARCEL_FIELDS
-    assert (vl["minzoom"], vl["maxzoom"]) == (14, 22)
+    assert (vl["minzoom"], vl["maxzoom"]) == (12, 22)
     t = TMS.tile(tj["center"][0], tj["center"][1], 16)
     r = httpx.get(template.format(z=16, y=t.y, x=t.x))
     assert r.status_code == 200 and r.headers["content-type"] == MVT
@@ -176,9 +183,9 @@ def test_multi_layer_tile_has_one_layer_per_visible_layer_drawn(tiles, conn):
     assert set(only) == {"roads"}
     classes = {f["properties"]["road_class"] for f in only["roads"]["features"]}
     assert classes <= set(ROAD_CLASSES) and classes
-    # z13: below the parcels' min zoom (14): roads only, no parcel layer at all
-    t13 = TMS.tile(p["lon"], p["lat"], 13)
-    doc = decode(tiles.get(tile_path(None, t13.z, t13.y, t13.x)).content)
+    # z11: below the parcels' min zoom (12): roads only, no parcel layer at all
+    t11 = TMS.tile(p["lon"], p["lat"], 11)
+    doc = decode(tiles.get(tile_path(None, t11.z, t11.y, t11.x)).content)
     assert "roads" in doc and "cadastral_parcels" not in doc
 
 
@@ -193,10 +200,66 @@ def test_low_zoom_tiles_are_simplified_lines(tiles):
         assert len(shapely.get_coordinates(shapely.geometry.shape(f["geometry"]))) <= 3
 
 
+# -- overview zooms (tiles.full_zoom): small features left out, a budget a tile --------------
+def test_overview_zooms_leave_out_parcels_under_min_size(tiles, conn):
+    """Parcels: overview at z12-13 (full from 14), parcels under 3 px of a 512-px tile left
+    out. The test parcels are 0.0003° x 0.0002°: 3.4 px wide at z13, 1.7 px at z12."""
+    opts = get_layer_def("cadastral_parcels").tiles
+    assert (opts.min_zoom, opts.full_zoom, opts.min_size) == (12, 14, 3)
+    p = parcel(conn)
+    t = TMS.tile(p["lon"], p["lat"], 13)
+    r = tiles.get(tile_path("cadastral_parcels", t.z, t.y, t.x))
+    assert r.status_code == 200
+    feats = decode(r.content)["cadastral_parcels"]["features"]
+    inside = {row["fid"] for row in conn.execute(
+        "SELECT fid FROM data.cadastral_parcels "
+        "WHERE ST_Intersects(geom, ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326))",
+        (t.z, t.x, t.y))}
+    assert inside <= {f["id"] for f in feats} and len(feats) <= opts.max_features
+    min_units = opts.min_size * 4096 / 512  # tile grid units
+    for f in feats:
+        x0, y0, x1, y1 = shapely.geometry.shape(f["geometry"]).bounds
+        assert max(x1 - x0, y1 - y0) >= min_units - 1, f["id"]  # snapped to the grid
+    t = TMS.tile(p["lon"], p["lat"], 12)  # every test parcel under 3 px: none drawn
+    assert tiles.get(tile_path("cadastral_parcels", t.z, t.y, t.x)).status_code == 204
+    doc = decode(tiles.get(tile_path(None, t.z, t.y, t.x)).content)
+    assert "roads" in doc and "cadastral_parcels" not in doc
+
+
+def test_overview_tile_keeps_at_most_max_features_the_largest(database_url, conn):
+    """The budget of an overview tile, on the tile statement itself (a layer file with a
+    budget of 10): exactly the 10 parcels of the tile with the greatest bounding-box side."""
+    from services.catalog import Catalog
+    from services.tiles import mvt
+
+    async def read():
+        async with await psycopg.AsyncConnection.connect(
+                web_role_url(database_url), row_factory=dict_row) as c:
+            return await Catalog().layers(c)
+
+    layer = asyncio.run(read())["cadastral_parcels"]
+    opts = layer.definition.tiles.model_copy(update={"max_features": 10, "min_size": 0.5})
+    layer = dataclasses.replace(layer, definition=layer.definition.model_copy(
+        update={"tiles": opts}))
+    p = parcel(conn, 50)
+    t = TMS.tile(p["lon"], p["lat"], 13)
+    for stored in (True, False):
+        query = mvt.tile_query([mvt.tile_layer(PUBLIC, layer)], 13, stored)
+        data = conn.execute(query, {"z": t.z, "x": t.x, "y": t.y}).fetchone()["mvt"]
+        feats = decode(bytes(data))["cadastral_parcels"]["features"]
+        sizes = {r["fid"]: r["size"] for r in conn.execute(
+            "SELECT fid, greatest(ST_XMax(geom) - ST_XMin(geom), ST_YMax(geom) - ST_YMin(geom)) "
+            "AS size FROM data.cadastral_parcels WHERE geom && "
+            "ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)", (t.z, t.x, t.y))}
+        assert len(sizes) > 10 and len(feats) == 10
+        kept = {f["id"] for f in feats}
+        assert min(sizes[k] for k in kept) >= max(v for k, v in sizes.items() if k not in kept)
+
+
 # -- zoom limits, empty tiles, invalid coordinates -------------------------------------------
 def test_zoom_limits_and_empty_tiles_are_204(tiles, conn):
     p = parcel(conn)
-    for z in (13, 10, 0):  # below cadastral_parcels' min_zoom 14
+    for z in (11, 10, 0):  # below cadastral_parcels' min_zoom 12
         t = TMS.tile(p["lon"], p["lat"], z)
         r = tiles.get(tile_path("cadastral_parcels", t.z, t.y, t.x))
         assert r.status_code == 204 and r.content == b"" and r.headers["ETag"]

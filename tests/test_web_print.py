@@ -65,7 +65,9 @@ def test_printed_pdf(printed, key):
     attribution = _flat(printed["attribution"]).strip()
     assert attribution and attribution.split("|")[0].strip()[:40] in text, attribution
     # the planning summary: the parcel, its ward and the planning sections, diacritics intact
-    assert "Thửa đất" in text and printed["parcel"] in text and "Thông tin quy hoạch" in text
+    assert printed["parcel"].startswith("Thửa ") and printed["parcel"] in text
+    assert "Thông tin quy hoạch" in text
+    assert "Thửa đất Thửa" not in text  # the summary says "Thửa" once, as its label does
     assert "Ninh Kiều" in text and "Quy hoạch sử dụng đất" in text
     assert all(section in text for section in printed["sections"]), printed["sections"]
     assert "Nhãn" not in text  # label rules are no legend classes
@@ -83,3 +85,13 @@ def test_printed_pdf(printed, key):
         (img.size, fw, fh)
     stat = ImageStat.Stat(img.convert("L"))
     assert stat.stddev[0] > 8, f"the map image is blank (stddev {stat.stddev[0]:.1f})"
+
+
+def test_a_3d_view_prints_as_the_same_flat_plan(printed):
+    """In the 3D view (pitched, buildings and height limits extruded) the print is the plan a
+    planner hands out: flat, at the scale of the flat view, the drawing not hidden under the
+    extrusions seen from above."""
+    tilt = printed["tilt"]
+    assert tilt["pitch"] >= 45 and tilt["shown3d"], tilt  # the screen was really in 3D
+    assert tilt["scales"][0] == tilt["scales"][1] and tilt["size"][0] == tilt["size"][1]
+    assert tilt["meanDiff"] < 2, tilt  # the same picture (JPEG noise aside)

@@ -44,7 +44,7 @@ __all__ = ["CATALOGUE_ID", "Access", "Contact", "Domain", "FieldDef", "KeyRule",
            "LayerDef", "LayerDefinition", "LayerDefinitionError", "Metadata", "Planning",
            "RasterLayerDef", "Search", "Strict", "SubmissionKind", "Submissions", "Text",
            "TopicCategory", "UpdateFrequency", "VectorLayerDef", "VectorStyle", "check_layer_id",
-           "get_layer_def", "load_layer_defs", "layers_folder", "parse_layer_file",
+           "get_layer_def", "load_layer_defs", "layers_folder", "parse_layer_file", "references",
            "validate_definition"]
 
 
@@ -119,6 +119,16 @@ def _shared_problems(defs: dict) -> list[str]:
         else:
             seen[key] = layer.id
     return out
+
+
+def references(layer: LayerDefinition, defs: dict) -> list[VectorLayerDef]:
+    """The layers ``layer`` is checked against at load: those whose ``checks.reference_for``
+    names a field ``layer`` has (wards for anything with a commune code). They load first."""
+    if not isinstance(layer, VectorLayerDef):
+        return []
+    return [ref for ref in defs.values() if isinstance(ref, VectorLayerDef)
+            and ref.checks.reference_for is not None and ref.id != layer.id
+            and ref.checks.reference_for.field in layer.field]
 
 
 def get_layer_def(layer_id: str, directory: Path | None = None

@@ -73,9 +73,33 @@ class Checks(Strict):
 
 
 class TileOptions(Strict):
+    """Zooms drawn, attributes carried, and the overview of the zooms before ``full_zoom``.
+
+    From ``min_zoom`` to ``full_zoom - 1`` a tile is an overview whose cost is bounded whatever
+    the number of features: lines and polygons narrower and lower than ``min_size`` pixels (of
+    a tile drawn 512 px wide, as MapLibre draws vector tiles) are left out, and a tile carries
+    at most ``max_features`` features of the layer, the largest (points: the first by id).
+    From ``full_zoom`` on every feature is drawn. Unset ``full_zoom``: every zoom is full."""
+
     min_zoom: int = Field(default=10, ge=0, le=22)
     max_zoom: int = Field(default=22, ge=0, le=24)
     fields: list[str] | None = None  # attributes carried in vector tiles (None: all public)
+    full_zoom: int | None = Field(default=None, ge=0, le=24)
+    min_size: float = Field(default=1.0, ge=0, le=512)
+    max_features: int = Field(default=10_000, ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _zooms(self) -> TileOptions:
+        if self.min_zoom > self.max_zoom:
+            raise ValueError(f"tiles.min_zoom {self.min_zoom} is above max_zoom {self.max_zoom}")
+        if self.full_zoom is not None and not self.min_zoom <= self.full_zoom <= self.max_zoom:
+            raise ValueError(f"tiles.full_zoom {self.full_zoom} is not between min_zoom "
+                             f"{self.min_zoom} and max_zoom {self.max_zoom}")
+        return self
+
+    def overview(self, z: int) -> bool:
+        """Whether tiles of zoom ``z`` are overviews (thinned, at most max_features)."""
+        return self.full_zoom is not None and z < self.full_zoom
 
 
 class StyleClass(Strict):
@@ -207,7 +231,9 @@ class Search(Strict):
     load); the search box finds features by any words of them."""
 
     fields: list[str] = Field(min_length=1)
-    kind: Literal["address", "parcel"] = "address"  # what a hit is called in the results
+    # what a hit is called in the results; places (named places: markets, bridges, hamlets)
+    # are listed before addresses
+    kind: Literal["address", "parcel", "place"] = "address"
 
 
 class EditRule(Strict):

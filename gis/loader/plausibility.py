@@ -14,7 +14,7 @@ from gis.crs.diagnose import diagnose
 from gis.crs.extent import metres_per_degree
 from gis.crs.reference import PolygonReference, PreviousVersion
 from gis.errors import SPPError
-from gis.layerdef import LayerDef, VectorLayerDef, load_layer_defs
+from gis.layerdef import LayerDef, load_layer_defs, references
 
 REFERENCE_SAMPLE = 20_000  # features of the previous version used as a reference
 # A reading must put this many more features in their ward to overrule the declared CRS:
@@ -101,10 +101,8 @@ def ward_polygons(conn, layer: LayerDef, defs: dict | None = None) -> WardRefere
     """The polygons of the loaded reference layer (a layer file with
     ``checks.reference_for``, e.g. wards) whose ``field`` the layer carries; else None."""
     defs = load_layer_defs() if defs is None else defs
-    for ref in defs.values():
-        rf = ref.checks.reference_for if isinstance(ref, VectorLayerDef) else None
-        if rf is None or ref.id == layer.id or rf.field not in layer.field:
-            continue
+    for ref in references(layer, defs):
+        rf = ref.checks.reference_for
         loaded = conn.execute("SELECT current_version FROM spp.layers WHERE id = %s",
                               (ref.id,)).fetchone()
         if not loaded or not loaded["current_version"]:

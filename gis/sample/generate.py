@@ -29,6 +29,7 @@ from gis.sample import (
     utilities,
 )
 from gis.sample.city import City
+from gis.sample.manifest import Load, write_manifest
 from gis.sample.readme import Entry, write_readme
 from gis.sample.wards import BY_CODE
 from gis.text import tcvn3, vni
@@ -41,7 +42,7 @@ CANTHO_WARDS = ("31135", "31120", "31147", "31150", "31168", "31174", "31183", "
 CENTRAL_DENSITY = {"31135": 30.0, "31120": 20.0, "31147": 20.0, "31150": 10.0, "31201": 8.0}
 SOCTRANG_WARDS = ("31507", "31510", "31684", "31321", "31333")
 SOCTRANG_SHARE = 0.15
-SAMPLE_VERSION = 2  # bump when the set gains files: `gis demo` then writes it again
+SAMPLE_VERSION = 3  # bump when the set gains files: `gis demo` then writes it again
 PARCEL_FIELDS = "MaXa, SoTo, SoThua, DienTich, MucDich, DiaChi, TenXa, TenChu, CCCD, GhiChu"
 
 
@@ -78,7 +79,7 @@ def write_sample(outdir: Path, parcels: int = 3000, seed: int = 20250701) -> dic
         "cadastral parcels around the wards of the old Cần Thơ city", "ESRI Shapefile, Polygon",
         "VN-2000 / TM-3 105°00' (EPSG:5897); .prj is ESRI WKT with TOWGS84 (position vector)",
         "DBF text in TCVN3 (ABC) bytes; the .cpg says UTF-8 and lies", PARCEL_FIELDS,
-        f"{parcels} features", (f"gis load {shp.relative_to(outdir)} --layer cadastral_parcels",),
+        f"{parcels} features", (Load(shp.relative_to(outdir).as_posix(), "cadastral_parcels"),),
         defects + "; DienTich = area in the TM-3 plane, 0.1 m². Add --encoding tcvn3 to force "
         "the decoding."))
 
@@ -98,7 +99,7 @@ def write_sample(outdir: Path, parcels: int = 3000, seed: int = 20250701) -> dic
         "ESRI Shapefile, Polygon", "VN-2000 / TM-3 105°30' (EPSG:9209), ESRI .prj with TOWGS84",
         "DBF text in VNI-Windows bytes; the .cpg says 1252 and lies", PARCEL_FIELDS,
         f"{n_st} features",
-        (f"gis load {shp_st.relative_to(outdir)} --layer cadastral_parcels --mode append",),
+        (Load(shp_st.relative_to(outdir).as_posix(), "cadastral_parcels", {"mode": "append"}),),
         "same schema and kinds of defects as the Cần Thơ file; append it after that one. "
         "--encoding vni forces the decoding."))
 
@@ -116,8 +117,8 @@ def write_sample(outdir: Path, parcels: int = 3000, seed: int = 20250701) -> dic
         "; qh_phan_khu: CapQH, TenDoAn, KyHieu, ChucNang, TenChucNang, DienTich, MDXD, HSSDD, "
         "TangCaoMin, TangCao, ChieuCao, KhoangLui, SoQD, NgayQD, CoQuanPD, TenXa",
         f"{counts['qh_sdd']} zones, {counts['qh_phan_khu']} lots",
-        (f"gis load {rel} --layer land_use_plan_zones --source-layer qh_sdd",
-         f"gis load {rel} --layer construction_plan_zones --source-layer qh_phan_khu")))
+        (Load(rel.as_posix(), "land_use_plan_zones", {"source_layer": "qh_sdd"}),
+         Load(rel.as_posix(), "construction_plan_zones", {"source_layer": "qh_phan_khu"}))))
 
     # 4. utilities along the streets
     rng = _rng(seed, 4)
@@ -137,25 +138,26 @@ def write_sample(outdir: Path, parcels: int = 3000, seed: int = 20250701) -> dic
         Entry("ha_tang/cap_nuoc.geojson", "water-supply pipes", "GeoJSON, LineString", wgs,
               "UTF-8", "MaOng, LoaiOng, DuongKinh, VatLieu, ApLuc, DoSau, ChieuDai, NamXD, "
               "TenDuong, TenXa, TinhTrang", f"{n_pipes} pipes",
-              ("gis load ha_tang/cap_nuoc.geojson --layer water_pipes",)),
+              (Load("ha_tang/cap_nuoc.geojson", "water_pipes"),)),
         Entry("ha_tang/thoat_nuoc.dxf", "drainage lines from CAD",
               "DXF (AutoCAD R2000 text), LWPOLYLINE; attribute = DXF layer name per type",
               "none in the file: VN-2000 / TM-3 105°00' (EPSG:5897) coordinates",
               "ANSI_1252 (names are ASCII)", "Layer (" + ", ".join(
                   f"{k}: {v}" for k, v in drain.items()) + "), EntityHandle",
               f"{sum(drain.values())} lines",
-              ("gis load ha_tang/thoat_nuoc.dxf --layer drainage_lines --source-crs "
-               "vn2000-cantho --map Layer=line_type --map EntityHandle=line_code",),
+              (Load("ha_tang/thoat_nuoc.dxf", "drainage_lines", {
+                  "source_crs": "vn2000-cantho",
+                  "field_map": {"Layer": "line_type", "EntityHandle": "line_code"}}),),
               "TN_CONG_TRON circular culvert, TN_CONG_HOP box culvert, TN_MUONG_HO open ditch, "
               "TN_RANH_XAY masonry gutter"),
         Entry("ha_tang/den_duong.geojson", "street lights", "GeoJSON, Point", wgs, "UTF-8",
               "MaDen, LoaiCot, ChieuCao, LoaiDen, CongSuat, SoDen, MaTu, TenDuong, TenXa, "
               "NamLD, TinhTrang", f"{n_lights} lights",
-              ("gis load ha_tang/den_duong.geojson --layer street_lights",)),
+              (Load("ha_tang/den_duong.geojson", "street_lights"),)),
         Entry("ha_tang/tru_cuu_hoa.geojson", "fire hydrants", "GeoJSON, Point", wgs, "UTF-8",
               "MaTru, LoaiTru, DuongKinh, DKOng, LuuLuong, ApLuc, ViTri, TenDuong, TenXa, "
               "TinhTrang, NgayKT, NamLD", f"{n_hyd} hydrants",
-              ("gis load ha_tang/tru_cuu_hoa.geojson --layer fire_hydrants",)),
+              (Load("ha_tang/tru_cuu_hoa.geojson", "fire_hydrants"),)),
     ]
 
     # 5. digital addresses: CSV, northing first
@@ -168,8 +170,9 @@ def write_sample(outdir: Path, parcels: int = 3000, seed: int = 20250701) -> dic
         "VN-2000 / TM-3 105°00' (EPSG:5897), NORTHING FIRST: X = northing (≈ 1 1xx xxx), "
         "Y = easting (≈ 5xx xxx)", "UTF-8 without BOM", ", ".join(addresses.COLUMNS),
         f"{n_addr} points",
-        ("gis load dia_chi/dia_chi.csv --layer address_points --source-crs vn2000-cantho "
-         "--x-field X --y-field Y --axis-order yx",),
+        (Load("dia_chi/dia_chi.csv", "address_points", {
+            "source_crs": "vn2000-cantho", "x_field": "X", "y_field": "Y",
+            "axis_order": "yx"}),),
         "PhuongXa is the 2025 ward, PhuongCu one of the former wards merged into it, QuanCu "
         "its former district"))
 
@@ -183,13 +186,14 @@ def write_sample(outdir: Path, parcels: int = 3000, seed: int = 20250701) -> dic
         "GeoJSON, MultiPolygon", wgs, "UTF-8",
         "MaDVHC, Ten, Loai, MaTinh, DienTich (km², TM-3 plane), TenCu, MaCu, HuyenCu, "
         "NghiQuyet, NgayHieuLuc, DuLieuMau, GhiChu", f"{n_adm} units",
-        ("gis load ranh_gioi/don_vi_hanh_chinh.geojson --layer admin_units",),
+        (Load("ranh_gioi/don_vi_hanh_chinh.geojson", "admin_units"),),
         "Voronoi cells of the real ward centroids; former names and codes are plausible "
         "sample values, not the resolution's"))
 
     entries += rasters.write_rasters(outdir, out, seed)  # 7. flood depth grids and the DEM
     entries += _write_city(outdir, out, seed, seg, ct, table, blocks)  # 8. the base map & co.
     out["readme"] = write_readme(outdir / "README.txt", entries, seed, parcels)
+    out["manifest"] = write_manifest(outdir, [ld for e in entries for ld in e.loads])
     return out
 
 
@@ -198,7 +202,7 @@ def _shp(rel: str, what: str, geometry: str, encoding: str, fields: str, count: 
     return Entry(f"{rel} (+ .shx .dbf .prj{' .cpg' if '.cpg' in encoding else ''})", what,
                  f"ESRI Shapefile, {geometry}",
                  "VN-2000 / TM-3 105°00' (EPSG:5897), ESRI .prj with TOWGS84", encoding,
-                 fields, count, (f"gis load {rel} --layer {layer}",), notes)
+                 fields, count, (Load(rel, layer),), notes)
 
 
 def _write_city(outdir: Path, out: dict[str, Path], seed: int, seg, parcels, table, blocks
@@ -299,11 +303,11 @@ def _write_city(outdir: Path, out: dict[str, Path], seed: int, seg, parcels, tab
               "MaDA, TenDA, TenTiengAnh, LinhVuc, DiaDiem, TenXa, DienTich (ha), TongVon (tỷ "
               "đồng), HinhThuc, LoaiDat, TinhTrang, DauMoi, SoQD, NgayQD",
               f"{c['du_an']} projects",
-              ("gis load dau_tu/du_an_keu_goi_dau_tu.gpkg --layer investment_projects",)),
+              (Load("dau_tu/du_an_keu_goi_dau_tu.gpkg", "investment_projects"),)),
         Entry("ngap_lut/diem_ngap_trieu_cuong.geojson", "street flooding seen in the October "
               "2024 spring tides (a ward's field app export)", "GeoJSON, Point",
               "WGS 84 lon/lat (CRS84, declared in the file)", "UTF-8",
               "DoSau (cm), ThoiGian (local date-time), CapNgap, TenDuong, TenXa, Nguon",
               f"{c['quan_trac_ngap']} observations",
-              ("gis load ngap_lut/diem_ngap_trieu_cuong.geojson --layer flood_observations",)),
+              (Load("ngap_lut/diem_ngap_trieu_cuong.geojson", "flood_observations"),)),
     ]

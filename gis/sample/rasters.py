@@ -18,6 +18,7 @@ import rasterio.shutil
 from rasterio.transform import from_origin
 
 from gis.crs import from_wgs84, to_wgs84
+from gis.sample.manifest import Load
 from gis.sample.readme import Entry
 
 NODATA = -9999.0
@@ -36,6 +37,8 @@ RIVERS = [
     ("Kênh Cái Răng", [(582_500, 1_101_500), (584_000, 1_103_200), (585_200, 1_105_100)], 14.0),
 ]
 URBAN_CORE = (585_300.0, 1_109_000.0, 1_300.0)  # centre E, N and radius of the raised fill
+# orthophoto, TM-3 105°00' (EPSG:5897): central Ninh Kiều, 2.8 km × 2.8 km at 2 m
+ORTHO_WEST, ORTHO_NORTH, ORTHO_RES, ORTHO_SIZE = 583_900.0, 1_110_400.0, 2.0, 1400
 
 
 def _distance_to_rivers(e: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,8 +117,49 @@ def write_dem(path: Path, seed: int = 20250701) -> Path:
     return path
 
 
+def orthophoto(seed: int = 20250701) -> np.ndarray:
+    """A synthetic true-colour image (3, rows, cols) uint8: silty brown rivers, green
+    gardens and rice fields, roofs (grey, red tile) in city blocks thinning out from the core."""
+    rng = np.random.default_rng([seed, 81])
+    cols, rows = np.meshgrid(np.arange(ORTHO_SIZE) + 0.5, np.arange(ORTHO_SIZE) + 0.5)
+    e, n = ORTHO_WEST + cols * ORTHO_RES, ORTHO_NORTH - rows * ORTHO_RES
+    _, water = ground(e, n, seed)
+    cx, cy, r = URBAN_CORE
+    urban = np.exp(-((e - cx) ** 2 + (n - cy) ** 2) / (2 * (r / 1.6) ** 2))  # 1 at the core
+    lot_i, lot_j = (rows * ORTHO_RES // 20).astype(int), (cols * ORTHO_RES // 20).astype(int)
+    lots = rng.random((2, lot_i.max() + 1, lot_j.max() + 1))  # 20 m lots: built? roof?
+    built = lots[0][lot_i, lot_j] < 0.85 * urban
+    street = ((np.abs(e % 160 - 80) < 5) | (np.abs(n % 160 - 80) < 5)) & (urban > 0.15)
+    noise = rng.normal(0, 9, e.shape)
+    img = np.empty((3, *e.shape), dtype=np.float64)
+    for band, (land, roof, road, river) in enumerate(zip(
+            (78, 116, 58), (168, 92, 70), (150, 148, 142), (146, 124, 88), strict=True)):
+        roof_c = np.where(lots[1][lot_i, lot_j] < 0.5, roof, 160)  # red tile or grey sheet
+        img[band] = np.where(water, river, np.where(street, road,
+                                                     np.where(built, roof_c, land)))
+    return np.clip(img + noise, 0, 255).astype("uint8")
+
+
+def write_orthophoto(path: Path, seed: int = 20250701) -> Path:
+    """The orthophoto as JPEG 2000 in TM-3 105°00', as the surveying division delivers it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.tif")
+    with rasterio.open(tmp, "w", driver="GTiff", width=ORTHO_SIZE, height=ORTHO_SIZE, count=3,
+                       dtype="uint8", crs="EPSG:5897", photometric="RGB",
+                       transform=from_origin(ORTHO_WEST, ORTHO_NORTH, ORTHO_RES,
+                                             ORTHO_RES)) as dst:
+        dst.write(orthophoto(seed))
+    try:
+        rasterio.shutil.copy(tmp, path, driver="JP2OpenJPEG", QUALITY="40", REVERSIBLE="NO")
+    finally:
+        tmp.unlink(missing_ok=True)
+    for extra in path.parent.glob(path.name + ".aux.xml"):
+        extra.unlink()
+    return path
+
+
 def write_rasters(outdir: Path, out: dict[str, Path], seed: int = 20250701) -> list[Entry]:
-    """Write the three sample rasters under ``outdir/ngap_lut`` and ``outdir/dia_hinh``; add
+    """Write the sample rasters (flood depth, DEM, orthophoto) under ``outdir``; add
     them to ``out``; return their README entries."""
     entries = []
     for rp in (100, 10):
@@ -126,7 +170,7 @@ def write_rasters(outdir: Path, out: dict[str, Path], seed: int = 20250701) -> l
             "GeoTIFF, 1 band float32, 5 m cells, nodata -9999 (rivers and canals), tiled",
             "VN-2000 / TM-3 105°00' (EPSG:5897), in the GeoTIFF keys", "-",
             "cell value = water depth above ground (m)", f"{FLOOD_SIZE} × {FLOOD_SIZE} cells",
-            (f"gis load-raster {rel} --layer flood_depth_{rp}y",),
+            (Load(rel, f"flood_depth_{rp}y", raster=True),),
             f"water level {WATER_LEVEL[rp]} m (Hòn Dấu) minus the sample ground surface"))
     rel = "dia_hinh/dem_50m.asc"
     out["dem"] = write_dem(outdir / rel, seed)
@@ -135,6 +179,15 @@ def write_rasters(outdir: Path, out: dict[str, Path], seed: int = 20250701) -> l
         "ESRI ASCII grid (AAIGrid), 50 m cells, nodata -9999",
         "VN-2000 / UTM zone 48N (EPSG:3405), ESRI .prj", "ASCII",
         "cell value = ground height (m)", f"{DEM_W} × {DEM_H} cells",
-        (f"gis load-raster {rel} --layer elevation_dem",),
+        (Load(rel, "elevation_dem", raster=True),),
         "same ground surface as the flood grids"))
+    rel = "anh_truc_giao/ninh_kieu_2m.jp2"
+    out["anh_truc_giao"] = write_orthophoto(outdir / rel, seed)
+    entries.append(Entry(
+        rel, "true-colour orthophoto of central Ninh Kiều, SYNTHETIC (drawn, not photographed)",
+        "JPEG 2000, 3 bands uint8 (RGB), 2 m cells, lossy",
+        "VN-2000 / TM-3 105°00' (EPSG:5897), in the JP2 GeoJP2/GMLJP2 box", "-",
+        "cell value = red, green, blue", f"{ORTHO_SIZE} × {ORTHO_SIZE} cells",
+        (Load(rel, "orthophoto", raster=True),),
+        "rivers, blocks and roofs drawn from the same ground surface as the flood grids"))
     return entries

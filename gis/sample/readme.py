@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gis.sample.manifest import Load
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -15,7 +17,7 @@ class Entry:
     encoding: str
     fields: str
     count: str
-    commands: tuple[str, ...]
+    loads: tuple[Load, ...]  # also the manifest's entries
     notes: str = ""
 
 
@@ -48,7 +50,7 @@ def write_readme(path: Path, entries: list[Entry], seed: int, parcels: int) -> P
         ]
         if e.notes:
             lines.append(f"  Notes   : {e.notes}")
-        lines.append("  Load    : " + "\n            ".join(e.commands))
+        lines.append("  Load    : " + "\n            ".join(ld.command() for ld in e.loads))
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

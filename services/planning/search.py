@@ -39,9 +39,16 @@ VN2000_ZONE = "vn2000-cantho"  # TM-3 105°00'
 MAX_RESULTS = 20
 
 
+# the order kinds of hits are searched and listed in: a named place ("Chợ nổi Cái Răng") is
+# what a short text most likely means; addresses, far more numerous, fill the rest
+KIND_ORDER = {"place": 0, "parcel": 1, "address": 2}
+
+
 def searchable(c: Ctx) -> list[LayerInfo]:
-    """The visible layers whose file declares search fields, by id."""
-    return [layer for layer in sorted(c.layers.values(), key=lambda lyr: lyr.id)
+    """The visible layers whose file declares search fields, places first, then by id."""
+    return [layer for layer in sorted(c.layers.values(), key=lambda lyr: (
+                KIND_ORDER.get(lyr.definition.search.kind, 9) if lyr.definition.search else 0,
+                lyr.id))
             if layer.definition.search is not None and optional_layer(c, layer.id)]
 
 _NUM = r"[-+]?\d+(?:[.,]\d+)?"
@@ -175,7 +182,10 @@ async def search(c: Ctx, q: str, limit: int = 10) -> dict:
         return out
     out["interpretation"] = "text"
     results = await _ward_results(c, q)
-    results += await _addresses(c, q, limit)
+    wards = {r["label"]["vi"] for r in results}
+    # the place names list the wards too: the ward hit already stands for them
+    results += [r for r in await _addresses(c, q, limit)
+                if not (r["kind"] == "place" and r["label"]["vi"] in wards)]
     out["results"] = results[:limit]
     return out
 

@@ -23,6 +23,7 @@ import asyncio
 import gzip
 from urllib.parse import urlencode
 
+import asyncpg
 import psycopg
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -209,7 +210,7 @@ def _format(request: Request, params: Params) -> str:
 
 @router.get("/ogc/collections/{collectionId}/tiles", summary="Tilesets of a collection")
 async def collection_tilesets(collectionId: str, c: Ctx = Depends(ctx)):  # noqa: N803
-    layer = _vector_layer(c, collectionId)
+    layer = vector_layer(c, collectionId)
     base = f"/ogc/collections/{layer.id}/tiles"
     doc = {"links": [{"rel": "self", "type": JSON, "title": "Tilesets",
                       "href": c.url(base)}],
@@ -230,7 +231,7 @@ async def collection_tilesets(collectionId: str, c: Ctx = Depends(ctx)):  # noqa
             openapi_extra=TILESET.openapi())
 async def collection_tileset(request: Request, collectionId: str,  # noqa: N803
                              tileMatrixSetId: str, c: Ctx = Depends(ctx)):  # noqa: N803
-    layer = _vector_layer(c, collectionId)
+    layer = vector_layer(c, collectionId)
     check_tms(tileMatrixSetId)
     fmt = _format(request, TILESET)
     tls = [mvt.tile_layer(c.who, layer)]
@@ -245,7 +246,7 @@ async def collection_tileset(request: Request, collectionId: str,  # noqa: N803
     return JSONResponse(doc, headers=cache_headers(c.who, etag, 60))
 
 
-def _vector_layer(c: Ctx, layer_id: str) -> LayerInfo:
+def vector_layer(c: Ctx, layer_id: str) -> LayerInfo:
     layer = c.layer(layer_id)
     if not mvt.is_vector(layer):
         raise NotFound(f"collection {layer_id!r} is a raster layer: it has no vector tiles")
@@ -260,7 +261,7 @@ def _selected(c: Ctx, request: Request) -> tuple[list[LayerInfo], dict | None]:
     ids = [p.strip() for p in raw.split(",") if p.strip()]
     seen: dict[str, LayerInfo] = {}
     for i in ids:
-        seen.setdefault(i, _vector_layer(c, i))
+        seen.setdefault(i, vector_layer(c, i))
     return list(seen.values()), {"collections": ",".join(seen)}
 
 
@@ -308,7 +309,7 @@ async def dataset_tileset(request: Request, tileMatrixSetId: str,  # noqa: N803
 # -- tiles ------------------------------------------------------------------------------------
 async def tile_response(request: Request, c: Ctx, tls: list[mvt.TileLayer],
                         z: int, y: int, x: int) -> Response:
-    settings = mvt.TileSettings()
+    settings = mvt.tile_settings()
     drawn = [t for t in tls if mvt.in_zoom(t.layer, z)]
     for t in drawn:
         note_read(c.who, t.layer, t.fields)
@@ -326,8 +327,9 @@ async def tile_response(request: Request, c: Ctx, tls: list[mvt.TileLayer],
             else cache.get(scope, z, x, y)
     if data is None:
         try:
-            data = await mvt.render(c.conn, drawn, z, x, y)
-        except psycopg.errors.UndefinedTable:  # a version dropped after the catalog read
+            data = await mvt.render(c.pages, drawn, z, x, y, settings.tile_stored_mercator)
+        except (psycopg.errors.UndefinedTable, asyncpg.UndefinedTableError):
+            # a version dropped after the catalog read
             raise OGCError("a layer was just reloaded; retry", status=503,
                            code="Unavailable") from None
         if cache and cache.remote:  # written in the background: the answer does not wait
@@ -378,7 +380,7 @@ def _dataset_tile_routes(fn):
 @_collection_tile_routes
 async def collection_tile(request: Request, collectionId: str,  # noqa: N803
                           tileMatrixSetId: str, c: Ctx = Depends(ctx)):  # noqa: N803
-    layer = _vector_layer(c, collectionId)
+    layer = vector_layer(c, collectionId)
     check_tms(tileMatrixSetId)
     zi, yi, xi = tile_address(request.path_params)
     return await tile_response(request, c, [mvt.tile_layer(c.who, layer)], zi, yi, xi)

@@ -2,9 +2,16 @@
 
 A tile of one or more layers is one statement: the tile envelope is computed once (CTE), each
 layer's rows are found through the GiST index on the WGS 84 geometry (``geom && envelope`` in
-4326; for points widened by the MVT buffer), projected to Web Mercator, clipped and snapped by
-``ST_AsMVTGeom`` and encoded by ``ST_AsMVT``; the layers' MVT blobs are concatenated (a vector
-tile is a sequence of layer messages). Python only passes bytes on.
+4326; for points widened by the MVT buffer), read in Web Mercator from the version table's
+stored copy, clipped and snapped by ``ST_AsMVTGeom`` and encoded by ``ST_AsMVT``; the layers'
+MVT blobs are concatenated (a vector tile is a sequence of layer messages). Python only passes
+bytes on: the statement's text is made once per layers and zoom and runs on the asyncpg page
+connections.
+
+Below a layer's ``tiles.full_zoom`` a tile is an overview whose cost is bounded whatever the
+number of features (``gis.layerdef.vector.TileOptions``): the rows are chosen by their bounding
+boxes alone (at least ``min_size`` pixels, the ``max_features`` largest) before any geometry
+work.
 
 Which attributes a tile carries is ``tiles.fields`` of the layer definition (all fields when
 unset) intersected with what the caller may see (``services.access.visible_columns``): personal
@@ -16,6 +23,7 @@ from the view, so a tile's bytes always belong to the versions its ETag and cach
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -27,10 +35,12 @@ from psycopg import sql
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gis.layerdef import VectorLayerDef
+from gis.layerdef.vector import TileOptions
 from gis.naming import version_table
 from gis.settings import get_settings
 from services.access import Principal, visible_columns
 from services.catalog import LayerInfo
+from services.tiles.labels import label_points
 
 log = logging.getLogger(__name__)
 EXTENT = 4096  # MVT grid units per tile side
@@ -47,9 +57,19 @@ class TileSettings(BaseSettings):
 
     tile_cache: bool = False  # SPP_TILE_CACHE: keep public tiles in $SPP_DATA_DIR/tiles
     tile_max_age: int = 60  # SPP_TILE_MAX_AGE: Cache-Control max-age of tiles, seconds
+    # SPP_TILE_STORED_MERCATOR=0: transform every feature to Web Mercator per tile instead of
+    # reading the version table's stored copy (the peer servers' work; for benchmarks)
+    tile_stored_mercator: bool = True
     # SPP_GLYPHS_URL: font glyphs of the MapLibre styles (labels). Unset: this server's
     # /fonts/{fontstack}/{range}.pbf (made from a Debian font; nothing fetched from outside).
     glyphs_url: str | None = None
+
+
+@functools.cache
+def tile_settings() -> TileSettings:
+    """The tile settings, read once a process (reading the environment costs about as much as
+    rendering a small tile)."""
+    return TileSettings()
 
 
 @dataclass(frozen=True)
@@ -88,8 +108,9 @@ def in_zoom(layer: LayerInfo, z: int) -> bool:
     return t.min_zoom <= z <= t.max_zoom
 
 
-def _layer_sql(t: TileLayer, z: int) -> sql.Composable:
+def _layer_sql(t: TileLayer, z: int, stored: bool) -> sql.Composable:
     lyr = t.layer
+    opts = lyr.definition.tiles
     cols = []
     for name in t.fields:
         ident = sql.Identifier(name)
@@ -98,44 +119,96 @@ def _layer_sql(t: TileLayer, z: int) -> sql.Composable:
         else:
             cols.append(sql.SQL("d.{}").format(ident))
     # the loader stores the Web Mercator geometry beside the WGS 84 one: no transform a tile
-    geom = sql.SQL("d.geom_3857" if lyr.mercator else "ST_Transform(d.geom, 3857)")
+    geom = sql.SQL("d.geom_3857" if lyr.mercator and stored else "ST_Transform(d.geom, 3857)")
     point = lyr.geometry_type in ("Point", "MultiPoint")
     if z < SIMPLIFY_BELOW and not point:
+        # Douglas-Peucker of liblwgeom (half the cost of the GEOS topology-preserving one);
+        # ST_AsMVTGeom makes the result valid again
         tolerance = WORLD_M / (1 << z) / EXTENT
-        geom = sql.SQL("ST_SimplifyPreserveTopology({}, {})").format(
-            geom, sql.Literal(tolerance))
+        geom = sql.SQL("ST_Simplify({}, {}, true)").format(geom, sql.Literal(tolerance))
     select = sql.SQL(", ").join([sql.SQL("d.fid"), *cols, sql.SQL(
         "ST_AsMVTGeom({}, (SELECT e FROM env), {}, {}, true) AS geom").format(
         geom, sql.Literal(EXTENT), sql.Literal(BUFFER))])
     table = sql.Identifier("data", version_table(lyr.id, lyr.current_version))
+    env = sql.Identifier("m4326" if point else "e4326")
+    if opts.overview(z):
+        rows = sql.SQL("({}) d").format(_overview_rows(table, env, z, opts, point))
+    else:
+        rows = sql.SQL("{} d WHERE d.geom && (SELECT {} FROM env)").format(table, env)
+    # no "WHERE geom IS NOT NULL" over ST_AsMVTGeom: PostgreSQL would compute it twice a row
+    # (filter and output); ST_AsMVT leaves out the rows whose geometry is NULL by itself
     return sql.SQL(
         "(SELECT coalesce(ST_AsMVT(t, {name}, {extent}, 'geom', 'fid'), ''::bytea) FROM "
-        "(SELECT {select} FROM {table} d WHERE d.geom && (SELECT {env} FROM env)) t "
-        "WHERE t.geom IS NOT NULL)").format(
-        name=sql.Literal(lyr.id), extent=sql.Literal(EXTENT), select=select, table=table,
-        env=sql.Identifier("m4326" if point else "e4326"))
+        "(SELECT {select} FROM {rows}{labels}) t)").format(
+        name=sql.Literal(lyr.id), extent=sql.Literal(EXTENT), select=select, rows=rows,
+        labels=label_points(t, z, table, EXTENT, stored))
 
 
-def tile_query(layers: list[TileLayer], z: int) -> sql.Composed:
+def _overview_rows(table: sql.Composable, env: sql.Composable, z: int, opts: TileOptions,
+                   point: bool) -> sql.Composable:
+    """Rows of an overview tile: lines and polygons at least ``min_size`` pixels wide or high,
+    the ``max_features`` largest (points: the first by id). The size is read from the bounding
+    box in degrees: ``min_size`` pixels of a 512-px tile are ``min_size * 360 / 512 / 2^z``
+    degrees of longitude, times cos(latitude) of latitude."""
+    limit = sql.Literal(opts.max_features)
+    if point:
+        return sql.SQL("SELECT * FROM {} d WHERE d.geom && (SELECT {} FROM env) "
+                       "ORDER BY d.fid LIMIT {}").format(table, env, limit)
+    degrees = sql.Literal(opts.min_size * 360 / 512 / (1 << z))
+    # the bounding box each geometry carries, read once a row (OFFSET 0: the subquery is not
+    # merged into the outer ones, which would compute Box2D once per use)
+    return sql.SQL(
+        "SELECT * FROM (SELECT d.*, ST_XMax(b) - ST_XMin(b) AS w, ST_YMax(b) - ST_YMin(b) AS h "
+        "FROM (SELECT d.*, Box2D(d.geom) AS b FROM {table} d "
+        "WHERE d.geom && (SELECT {env} FROM env) OFFSET 0) d) s "
+        "WHERE w >= {deg} OR h >= {deg} * (SELECT coslat FROM env) "
+        "ORDER BY greatest(w, h) DESC LIMIT {limit}").format(
+        table=table, env=env, deg=degrees, limit=limit)
+
+
+def tile_query(layers: list[TileLayer], z: int, stored: bool = True) -> sql.Composed:
     """One statement for the tile z/x/y (parameters ``z``, ``x``, ``y``) of these layers.
 
     Points are looked up in the envelope widened by the MVT buffer (a circle or label near the
     edge is drawn from both tiles); lines and polygons in the tile itself (one crossing the
-    edge is in both tiles anyway, clipped to the buffer)."""
+    edge is in both tiles anyway, clipped to the buffer). ``stored``: read the Web Mercator
+    copy of the version table where there is one (False: transform every feature, as a
+    server without that copy does; SPP_TILE_STORED_MERCATOR=0, for benchmarks)."""
     margin = BUFFER / EXTENT
-    parts = sql.SQL(" || ").join(_layer_sql(t, z) for t in layers)
+    parts = sql.SQL(" || ").join(_layer_sql(t, z, stored) for t in layers)
     return sql.SQL(
-        "WITH env AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e, "
-        "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS e4326, "
-        "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {}), 4326) AS m4326) "
+        "WITH env AS (SELECT e, ST_Transform(e, 4326) AS e4326, "
+        "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {}), 4326) AS m4326, "
+        "cos(radians(ST_Y(ST_Transform(ST_Centroid(e), 4326)))) AS coslat "
+        "FROM ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e) "
         "SELECT {} AS mvt").format(sql.Literal(margin), parts)
 
 
-async def render(conn, layers: list[TileLayer], z: int, x: int, y: int) -> bytes:
-    cur = await conn.execute(tile_query(layers, z), {"z": z, "x": x, "y": y})
-    row = await cur.fetchone()
-    value = row["mvt"] if isinstance(row, dict) else row[0]
-    return bytes(value or b"")
+_SQL_TEXT: dict[tuple, str] = {}  # tile statements made, by layers, zoom and path
+
+
+def tile_sql(layers: list[TileLayer], z: int, stored: bool = True) -> str:
+    """``tile_query`` as text with positional parameters ($1 z, $2 x, $3 y), made once per
+    layers (versions, definitions, fields), zoom and path: composing it costs more than a
+    small tile's query."""
+    key = (tuple((t.key, t.layer.mercator, t.layer.geometry_type) for t in layers), z, stored)
+    text = _SQL_TEXT.get(key)
+    if text is None:
+        if len(_SQL_TEXT) >= 4096:  # versions come and go: old statements are dropped
+            _SQL_TEXT.clear()
+        text = tile_query(layers, z, stored).as_string(None)
+        for i, name in enumerate("zxy", 1):
+            text = text.replace(f"%({name})s", f"${i}")
+        _SQL_TEXT[key] = text
+    return text
+
+
+async def render(pages, layers: list[TileLayer], z: int, x: int, y: int,
+                 stored: bool = True) -> bytes:
+    """The tile's bytes, through the page connections (``services.pages``: asyncpg, whose
+    statement cache prepares each tile statement once a connection)."""
+    row = await pages.fetchrow(tile_sql(layers, z, stored), [z, x, y])
+    return bytes(row[0] or b"") if row is not None else b""
 
 
 def scope_key(layers: list[TileLayer]) -> str:
@@ -217,8 +290,10 @@ class ObjectTileCache:
             self._failed("write", exc)
 
 
+@functools.cache
 def disk_cache() -> DiskCache | ObjectTileCache | None:
-    if not TileSettings().tile_cache:
+    """The tile cache of this process (None: off), made once."""
+    if not tile_settings().tile_cache:
         return None
     from gis.objectstore import cache_store
 

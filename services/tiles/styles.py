@@ -164,7 +164,7 @@ def mapbox_style(c: Ctx, style_id: str, layers: list[LayerInfo], title: str) -> 
         style_layers += sorted((lyr for s in files for lyr in s["layers"]),
                                key=rank)  # stable within a rank
     # labels' glyphs: ours (/fonts, made from a Debian font) unless the city names its own
-    glyphs = mvt.TileSettings().glyphs_url or c.url(GLYPHS_PATH)
+    glyphs = mvt.tile_settings().glyphs_url or c.url(GLYPHS_PATH)
     tilejson = {"f": "tilejson"}
     if style_id == BASE:
         tilejson["collections"] = ",".join(base_ids)

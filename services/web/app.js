@@ -20,7 +20,7 @@
       intersection: "Diện tích giao", share: "Tỷ lệ", distance: "Khoảng cách", none: "Không có",
       landUse: "Loại đất", areaPlane: "Diện tích (mặt phẳng VN-2000)", loading: "Đang tải…",
       error: "Lỗi", distanceTotal: "Chiều dài", areaTotal: "Diện tích", perimeter: "Chu vi",
-      kinds: { parcel: "thửa", address: "địa chỉ", ward: "phường/xã", coordinate: "tọa độ" },
+      kinds: { parcel: "thửa", address: "địa chỉ", ward: "phường/xã", place: "địa danh", coordinate: "tọa độ" },
       domains: { boundary: "Ranh giới hành chính", land: "Đất đai", planning: "Quy hoạch",
         transport: "Giao thông", utility: "Hạ tầng kỹ thuật", environment: "Môi trường",
         address: "Địa chỉ", social: "Xã hội", other: "Khác" },
@@ -40,7 +40,7 @@
       intersection: "Intersection", share: "Share", distance: "Distance", none: "None",
       landUse: "Land use", areaPlane: "Area (VN-2000 plane)", loading: "Loading…",
       error: "Error", distanceTotal: "Length", areaTotal: "Area", perimeter: "Perimeter",
-      kinds: { parcel: "parcel", address: "address", ward: "ward", coordinate: "point" },
+      kinds: { parcel: "parcel", address: "address", ward: "ward", place: "place", coordinate: "point" },
       domains: { boundary: "Administrative boundaries", land: "Land", planning: "Planning",
         transport: "Transport", utility: "Utilities", environment: "Environment",
         address: "Addresses", social: "Social", other: "Other" },
@@ -452,7 +452,8 @@
     searchSeq++;
     $("#results").hidden = true;
     const [x0, y0, x1, y1] = r.bbox || [r.point[0], r.point[1], r.point[0], r.point[1]];
-    if (x1 - x0 < 1e-6 && y1 - y0 < 1e-6) state.map.flyTo({ center: r.point, zoom: 18, duration: 600 });
+    // a place (a market, a hamlet) is seen with its surroundings, an address up close
+    if (x1 - x0 < 1e-6 && y1 - y0 < 1e-6) state.map.flyTo({ center: r.point, zoom: r.kind === "place" ? 16 : 18, duration: 600 });
     else state.map.fitBounds([x0, y0, x1, y1], { padding: 60, maxZoom: r.kind === "ward" ? 15 : 18.5, duration: 600 });
     state.map.getSource("spp-pin").setData({ type: "Feature", geometry: { type: "Point", coordinates: r.point }, properties: {} });
     const parcel = r.kind === "parcel" && r.layer === PARCELS ? r.fid : r.parcel_fid;

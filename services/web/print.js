@@ -12,13 +12,13 @@
     vi: { print: "In", heading: "In bản đồ (PDF)", title: "Tiêu đề", paper: "Khổ giấy", orient: "Hướng giấy",
       portrait: "Dọc", landscape: "Ngang", make: "Tạo PDF", cancel: "Đóng", working: "Đang tạo PDF…",
       defaultTitle: "Bản đồ quy hoạch — SPP Cần Thơ", date: "Ngày in", scale: "Tỷ lệ", legend: "Chú giải",
-      parcel: "Thửa đất", planning: "Thông tin quy hoạch",
+      planning: "Thông tin quy hoạch",
       intersection: "Giao", share: "Tỷ lệ", distance: "Khoảng cách", none: "Không có", north: "B",
       attribution: "Nguồn", note: "Bản in tham khảo; không thay thế văn bản cung cấp thông tin quy hoạch có giá trị pháp lý." },
     en: { print: "Print", heading: "Print the map (PDF)", title: "Title", paper: "Paper", orient: "Orientation",
       portrait: "Portrait", landscape: "Landscape", make: "Make PDF", cancel: "Close", working: "Making the PDF…",
       defaultTitle: "Planning map — SPP Cần Thơ", date: "Printed", scale: "Scale", legend: "Legend",
-      parcel: "Parcel", planning: "Planning information",
+      planning: "Planning information",
       intersection: "Intersection", share: "Share", distance: "Distance", none: "None", north: "N",
       attribution: "Sources", note: "For reference; not a legally valid planning-information certificate." },
   };
@@ -43,6 +43,13 @@
     ? v.toLocaleString(spp().lang === "vi" ? "vi-VN" : "en-GB", { maximumFractionDigits: d }) : String(v);
   const plain = (html) => { const el = document.createElement("div"); el.innerHTML = html || ""; return el.textContent.trim(); };
 
+  // the print is a plan: a 3D view is printed flat (pitch 0, so the scale holds everywhere) and
+  // without its extrusions, which seen from straight above would cover the drawing under them
+  function printStyle(style) {
+    return { ...style, layers: style.layers.map((l) => l.metadata && l.metadata["spp:3d"]
+      ? { ...l, layout: { ...(l.layout || {}), visibility: "none" } } : l) };
+  }
+
   // the view redrawn off screen: the screen's view fitted into the print frame
   function renderMap(map, wpx, hpx) {
     const box = map.getContainer();
@@ -52,7 +59,7 @@
     const div = document.createElement("div");
     div.style.cssText = `position:fixed;left:-20000px;top:0;width:${wpx}px;height:${hpx}px`;
     document.body.appendChild(div);
-    const off = new maplibregl.Map({ container: div, style: map.getStyle(), center: map.getCenter(), zoom,
+    const off = new maplibregl.Map({ container: div, style: printStyle(map.getStyle()), center: map.getCenter(), zoom,
       bearing: map.getBearing(), pitch: 0, interactive: false, attributionControl: false, fadeDuration: 0,
       pixelRatio: ratio, canvasContextAttributes: { preserveDrawingBuffer: true },
       transformRequest: window.sppAuth && window.sppAuth.transformRequest }); // signin.js: staff tiles
@@ -102,7 +109,7 @@
     const L = spp().lang;
     const rows = (props) => props.filter((p) => p.value != null && p.value !== "")
       .map((p) => `${p.label[L]}: ${num(p.value)}${p.meaning ? ` — ${p.meaning[L]}` : ""}`);
-    const out = [{ h: `${t("parcel")} ${doc.label[L]}` }, ...rows(doc.properties), { h: t("planning") }];
+    const out = [{ h: doc.label[L] }, ...rows(doc.properties), { h: t("planning") }]; // "Thửa 49, tờ 2, …"
     for (const s of doc.sections) {
       out.push({ b: s.title[L] });
       if (!s.features.length) out.push(t("none"));
@@ -234,7 +241,7 @@
         if (!ok) break;
       }
     }
-    return { pdf: doc.output("blob"), image: { width: img.w, height: img.h }, scale: sc.denominator };
+    return { pdf: doc.output("blob"), image: { width: img.w, height: img.h, url: img.url }, scale: sc.denominator };
   }
 
   function dialog() {
@@ -245,7 +252,7 @@
       document.body.appendChild(dlg);
     }
     const s = spp();
-    const title = s.planning && s.current != null ? `${t("defaultTitle")} — ${t("parcel")} ${s.planning.label[s.lang]}` : t("defaultTitle");
+    const title = s.planning && s.current != null ? `${t("defaultTitle")} — ${s.planning.label[s.lang]}` : t("defaultTitle");
     dlg.innerHTML = `<form method="dialog" class="print-form">
       <h2>${t("heading")}</h2>
       <label>${t("title")} <input name="title" maxlength="200"></label>
@@ -292,5 +299,5 @@
   }
 
   document.addEventListener("spp:ready", button);
-  window.sppPrint = { makePdf };
+  window.sppPrint = { makePdf, printStyle };
 })();

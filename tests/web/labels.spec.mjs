@@ -82,6 +82,20 @@ try {
   await page.waitForFunction(() => window.spp && window.spp.ready && window.sppMap && window.sppMap.loaded(), null, { timeout: 60000 });
   seen.near = await labels(page);
   await page.screenshot({ path: shot("03-parcels-houses") });
+  // a ward over several tiles: its outline comes in one piece a tile, its name once
+  const ward = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
+  ward.on("request", (r) => seen.requests.push(r.url()));
+  await ward.goto(`${base}/#map=15/10.033/105.779&layers=admin_units`);
+  await ward.waitForFunction(() => window.spp && window.spp.ready && window.sppMap && window.sppMap.loaded(), null, { timeout: 60000 });
+  await labels(ward);
+  seen.ward = await ward.evaluate(() => {
+    const m = window.sppMap;
+    const named = (f) => f.properties.name === "Ninh Kiều";
+    const pieces = m.queryRenderedFeatures({ layers: ["admin_units-outline"] }).filter(named);
+    const labelled = m.queryRenderedFeatures({ layers: ["admin_units-label"] }).filter(named);
+    return { pieces: pieces.length, labels: labelled.length };
+  });
+  await ward.screenshot({ path: shot("05-ward-once") });
   // a phone: the labels are there too
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   const pp = await phone.newPage();

@@ -110,6 +110,24 @@ try {
   await page.waitForTimeout(900);
   await page.screenshot({ path: shot("05-address-located") });
 
+  // 4b. a place by its name, without diacritics: listed first as a place, shown with its
+  // surroundings (zoom 16), not as close as an address
+  const viewBefore = await page.evaluate(() => ({ center: window.sppMap.getCenter().toArray(), zoom: window.sppMap.getZoom() }));
+  await page.fill("#q", "cho noi cai rang"); // typing lists the hits (Enter would go to a single one)
+  await page.waitForSelector("#results li[data-kind=place]", { timeout: 20000 });
+  seen.placeResult = await page.locator("#results li").first().innerText();
+  check((await page.locator("#results li").first().getAttribute("data-kind")) === "place", "a place is listed first");
+  check(seen.placeResult.includes("Chợ nổi Cái Răng") && seen.placeResult.toLowerCase().includes("địa danh"), `place result: ${seen.placeResult}`);
+  await page.locator("#results li[data-kind=place]").first().click();
+  await page.waitForFunction(() => document.querySelector("#results").hidden, null, { timeout: 5000 });
+  await page.waitForFunction(() => !window.sppMap.isMoving(), null, { timeout: 10000 });
+  seen.placeView = await page.evaluate(() => ({ zoom: window.sppMap.getZoom(), center: window.sppMap.getCenter().toArray() }));
+  check(Math.abs(seen.placeView.zoom - 16) < 0.01, `place shown at zoom 16: ${seen.placeView.zoom}`);
+  check(Math.abs(seen.placeView.center[0] - 105.7497) < 0.001 && Math.abs(seen.placeView.center[1] - 9.9878) < 0.001,
+    `centred on the floating market: ${seen.placeView.center}`);
+  await page.evaluate((v) => window.sppMap.jumpTo(v), viewBefore); // back to the parcels for what follows
+  await page.waitForFunction(() => window.sppMap.loaded() && !window.sppMap.isMoving(), null, { timeout: 20000 });
+
   // 5. English
   await page.click("#btn-lang");
   await page.waitForFunction(() => document.documentElement.lang === "en");

@@ -63,6 +63,35 @@ try {
     seen.pdfs[`${paper}-${orientation}`] = { file, title };
     await page.waitForFunction(() => !document.querySelector("#print-dialog").open, null, { timeout: 10000 });
   }
+  // the 3D view prints as the same plan: flat, at the same scale, the extrusions left out
+  seen.tilt = await page.evaluate(async () => {
+    const m = window.sppMap;
+    const idle = () => new Promise((ok) => { m.once("idle", ok); m.triggerRepaint(); });
+    const flat = await window.sppPrint.makePdf({ paper: "A4", orientation: "landscape" });
+    window.sppBasemap.set3d(true);
+    await new Promise((ok) => setTimeout(ok, 900));
+    await idle();
+    const shown3d = m.getStyle().layers.filter((l) => l.metadata && l.metadata["spp:3d"]
+      && m.getLayoutProperty(l.id, "visibility") === "visible").map((l) => l.id);
+    const tilted = await window.sppPrint.makePdf({ paper: "A4", orientation: "landscape" });
+    const pitch = m.getPitch();
+    window.sppBasemap.set3d(false);
+    const pixels = async (url) => {
+      const im = new Image();
+      im.src = url;
+      await im.decode();
+      const c = document.createElement("canvas");
+      c.width = im.width; c.height = im.height;
+      const g = c.getContext("2d");
+      g.drawImage(im, 0, 0);
+      return g.getImageData(0, 0, c.width, c.height).data;
+    };
+    const [a, b] = [await pixels(flat.image.url), await pixels(tilted.image.url)];
+    let diff = 0;
+    for (let i = 0; i < a.length; i += 4) diff += Math.abs(a[i] - b[i]) + Math.abs(a[i + 1] - b[i + 1]) + Math.abs(a[i + 2] - b[i + 2]);
+    return { pitch, shown3d, scales: [flat.scale, tilted.scale], size: [flat.image.width, tilted.image.width],
+      meanDiff: diff / (a.length / 4) / 3 };
+  });
   seen.errors = errors;
   check(errors.length === 0, `page errors: ${errors.join("; ")}`);
   check(external.length === 0, `requests left the server: ${external.join(", ")}`);
