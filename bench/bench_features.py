@@ -528,6 +528,8 @@ def main() -> None:
     ap.add_argument("--density-seconds", type=int, default=8,
                     help="length of a one-client run of a density case")
     ap.add_argument("--density-boxes", type=int, default=10)
+    ap.add_argument("--density-runs", type=int, default=3,
+                    help="one-client runs of each case, alternating with pgbench")
     ap.add_argument("--bbox-pages", type=int, default=20,
                     help="deep page of the block bbox (its matches allowing)")
     ap.add_argument("--tipg-venv", type=Path, default=Path("/tmp/tipg-venv"))
@@ -593,18 +595,32 @@ def main() -> None:
                       f"{p['pageN'] * 1000:.1f} ms (first id {p['first_id']})"
                       + (f", walk of {DEEP_PAGE - 1} next links {p['walk']:.1f} s"
                          if p["walk"] else ""), flush=True)
+            # one client, each case alternating with pgbench on the statement this server
+            # runs (the machine's load drifts: the pair is what compares)
+            peer = {"ours": "pgbench", "ours-fid": "pgbench-fid"}.get(s.name) \
+                if with_pgbench else None
             density[s.name] = {}
+            if peer:
+                density[peer] = {}
             for name, boxes in cases.items():
-                paths = [s.items_path(f"bbox={bbox_text(b)}&limit={LIMIT}") for b in boxes]
+                queries = [f"bbox={bbox_text(b)}&limit={LIMIT}" for b in boxes]
+                paths = [s.items_path(q) for q in queries]
+                statements = our_statements(queries) if peer else None
                 wrk(s, paths, 2, 1, work)  # warm-up (and past the custom plans)
-                r = density[s.name][name] = wrk(s, paths, args.density_seconds, 1, work)
-                print(f"  one client, {name}: p50 {r['p50_us'] / 1000:.2f} ms, "
-                      f"{r['rps']:.0f} req/s", flush=True)
+                mine, theirs = [], []
+                for _ in range(args.density_runs):
+                    mine.append(wrk(s, paths, args.density_seconds, 1, work))
+                    if peer:
+                        theirs.append(pgbench(url, statements, args.density_seconds, 1, work))
+                r = density[s.name][name] = middle(mine)
+                line = f"  one client, {name}: p50 {r['p50_us'] / 1000:.2f} ms"
+                if peer:
+                    density[peer][name] = middle(theirs)
+                    line += f" ({peer} {density[peer][name]['p50_us'] / 1000:.2f} ms)"
+                print(line + f" over {args.density_runs} runs", flush=True)
             bbox_deep[s.name] = p = bbox_paging(s, deep_box, pages, args.page_repeats)
             print(f"  block bbox: page 1 {p['page1'] * 1000:.1f} ms, page {pages} "
                   f"{p['pageN'] * 1000:.1f} ms", flush=True)
-            if s.name == "ours-fid" and with_pgbench:  # the statement ours-fid runs
-                density["pgbench-fid"] = pgbench_density(url, cases, args, work)
         finally:
             s.stop()
             if s.name == "ours-fid":
@@ -619,7 +635,6 @@ def main() -> None:
             results["pgbench"].append(r)
             print(f"  run {run + 1}: {r['rps']:.1f} tx/s, p50 {r['p50_us'] / 1000:.1f} ms, "
                   f"p95 {r['p95_us'] / 1000:.1f} ms ({r['requests']} transactions)", flush=True)
-        density["pgbench"] = pgbench_density(url, cases, args, work)
 
     best = {k: max(v, key=lambda r: r["rps"]) for k, v in results.items()}
     print(f"\nmachine: {os.cpu_count()} CPU, {platform.processor() or platform.machine()}, "
@@ -670,15 +685,9 @@ COUNTS = {"ours": "not counted under a bbox or filter (absent)",
           "pgbench": "-"}
 
 
-def pgbench_density(url: str, cases: dict, args, work: Path) -> dict:
-    """pgbench with one client on our statement of each density case."""
-    out = {}
-    for name, boxes in cases.items():
-        st = our_statements([f"bbox={bbox_text(b)}&limit={LIMIT}" for b in boxes])
-        pgbench(url, st, 2, 1, work)
-        out[name] = r = pgbench(url, st, args.density_seconds, 1, work)
-        print(f"  pgbench one client, {name}: p50 {r['p50_us'] / 1000:.2f} ms", flush=True)
-    return out
+def middle(runs: list[dict]) -> dict:
+    """The run of median p50."""
+    return sorted(runs, key=lambda r: r["p50_us"])[len(runs) // 2]
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ COLUMN = "_sfc"  # the key's column in a version table (btree on (_sfc, fid))
 BUCKET = -1  # the key of features too large to key
 MAX_THRESHOLD = 0.05  # degrees: features with a larger half-extent always go in the bucket
 SLACK = 1e-9  # degrees added to a query's pad: rounding of the centre in float arithmetic
-MAX_CELLS = 64  # cells of one level covering a query box
-MAX_RANGES = 8  # key ranges of a query (not counting the bucket): 64 cells make fewer runs
+# cells of one level covering a query box: fine cells keep the ranges' starts near the box
+# (a page starts with the first match of every range)
+MAX_CELLS = 1024
+MAX_RANGES = 8  # key ranges of a query (not counting the bucket)
 
 
 def _cell(v: float, offset: float, span: float) -> int:
@@ -160,14 +162,17 @@ def ranges(bbox: tuple[float, float, float, float], pad: float,
     low = shift - shift % STEP  # the curve walked down to the level of the cells only
     prefix = np.unique(hilbert(cx.ravel() << shift, cy.ravel() << shift, low)
                        >> (2 * (shift - low)))
-    runs: list[list[int]] = []
-    for v in prefix.tolist():  # consecutive cells along the curve: one run
-        if runs and runs[-1][1] == v - 1:
-            runs[-1][1] = v
-        else:
-            runs.append([v, v])
-    while len(runs) > max_ranges:  # join the two runs with the fewest cells between them
-        i = min(range(len(runs) - 1), key=lambda k: runs[k + 1][0] - runs[k][1])
-        runs[i][1] = runs.pop(i + 1)[1]
+    # runs of consecutive cells along the curve; then the smallest gaps between runs are
+    # joined (each join leaves the other gaps as they are) until max_ranges runs are left
+    breaks = np.flatnonzero(np.diff(prefix) > 1)
+    starts = np.concatenate([prefix[:1], prefix[breaks + 1]])
+    ends = np.concatenate([prefix[breaks], prefix[-1:]])
+    if len(starts) > max_ranges:
+        gaps = starts[1:] - ends[:-1]
+        keep = np.sort(np.argpartition(gaps, -(max_ranges - 1))[-(max_ranges - 1):]) \
+            if max_ranges > 1 else np.array([], dtype=np.int64)
+        starts = np.concatenate([starts[:1], starts[keep + 1]])
+        ends = np.concatenate([ends[keep], ends[-1:]])
+    runs = list(zip(starts.tolist(), ends.tolist(), strict=True))
     w = 2 * shift
     return [(lo << w, ((hi + 1) << w) - 1) for lo, hi in runs]

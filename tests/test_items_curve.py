@@ -176,6 +176,13 @@ def test_bbox_paging_after_a_load(served):
     box = ",".join(map(str, BOXES["district"]))
     doc = client.get(f"/collections/{LAYER}/items?bbox={box}&limit=50&sortby=parcel_no").json()
     assert doc["numberReturned"] == 50
+    # the HTML page and a CSV download of a bbox take the same path
+    html = client.get(f"/collections/{LAYER}/items?bbox={box}&limit=20&f=html")
+    assert html.status_code == 200 and "next page" in html.text
+    nxt = html.text.split('<nav class="paging"><a href="', 1)[1].split('"', 1)[0]
+    assert httpx.get(nxt.replace("&amp;", "&"), timeout=60).status_code == 200
+    csv = client.get(f"/collections/{LAYER}/items?bbox={box}&limit=20&f=csv")
+    assert csv.status_code == 200 and len(csv.text.strip().splitlines()) == 21
 
 
 def test_bbox_paging_after_upsert_and_append(served):

@@ -120,11 +120,8 @@ def named_values(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) ->
     out: dict = {}
     if q.bbox is not None:
         out.update(zip(("x0", "y0", "x1", "y1"), map(float, q.bbox), strict=True))
-    if q.curve:  # a fixed number of ranges, so one statement a shape; (1, 0) is empty
-        ranges = sfc.ranges(q.bbox, layer.sfc_pad)
-        ranges += [(1, 0)] * (sfc.MAX_RANGES - len(ranges))
-        for i, (lo, hi) in enumerate(ranges):
-            out[f"lo{i}"], out[f"hi{i}"] = lo, hi
+    if q.curve:
+        out.update(curve_values(layer, q))
     if q.interval is not None:
         col = visible.get(layer.time_field) if layer.time_field else None
         if col is not None:
@@ -139,6 +136,34 @@ def named_values(layer: LayerInfo, visible: dict[str, Column], q: ItemsQuery) ->
             if v is not None:
                 out[f"after{i}"] = v
     out["limit"] = q.limit
+    return out
+
+
+CURVE_BRANCHES = 1 + sfc.MAX_RANGES  # the bucket, then the key ranges
+MIN_FID = -(2**63)
+
+
+def curve_values(layer: LayerInfo, q: ItemsQuery) -> dict:
+    """The key ranges of a curve page: ``lo<i>``, ``hi<i>`` (the bucket first, then the ranges
+    of ``gis.sfc.ranges``, then empty ones (1, 0): one statement a shape); after a cursor
+    (key, fid), each range's first (key, fid) instead (``sk<i>``, ``sf<i>``): the cursor
+    inside its range, the range's start after it, and ranges before it emptied, so each index
+    scan starts where the page does (one lower bound, not the range's and the cursor's)."""
+    ranges = [(sfc.BUCKET, sfc.BUCKET), *sfc.ranges(q.bbox, layer.sfc_pad)]
+    ranges += [(1, 0)] * (CURVE_BRANCHES - len(ranges))
+    out: dict = {}
+    for i, (lo, hi) in enumerate(ranges):
+        out[f"hi{i}"] = hi
+        if q.cursor is None:
+            out[f"lo{i}"] = lo
+            continue
+        key, fid = int(q.cursor[0]), int(q.cursor[1])
+        if hi < key:
+            out[f"sk{i}"], out[f"sf{i}"], out[f"hi{i}"] = 1, 0, 0
+        elif lo > key:
+            out[f"sk{i}"], out[f"sf{i}"] = lo, MIN_FID
+        else:
+            out[f"sk{i}"], out[f"sf{i}"] = key, fid
     return out
 
 
@@ -185,9 +210,6 @@ def _as_dt(v: date | datetime, end: bool) -> datetime:
 
 def keyset_condition(s: SQLQuery, cursor: list) -> sql.Composable:
     """Rows strictly after the cursor (sort key values..., fid) in the query's order."""
-    if s.curve:  # a row comparison: a bound of the (key, fid) index scan
-        return sql.SQL("({}, fid) > ({}, {})").format(
-            sql.Identifier(sfc.COLUMN), s.ref("after0", "bigint"), s.ref("after", "bigint"))
     keys = list(enumerate(zip(s.order, cursor[:-1], strict=True)))
     cond: sql.Composable = sql.SQL("fid > {}").format(s.ref("after", "bigint"))
     for i, ((name, desc), value) in reversed(keys):
@@ -208,7 +230,7 @@ def page_cte(s: SQLQuery, limit: bool, cursor: list | None) -> sql.Composable:
     """``SELECT fid, <keys as _kN>, <properties>, geom FROM ... LIMIT`` in the query's order
     (``limit``: whether the statement has one, the named value "limit")."""
     where = list(s.where)
-    if cursor is not None:
+    if cursor is not None and not s.curve:  # the curve's cursor bounds each range instead
         where.append(keyset_condition(s, cursor))
     cols = [sql.SQL("fid")]
     cols += [sql.SQL("{} AS {}").format(sql.Identifier(n), sql.Identifier(f"_k{i}"))
@@ -224,10 +246,14 @@ def page_cte(s: SQLQuery, limit: bool, cursor: list | None) -> sql.Composable:
     # index and merged (a Merge Append that stops after `limit` rows), so a page reads about
     # `limit` rows whatever the bbox holds (gis.sfc).
     key = sql.Identifier(sfc.COLUMN)
-    bounds = [sql.SQL("{} = {}").format(key, sql.Literal(sfc.BUCKET))]
-    bounds += [sql.SQL("{} BETWEEN {} AND {}").format(key, s.ref(f"lo{i}", "bigint"),
-                                                       s.ref(f"hi{i}", "bigint"))
-               for i in range(sfc.MAX_RANGES)]
+    if cursor is None:
+        bounds = [sql.SQL("{} BETWEEN {} AND {}").format(
+            key, s.ref(f"lo{i}", "bigint"), s.ref(f"hi{i}", "bigint"))
+            for i in range(CURVE_BRANCHES)]
+    else:
+        bounds = [sql.SQL("({}, fid) > ({}, {}) AND {} <= {}").format(
+            key, s.ref(f"sk{i}", "bigint"), s.ref(f"sf{i}", "bigint"), key,
+            s.ref(f"hi{i}", "bigint")) for i in range(CURVE_BRANCHES)]
     branches = [sql.SQL("(SELECT {} FROM {} WHERE {} ORDER BY {}{})").format(
         sql.SQL(", ").join(cols), s.table, sql.SQL(" AND ").join([b, *where]), s.order_sql(),
         lim) for b in bounds]
