@@ -10,11 +10,7 @@ feature ids stable against the first, the heaviest case) and prints each run's p
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +19,9 @@ import shapely
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from peak_rss import timed  # noqa: E402
 
 from gis.crs import from_wgs84, transform_geometries  # noqa: E402
 from gis.settings import get_settings  # noqa: E402
@@ -54,17 +53,6 @@ def write_big(path: Path, n: int) -> None:
         print(f"  wrote {min(start + CHUNK, n):,}", flush=True)
 
 
-def run(cmd: list[str]) -> tuple[float, int]:
-    with tempfile.TemporaryFile() as out:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            out.seek(0)
-            sys.exit(out.read()[-3000:].decode(errors="replace"))
-        return time.perf_counter() - t0, usage.ru_maxrss // 1024
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--parcels", type=int, default=4_000_000)
@@ -76,7 +64,7 @@ def main() -> None:
         write_big(shp, args.parcels)
     size = sum(p.stat().st_size for p in shp.parent.glob("big.*")) / 2**30
     for label in ("first load", "second load (stable ids)"):
-        seconds, rss = run([sys.executable, "-m", "gis", "load", str(shp), "--layer",
+        seconds, rss = timed([sys.executable, "-m", "gis", "load", str(shp), "--layer",
                             "cadastral_parcels", "--force"])
         print(f"{label}: {args.parcels:,} parcels from {size:.2f} GiB in {seconds:.0f} s "
               f"({args.parcels / seconds:,.0f} features/s), peak RSS {rss} MiB")

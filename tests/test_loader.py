@@ -96,6 +96,10 @@ def test_each_format_loads_exactly(fmt, fresh_layer, conn, tmp_path):
     np.testing.assert_allclose(got, expected_centroids(40), atol=1e-8)  # ~1 mm
     sheets = conn.execute(f'SELECT DISTINCT sheet_no FROM data."{LAYER}"').fetchall()
     assert {r["sheet_no"] for r in sheets} == {1}
+    # the loader sends WKB without an SRID: the column's typmod must have given it 4326
+    srids = conn.execute(f'SELECT DISTINCT ST_SRID(geom) AS s, ST_SRID(geom_3857) AS m '
+                         f'FROM data."{LAYER}"').fetchall()
+    assert [(r["s"], r["m"]) for r in srids] == [(4326, 3857)]
 
 
 def test_zipped_shapefile_and_missing_part(fresh_layer, conn, tmp_path):

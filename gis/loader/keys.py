@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from gis.layerdef import LayerDef
 
@@ -19,8 +20,30 @@ FETCH = 100_000  # rows a round trip when reading the current version's keys
 
 def key_hashes(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
     """One uint64 per row, equal for equal keys (text stripped, numbers as integers)."""
-    parts = pd.DataFrame({k: frame[k].map(_norm).astype(str) for k in key})
+    parts = pd.DataFrame({k: _key_text(frame[k]) for k in key})
     return pd.util.hash_pandas_object(parts, index=False).to_numpy(dtype=np.uint64)
+
+
+def _key_text(s: pd.Series) -> pd.Series:
+    """A key column as the text _norm gives each value, column-wise where the type allows
+    (text, integers, integral floats); other values one by one."""
+    if s.dtype.kind in "iu" or isinstance(s.dtype, pd.Int64Dtype | pd.Int32Dtype):
+        return _text(s.astype("Int64"))
+    if s.dtype.kind == "f":
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        whole = np.isfinite(v) & (np.mod(v, 1) == 0) & (np.abs(v) < 2**62)
+        if whole.all() or not (np.isfinite(v) & ~whole).any():
+            return _text(pd.Series(v, index=s.index).where(whole).astype("Int64"))
+    elif pd.api.types.is_string_dtype(s) and pd.api.types.infer_dtype(
+            s, skipna=True) in ("string", "empty"):
+        return _text(s.astype("string").str.strip())
+    return pd.Series([str(_norm(v)) for v in s], index=s.index, dtype=object)
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Text of each value, "None" where missing (as str(_norm(value)) gives)."""
+    return pd.Series(s.astype("string").to_numpy(dtype=object, na_value="None"),
+                     index=s.index, dtype=object)
 
 
 class _SortedMap:
@@ -37,10 +60,13 @@ class _SortedMap:
         return found, np.where(found, self.values[pos] if len(self.keys) else 0, 0)
 
     def add(self, hashes: np.ndarray, values: np.ndarray) -> None:
-        keys = np.concatenate([self.keys, hashes])
-        vals = np.concatenate([self.values, values])
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.values = keys[order], vals[order]
+        # merged into place: sorting only the new entries keeps a multi-million map from
+        # being re-sorted (and copied four times over) at every batch
+        order = np.argsort(hashes, kind="stable")
+        hashes, values = hashes[order], np.asarray(values, dtype=np.int64)[order]
+        pos = np.searchsorted(self.keys, hashes, side="right")
+        self.keys = np.insert(self.keys, pos, hashes)
+        self.values = np.insert(self.values, pos, values)
 
 
 class FeatureIds:
@@ -65,13 +91,17 @@ class FeatureIds:
 
     def _read_previous(self, table: str) -> None:
         cols = sql.SQL(", ").join(map(sql.Identifier, self.key))
-        with self.conn.transaction(), self.conn.cursor(name="previous_keys") as cur:
+        with self.conn.transaction(), self.conn.cursor(name="previous_keys",
+                                                       row_factory=tuple_row) as cur:
             cur.execute(sql.SQL("SELECT fid, {} FROM {}").format(
                 cols, sql.Identifier("data", table)))
-            while rows := cur.fetchmany(FETCH):
-                frame = pd.DataFrame(rows)
-                self.previous.add(key_hashes(frame, self.key),
-                                  frame["fid"].to_numpy(dtype=np.int64))
+            hashes, fids = [], []
+            while rows := cur.fetchmany(FETCH):  # tuples: a third of the cost of dicts
+                frame = pd.DataFrame(rows, columns=["fid", *self.key])
+                hashes.append(key_hashes(frame, self.key))
+                fids.append(frame["fid"].to_numpy(dtype=np.int64))
+        if hashes:
+            self.previous.add(np.concatenate(hashes), np.concatenate(fids))
 
     def _new_ids(self, n: int) -> np.ndarray:
         # Allocated here, written back by finish(): the connection is busy with the COPY

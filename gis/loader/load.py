@@ -37,6 +37,7 @@ from gis.loader.plausibility import (
     previous_version_reference,
     ward_polygons,
 )
+from gis.loader.prefetch import ReadAhead
 from gis.loader.profile import resolve_profile
 from gis.loader.schema import map_fields
 from gis.loader.source import Source, iter_batches, open_source
@@ -63,7 +64,7 @@ class LoadOptions:
     axis_order: str | None = None  # auto | xy | yx (CSV coordinate columns)
     x_field: str | None = None
     y_field: str | None = None
-    batch_size: int = 50_000
+    batch_size: int = 25_000  # with read-ahead and the COPY queue, ~5 batches are in memory
     operator: str | None = None
     allow_shrink: bool = False  # a replace may remove more than checks.max_removed_share
     allow_shift: bool = False  # skip the position check against the current version
@@ -198,6 +199,7 @@ def _load(source_path: Path | str, layer_id: str, options: LoadOptions | None,
     result.fields = mapping.describe()
 
     conn = db.ready_connection()
+    batches = None
     try:
         current = versions.begin(conn, layer, notify)
         same = versions.unchanged(conn, layer.id, src.sha256, options.mode)
@@ -214,6 +216,8 @@ def _load(source_path: Path | str, layer_id: str, options: LoadOptions | None,
             source_name=str(src.path.name), source_sha256=src.sha256, source_bytes=src.size,
             source_format=src.driver, source_layer=src.layer)
         result.version = version
+        # the file is read from here on, while the checks below query the current version
+        batches = ReadAhead(iter_batches(src, options.batch_size))
         key_fields = _shift_key_fields(conn, layer, keyed)
         gate = PlausibilityGate(
             layer, op, src.label,
@@ -224,8 +228,9 @@ def _load(source_path: Path | str, layer_id: str, options: LoadOptions | None,
             if options.mode != "append" and not options.allow_shift else None,
             key_fields=key_fields)
         try:
-            _load_into_version(conn, layer, src, op, options, mapping, decoder, gate, result,
-                               current, version, operator, progress, optional, profile)
+            _load_into_version(conn, layer, src, batches, op, options, mapping, decoder, gate,
+                               result, current, version, operator, progress, optional,
+                               profile)
         except _DryRun as dry:  # everything ran; the transaction was rolled back on purpose
             with conn.transaction():
                 versions.update_version(conn, layer.id, version,
@@ -239,6 +244,8 @@ def _load(source_path: Path | str, layer_id: str, options: LoadOptions | None,
             with conn.transaction():
                 versions.prune(conn, versions.TABLES, layer.id, get_settings().keep_versions)
     finally:
+        if batches is not None:
+            batches.close()
         conn.close()  # also releases the layer's advisory lock
     result.seconds = time.monotonic() - started
     return result
@@ -293,10 +300,10 @@ def _curve_kept(conn, current: dict) -> bool:
     return current.get("sfc_pad") is not None and tables.has_curve(conn, current["table_name"])
 
 
-def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOptions, mapping,
-                       decoder, gate, result: LoadResult, current: dict | None, version: int,
-                       operator: str, progress, optional: frozenset[str],
-                       profile=None) -> None:
+def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, op,
+                       options: LoadOptions, mapping, decoder, gate, result: LoadResult,
+                       current: dict | None, version: int, operator: str, progress,
+                       optional: frozenset[str], profile=None) -> None:
     rejects: list[tuple[int, str]] = []
     samples: dict[str, list] = {}
     table = naming.version_table(layer.id, version)
@@ -310,7 +317,7 @@ def _load_into_version(conn, layer: LayerDef, src: Source, op, options: LoadOpti
                          provisional=keyed)
         copier = BackgroundCopy(conn, table, columns)
         try:
-            for batch in iter_batches(src, options.batch_size):
+            for batch in batches:
                 result.count_read += len(batch.frame)
                 out = process_batch(batch, layer, op, mapping, decoder, gate, axis, optional,
                                     profile)

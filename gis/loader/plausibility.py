@@ -62,20 +62,33 @@ def key_strings(frame, fields: list[str]) -> np.ndarray:
 
 
 def previous_key_points(conn, layer: LayerDef, fields: list[str] | None = None):
-    """{key: (lon, lat) of the centroid} of the current version, or None; the key is the
-    values of ``fields`` (default: the natural key), for the keys only one feature has."""
+    """The centroids of the current version by key (PreviousKeyPoints), or None; the key is
+    the values of ``fields`` (default: the natural key)."""
     fields = layer.natural_key if fields is None else fields
     exists = conn.execute("SELECT current_version FROM spp.layers WHERE id = %s",
                           (layer.id,)).fetchone()
     if not fields or not exists or not exists["current_version"]:
         return None
-    key = sql.SQL(", ").join(sql.SQL("coalesce({}::text, '')").format(sql.Identifier(k))
-                             for k in fields)
-    rows = conn.execute(sql.SQL(
-        "SELECT concat_ws(E'\\x1f', {}) AS k, ST_X(min(c)) AS x, ST_Y(min(c)) AS y FROM "
-        "(SELECT *, ST_Centroid(geom) AS c FROM data.{}) s GROUP BY 1 HAVING count(*) = 1"
-    ).format(key, sql.Identifier(layer.id))).fetchall()
-    return {r["k"]: (r["x"], r["y"]) for r in rows} or None
+    return PreviousKeyPoints(conn, layer, fields)
+
+
+class PreviousKeyPoints:
+    """{key: (lon, lat) of the centroid} of the current version's features, for the keys
+    only one feature has, fetched for the keys asked: the check needs those of the first
+    batch only, not a map of the whole layer."""
+
+    def __init__(self, conn, layer: LayerDef, fields: list[str]):
+        self.conn, self.layer = conn, layer
+        self.key = sql.SQL("concat_ws(E'\\x1f', {})").format(sql.SQL(", ").join(
+            sql.SQL("coalesce({}::text, '')").format(sql.Identifier(k)) for k in fields))
+
+    def lookup(self, keys) -> dict:
+        rows = self.conn.execute(sql.SQL(
+            "SELECT k, ST_X(min(c)) AS x, ST_Y(min(c)) AS y FROM (SELECT {} AS k, "
+            "ST_Centroid(geom) AS c FROM data.{} WHERE {} = ANY(%s)) s GROUP BY 1 "
+            "HAVING count(*) = 1").format(self.key, sql.Identifier(self.layer.id), self.key),
+            (list(dict.fromkeys(keys)),)).fetchall()
+        return {r["k"]: (r["x"], r["y"]) for r in rows}
 
 
 class WardReference(NamedTuple):
@@ -111,7 +124,7 @@ class PlausibilityGate:
         self.key_fields = layer.natural_key if key_fields is None else key_fields
         self.reference = reference  # e.g. the previous version
         self.wards = wards  # (polygons, codes): each feature must lie in its own ward
-        self.previous = previous  # {natural key: (lon, lat)} of the current version
+        self.previous = previous  # PreviousKeyPoints of the current version
         self.margin = layer.checks.margin_m
         self.checked = False
         self.diagnosis = None
@@ -120,7 +133,8 @@ class PlausibilityGate:
         """(source coords, previous lon/lat) of the features the current version also has."""
         if self.previous is None or keys is None or len(keys) != len(coords):
             return None
-        hit = [self.previous.get(k) for k in keys]
+        points = self.previous.lookup(keys)
+        hit = [points.get(k) for k in keys]
         found = np.array([h is not None for h in hit], dtype=bool)
         if found.sum() < MIN_MATCHED:
             return None

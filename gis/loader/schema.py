@@ -178,6 +178,8 @@ def _to_number(s: pd.Series) -> pd.Series:
 def _to_date(s: pd.Series, kind: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s):
         out = s
+    elif not s.notna().any():  # a column the delivery leaves empty: nothing to parse
+        out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     else:
         text = s.astype("string").str.strip().replace("", pd.NA)
         iso = pd.to_datetime(text, errors="coerce", format="ISO8601")
@@ -205,7 +207,9 @@ def coerce(frame: pd.DataFrame, mapping: FieldMapping, layer: LayerDef,
     for f in layer.fields:
         src = source_of.get(f.name)
         raw = frame[src] if src is not None else pd.Series([None] * n, index=frame.index)
-        if f.type == "string":
+        if f.type == "string" and src is None:  # not delivered: empty, nothing to convert
+            col = pd.Series(pd.NA, index=frame.index, dtype="string")
+        elif f.type == "string":
             col = raw.astype("string").str.strip().replace("", pd.NA)
             if raw.dtype.kind == "f":  # numbers read as float: 12.0 -> "12"
                 col = raw.map(lambda v: None if pd.isna(v) else
@@ -228,7 +232,7 @@ def coerce(frame: pd.DataFrame, mapping: FieldMapping, layer: LayerDef,
         else:
             col = _to_date(raw, f.type)
         unusable = pd.isna(col).to_numpy() & pd.notna(raw).to_numpy()
-        if raw.dtype == object or str(raw.dtype) == "string":
+        if unusable.any() and (raw.dtype == object or str(raw.dtype) == "string"):
             unusable &= raw.astype("string").str.strip().fillna("").ne("").to_numpy()
         if f.required:
             missing = pd.isna(col).to_numpy()
