@@ -3,7 +3,9 @@
 Ids stay stable between versions: a feature whose natural key existed in the current version
 keeps that feature's fid; new features take ids from the layer's sequence. A key seen twice in
 one delivery is a reject that names the first row. Keys are kept as 64-bit hashes in sorted
-numpy arrays (16 bytes a feature), so a multi-million-feature layer stays small in memory.
+numpy arrays (16 bytes a feature), so a multi-million-feature layer stays small in memory: a
+key of the current version, once delivered, records its first row in place of its fid (it is
+needed only once), so a re-delivery keeps one map of the layer, not two.
 """
 
 from __future__ import annotations
@@ -54,10 +56,15 @@ class _SortedMap:
         self.values = np.empty(0, dtype=np.int64)
 
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        found, pos = self.positions(hashes)
+        return found, np.where(found, self.values[pos] if len(self.keys) else 0, 0)
+
+    def positions(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(found, index into keys/values: meaningful where found)."""
         pos = np.searchsorted(self.keys, hashes)
         pos = np.minimum(pos, max(len(self.keys) - 1, 0))
         found = (self.keys[pos] == hashes) if len(self.keys) else np.zeros(len(hashes), bool)
-        return found, np.where(found, self.values[pos] if len(self.keys) else 0, 0)
+        return found, pos
 
     def add(self, hashes: np.ndarray, values: np.ndarray) -> None:
         # merged into place: sorting only the new entries keeps a multi-million map from
@@ -84,8 +91,10 @@ class FeatureIds:
         state = conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(
             sql.Identifier("data", f"{layer.id}__fid_seq"))).fetchone()
         self.first_id = self.next_id = state["last_value"] + (1 if state["is_called"] else 0)
-        self.seen = _SortedMap()  # key hash -> first source row in this delivery
-        self.previous = _SortedMap()  # key hash -> fid in the current version
+        # key hash -> first source row, for keys the current version does not have
+        self.seen = _SortedMap()
+        # key hash -> fid in the current version, or ~row (negative) once delivered in row
+        self.previous = _SortedMap()
         if self.key and current_table and not provisional:
             self._read_previous(current_table)
 
@@ -98,10 +107,23 @@ class FeatureIds:
             hashes, fids = [], []
             while rows := cur.fetchmany(FETCH):  # tuples: a third of the cost of dicts
                 frame = pd.DataFrame(rows, columns=["fid", *self.key])
+                del rows
                 hashes.append(key_hashes(frame, self.key))
                 fids.append(frame["fid"].to_numpy(dtype=np.int64))
+                del frame
         if hashes:
-            self.previous.add(np.concatenate(hashes), np.concatenate(fids))
+            # sorted here, one array at a time, each temporary dropped once used: the peak is
+            # the map and two arrays' copies, not every temporary of an insert at once
+            joined = np.concatenate(hashes)
+            del hashes
+            order = np.argsort(joined, kind="stable")
+            self.previous.keys = joined[order]
+            del joined
+            joined = np.concatenate(fids)
+            del fids
+            if (joined <= 0).any():  # ~row marks a delivered key: fids must be > 0
+                raise ValueError(f"data.{table}: feature ids must be positive")
+            self.previous.values = joined[order]
 
     def _new_ids(self, n: int) -> np.ndarray:
         # Allocated here, written back by finish(): the connection is busy with the COPY
@@ -128,8 +150,15 @@ class FeatureIds:
         label = " + ".join(self.key)
         hashes = key_hashes(typed, self.key)
         rows = np.asarray(rows, dtype=np.int64)
-        # duplicates: against earlier batches, then within this batch
-        dup_before, first_row = self.seen.lookup(hashes)
+        # duplicates: against earlier batches (keys new to the layer in `seen`, keys of the
+        # current version marked delivered in `previous`), then within this batch
+        seen_before, seen_row = self.seen.lookup(hashes)
+        found, pos = self.previous.positions(hashes)
+        value = self.previous.values[pos] if found.any() else np.zeros(n, dtype=np.int64)
+        claimed = found & (value < 0)
+        dup_before = seen_before | claimed
+        first_row = np.where(claimed, ~value, seen_row)
+        found &= ~claimed
         _, first_idx = np.unique(hashes, return_index=True)
         dup_within = np.ones(n, dtype=bool)
         dup_within[first_idx] = False
@@ -141,9 +170,11 @@ class FeatureIds:
             first = first_row[i] if dup_before[i] else within_first[int(hashes[i])]
             rejects.append((int(rows[i]), f"duplicate {label} (same as row {first}); kept the "
                                           "first"))
-        self.seen.add(hashes[keep], rows[keep])
+        self.seen.add(hashes[keep & ~found], rows[keep & ~found])
+        old_fid = np.where(found, value, 0)
+        delivered = keep & found
+        self.previous.values[pos[delivered]] = ~rows[delivered]
 
-        found, old_fid = self.previous.lookup(hashes)
         fids = np.zeros(n, dtype=np.int64)
         if self.mode == "append":
             clash = keep & found
