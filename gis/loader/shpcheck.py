@@ -14,6 +14,8 @@ import struct
 from collections.abc import Callable
 from typing import BinaryIO
 
+import numpy as np
+
 from gis.errors import SPPError
 
 FIX = ("Nothing was changed. Ask the department for a fresh export of the whole Shapefile "
@@ -65,9 +67,10 @@ def check_shapefile(stem: str, open_part: Opener) -> None:
     shp, shp_size = open_part(".shp")
     with shp:
         declared = _main_header(stem + ".shp", shp, shp_size)
-    pairs = struct.unpack(f">{2 * n_index}i", index)
-    beyond = [i + 1 for i in range(n_index)
-              if (pairs[2 * i] + pairs[2 * i + 1]) * 2 + 8 > shp_size]
+    # (offset, length) in 16-bit words a record: as numpy, not a tuple of Python ints (a
+    # 4 M-feature index was 290 MiB of them and a second of CPU)
+    pairs = np.frombuffer(index, dtype=">i4").astype(np.int64).reshape(-1, 2)
+    beyond = (np.flatnonzero(pairs.sum(axis=1) * 2 + 8 > shp_size) + 1).tolist()
     if beyond:
         raise ShapefileDamaged(
             f"{stem}.shp: {_rows(beyond[0], beyond[-1])} of {n_index:,} (listed in "
