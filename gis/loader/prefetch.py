@@ -18,18 +18,25 @@ class ReadAhead:
 
     def __init__(self, items: Iterator, depth: int = 1):
         self.items = items
-        self.ahead: queue.Queue = queue.Queue(maxsize=depth)
+        self.ahead: queue.Queue = queue.Queue()
+        # a slot is taken before an item is read, not after: at most `depth` items exist
+        # ahead of the consumer (a bounded queue alone lets one more wait to be put)
+        self.slots = threading.Semaphore(depth)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._produce, name="read-ahead", daemon=True)
         self.thread.start()
 
     def _produce(self) -> None:
         try:
-            for item in self.items:
+            while True:
+                self.slots.acquire()
                 if self.stop.is_set():
                     return
+                item = next(self.items, _END)
                 self.ahead.put((item, None))
-            self.ahead.put((_END, None))
+                if item is _END:
+                    return
+                del item  # the consumer's now
         except BaseException as exc:  # handed to the consumer
             self.ahead.put((_END, exc))
 
@@ -40,13 +47,11 @@ class ReadAhead:
                 raise error
             if item is _END:
                 return
+            self.slots.release()  # the next one is read while this one is used
             yield item
+            del item
 
     def close(self) -> None:
         self.stop.set()
-        while self.thread.is_alive():  # unblock a producer waiting to put, then let it end
-            try:
-                self.ahead.get(timeout=0.1)
-            except queue.Empty:
-                pass
+        self.slots.release()  # unblock a producer waiting for a slot, then let it end
         self.thread.join()

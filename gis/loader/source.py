@@ -316,6 +316,7 @@ def _batches(src: Source, batch_size: int) -> Iterator[Batch]:
                 np.full(len(frame), None, dtype=object)
             rows = np.arange(row, row + len(frame))
             row += len(frame)
+            del batch, attrs, wkb  # the Arrow buffers, not kept while the batch is used
             yield Batch(frame, geoms, None, rows)
 
 
