@@ -17,7 +17,7 @@ from psycopg.rows import tuple_row
 
 from gis.layerdef import LayerDef
 
-FETCH = 100_000  # rows a round trip when reading the current version's keys
+FETCH = 25_000  # rows a round trip when reading the current version's keys (a batch's)
 
 
 def key_hashes(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
