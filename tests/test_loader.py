@@ -393,6 +393,36 @@ def test_duplicate_natural_keys_are_rejected_with_rows(fresh_layer, conn, tmp_pa
     assert row["rejects"][0]["row"] == 101 and "row 1" in row["rejects"][0]["reason"]
 
 
+def test_redelivery_keeps_ids_and_rejects_repeats_across_batches(fresh_layer, conn, tmp_path):
+    """A re-delivery read in small batches: a key of the current version delivered twice, in
+    different batches, and a new key delivered twice are both rejected naming the first row;
+    every other parcel keeps its id and the new one gets one."""
+    from gis.loader.load import LoadOptions
+    from gis.loader.load import load as load_in_process
+    from tests.conftest import _clear_caches
+
+    load(write(parcel_frame(400), tmp_path / "v1.shp"))
+    before = {(r["sheet_no"], r["parcel_no"]): r["fid"] for r in conn.execute(
+        f'SELECT sheet_no, parcel_no, fid FROM data."{LAYER}"').fetchall()}
+    gdf = parcel_frame(410)  # rows 401-410: sheet 5, parcels 1-10, new to the layer
+    gdf.loc[300, ["SoTo", "SoThua"]] = [1, 5]  # row 301 repeats row 5 (a current key)
+    gdf.loc[99, ["SoTo", "SoThua"]] = [5, 3]  # row 100 takes row 403's (new) key first
+    gdf.loc[405, ["SoTo", "SoThua"]] = [5, 2]  # row 406 repeats row 402 (same batch)
+    _clear_caches()  # this module's database for the in-process load
+    result = load_in_process(write(gdf, tmp_path / "v2.shp"), LAYER,
+                             LoadOptions(batch_size=40, force=True))
+    why = "duplicate commune_code + sheet_no + parcel_no (same as row {}); kept the first"
+    assert sorted(result.rejects) == [(301, why.format(5)), (403, why.format(100)),
+                                      (406, why.format(402))]
+    after = {(r["sheet_no"], r["parcel_no"]): r["fid"] for r in conn.execute(
+        f'SELECT sheet_no, parcel_no, fid FROM data."{LAYER}"').fetchall()}
+    assert len(after) == 407 and (1, 100) not in after and (4, 1) not in after
+    kept = {k: v for k, v in after.items() if k in before}
+    assert kept == {k: v for k, v in before.items() if k not in ((1, 100), (4, 1))}
+    new = [v for k, v in after.items() if k not in before]
+    assert len(new) == 9 and min(new) > max(before.values()) and len(set(new)) == 9
+
+
 def served(conn, layer_id=LAYER) -> tuple:
     """What readers get: the current version and a digest of every row of the view."""
     version = conn.execute("SELECT current_version FROM spp.layers WHERE id = %s",
