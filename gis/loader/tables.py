@@ -12,7 +12,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from gis import sfc
+from gis import overview, sfc
 from gis.layerdef import LayerDef
 
 PG_TYPES = {"string": "text", "integer": "bigint", "number": "double precision",
@@ -101,10 +101,16 @@ def _repeats_key(conn: psycopg.Connection, layer: LayerDef, table: str) -> bool:
         sql.Identifier("data", table), keys)).fetchone()["r"]
 
 
-def index_geometry(conn: psycopg.Connection, table: str) -> None:
+def index_geometry(conn: psycopg.Connection, layer: LayerDef, table: str) -> None:
     ident = sql.Identifier("data", table)
     conn.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
         sql.Identifier(f"{table}_geom"), ident))
+    # overview zooms: only the features big enough to be drawn there (gis.overview), so a
+    # low-zoom tile reads what it draws, not every small parcel under it
+    for z in overview.indexed_zooms(layer.tiles, layer.geometry):
+        # unnamed: PostgreSQL makes unique names however long the table's
+        conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom) WHERE {}").format(
+            ident, overview.big_enough(layer.tiles, z, overview.stored_box())))
     # a bbox page: ranges of the curve read in (key, fid) order (services.ogc.query)
     conn.execute(sql.SQL("CREATE INDEX {} ON {} ({}, fid)").format(
         sql.Identifier(f"{table}_sfc"), ident, sql.Identifier(sfc.COLUMN)))
