@@ -163,11 +163,12 @@ def _overview_rows(table: sql.Composable, env: sql.Composable, z: int, opts: Til
         box, keep = sql.SQL("Box2D(ST_Transform(d.geom, 3857))"), sql.SQL("true")
         outer = sql.SQL("WHERE {} ").format(overview.big_enough(opts, z, sql.SQL("b")))
     # the box read once a row (OFFSET 0: the subquery is not merged into the outer one, which
-    # would compute it once per use)
+    # would compute it once per use); fid breaks ties of size, so which of equal features
+    # make the budget does not depend on the plan (partial index or not)
     return sql.SQL(
         "SELECT * FROM (SELECT d.*, {box} AS b FROM {table} d "
         "WHERE d.geom && (SELECT {env} FROM env) AND {keep} OFFSET 0) d {outer}"
-        "ORDER BY greatest(ST_XMax(b) - ST_XMin(b), ST_YMax(b) - ST_YMin(b)) DESC "
+        "ORDER BY greatest(ST_XMax(b) - ST_XMin(b), ST_YMax(b) - ST_YMin(b)) DESC, d.fid "
         "LIMIT {limit}").format(box=box, table=table, env=env, keep=keep, outer=outer,
                                 limit=limit)
 
