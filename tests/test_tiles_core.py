@@ -270,11 +270,12 @@ def _index_scans(plan: dict) -> list[tuple[str, int]]:
 
 
 def test_overview_tiles_read_only_the_features_big_enough(database_url, conn):
-    """Each overview zoom of parcels has a partial index of the parcels at least 3 px there
-    (gis.overview), made by the load, and the tile statement reads it: at z12, where every test
-    parcel is under 3 px, the index gives no row although the tile holds hundreds; at z13, where
-    all are 3.5 px wide, it gives them all. Without those indexes the tiles are the same bytes
-    (the size test is then a filter)."""
+    """An overview zoom of parcels where most parcels are too small to draw gets a partial index
+    of the parcels at least 3 px there (gis.overview), made by the load, and the tile statement
+    reads it: at z12, where every test parcel is under 3 px, the index gives no row although
+    the tile holds hundreds. At z13 all are 3.5 px wide: such an index would leave nothing out,
+    so the load does not build it and the tile reads the full index. Without the index the
+    tiles are the same bytes (the size test is then a filter)."""
     from services.catalog import Catalog
     from services.tiles import mvt
 
@@ -288,7 +289,7 @@ def test_overview_tiles_read_only_the_features_big_enough(database_url, conn):
     partial = {r["indexname"] for r in conn.execute(
         "SELECT indexname FROM pg_indexes WHERE schemaname = 'data' AND tablename = %s "
         "AND indexdef LIKE '%%WHERE%%'", (table,))}
-    assert len(partial) == 2  # z12 and z13
+    assert len(partial) == 1  # z12 only: at z13 every test parcel is drawn
     p = parcel(conn)
     tiles, tls = {}, [mvt.tile_layer(PUBLIC, layer)]
     for z in (12, 13):
@@ -301,8 +302,11 @@ def test_overview_tiles_read_only_the_features_big_enough(database_url, conn):
         plan = conn.execute(sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) {}").format(
             mvt.tile_query(tls, z)), args).fetchone()["QUERY PLAN"][0]["Plan"]
         used = [(name, n) for name, n in _index_scans(plan) if name in partial]
-        assert len(used) == 1, (z, _index_scans(plan))
-        assert inside > 100 and used[0][1] == (0 if z == 12 else inside), (z, inside, used)
+        assert inside > 100, (z, inside)
+        if z == 12:
+            assert used and used[0][1] == 0, (z, _index_scans(plan))
+        else:
+            assert not used and _index_scans(plan), (z, _index_scans(plan))
         tiles[z] = (args, conn.execute(mvt.tile_query(tls, z), args).fetchone()["mvt"])
     assert tiles[12][1] == b"" and len(tiles[13][1]) > 1000
     with conn.transaction(force_rollback=True):  # the same tiles without the indexes

@@ -107,7 +107,7 @@ def index_geometry(conn: psycopg.Connection, layer: LayerDef, table: str) -> Non
         sql.Identifier(f"{table}_geom"), ident))
     # overview zooms: only the features big enough to be drawn there (gis.overview), so a
     # low-zoom tile reads what it draws, not every small parcel under it
-    for z in overview.indexed_zooms(layer.tiles, layer.geometry):
+    for z in _selective_zooms(conn, layer, ident):
         # unnamed: PostgreSQL makes unique names however long the table's
         conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom) WHERE {}").format(
             ident, overview.big_enough(layer.tiles, z, overview.stored_box())))
@@ -115,6 +115,23 @@ def index_geometry(conn: psycopg.Connection, layer: LayerDef, table: str) -> Non
     conn.execute(sql.SQL("CREATE INDEX {} ON {} ({}, fid)").format(
         sql.Identifier(f"{table}_sfc"), ident, sql.Identifier(sfc.COLUMN)))
     conn.execute(sql.SQL("ANALYZE {}").format(ident))
+
+
+def _selective_zooms(conn: psycopg.Connection, layer: LayerDef,
+                     ident: sql.Composable) -> list[int]:
+    """The overview zooms whose partial index would leave out at least half of the features:
+    where most features are big enough to be drawn, the full index reads about as much and
+    building a second one would only lengthen the load (one scan counts them all)."""
+    zooms = overview.indexed_zooms(layer.tiles, layer.geometry)
+    if not zooms:
+        return []
+    counts = sql.SQL(", ").join(
+        sql.SQL("count(*) FILTER (WHERE {}) AS {}").format(
+            overview.big_enough(layer.tiles, z, overview.stored_box()),
+            sql.Identifier(f"z{z}")) for z in zooms)
+    row = conn.execute(sql.SQL("SELECT count(*) AS n, {} FROM {}").format(
+        counts, ident)).fetchone()
+    return [z for z in zooms if row[f"z{z}"] * 2 <= row["n"]]
 
 
 def table_stats(conn: psycopg.Connection, table: str) -> tuple[int, list[float] | None]:
