@@ -533,7 +533,7 @@ def _write(conn, layer, current, version: int, typed, geoms, written: list[int],
                 cp.write(rows)
         tables.index_keys(conn, layer, new)
         searchindex.create(conn, layer, new)
-        tables.index_geometry(conn, new)
+        tables.index_geometry(conn, layer, new)
         return new, None, "table", pad if kept else 0.0
     rows = csv_bytes(typed, columns, np.asarray(written, dtype=np.int64),
                      [None] * len(written), geoms, curve) if written else b""

@@ -7,13 +7,14 @@ import geopandas as gpd
 import psycopg
 import pytest
 import shapely
+from psycopg import sql
 from psycopg.rows import dict_row
 
-from gis import edits
+from gis import edits, overview
 from gis.edits import Op
 from gis.layerdef import get_layer_def
 from gis.settings import get_settings
-from tests.builders import write
+from tests.builders import parcel_frame, write
 from tests.conftest import run_gis
 
 LAYER = "trees"
@@ -184,3 +185,45 @@ def test_an_edit_version_pages_by_fid_without_sorting(db):
         plan = "\n".join(p["QUERY PLAN"] for p in db.execute(
             "EXPLAIN SELECT * FROM data.trees WHERE fid > 0 ORDER BY fid LIMIT 2").fetchall())
     assert "Merge Append" in plan and "Sort" not in plan.replace("Sort Key", ""), plan
+
+
+def test_overview_indexes_after_a_full_table_edit_and_under_an_overlay(own_database, open_tmp,
+                                                                       monkeypatch):
+    """Parcels are drawn as overviews at z12-z13: the load makes a partial index of each of
+    those zooms where most parcels are too small to draw (gis.overview; the test parcels: z12
+    only), a full-table edit makes it again, and the view of an overlay edit still reaches its
+    base table's through the view."""
+    monkeypatch.setenv("DATABASE_URL", own_database)
+    get_settings.cache_clear()
+    run_gis("load", str(write(parcel_frame(60), open_tmp / "thua.shp")), "--layer",
+            "cadastral_parcels", "--force", check=True)
+    layer = get_layer_def("cadastral_parcels")
+    with psycopg.connect(own_database, autocommit=True, row_factory=dict_row) as c:
+        def partial(version: int) -> list[str]:
+            return [r["indexname"] for r in c.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'data' AND tablename = %s "
+                "AND indexdef LIKE '%%WHERE%%' ORDER BY indexname",
+                (f"cadastral_parcels__v{version}",))]
+
+        loaded = c.execute("SELECT current_version AS v FROM spp.layers WHERE id = %s",
+                           ("cadastral_parcels",)).fetchone()["v"]
+        assert len(partial(loaded)) == 1
+        fids = [r["fid"] for r in c.execute(
+            "SELECT fid FROM data.cadastral_parcels ORDER BY fid LIMIT 2")]
+        r = edits.apply(c, layer, [Op("update", fids[0], {"properties": {
+            "land_use_code": "ODT"}})], "x", {})
+        assert r.strategy == "overlay" and partial(r.version) == []
+        with c.transaction():
+            c.execute("SET LOCAL enable_seqscan = off")
+            plan = "\n".join(p["QUERY PLAN"] for p in c.execute(sql.SQL(
+                "EXPLAIN SELECT d.fid FROM data.{} d WHERE d.geom && "
+                "ST_MakeEnvelope(105.77, 10.02, 105.80, 10.05, 4326) AND {}").format(
+                sql.Identifier(f"cadastral_parcels__v{r.version}"),
+                overview.big_enough(layer.tiles, 12, overview.stored_box()))).fetchall())
+        assert any(name in plan for name in partial(loaded)), plan
+
+        monkeypatch.setenv("SPP_EDIT_OVERLAY_MAX_ROWS", "0")
+        get_settings.cache_clear()
+        r = edits.apply(c, layer, [Op("update", fids[1], {"properties": {
+            "land_use_code": "ODT"}})], "x", {})
+        assert r.strategy == "table" and len(partial(r.version)) == 1

@@ -16,6 +16,7 @@ import morecantile
 import psycopg
 import pytest
 import shapely
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from gis.layerdef import get_layer_def
@@ -228,7 +229,8 @@ def test_overview_zooms_leave_out_parcels_under_min_size(tiles, conn):
 
 def test_overview_tile_keeps_at_most_max_features_the_largest(database_url, conn):
     """The budget of an overview tile, on the tile statement itself (a layer file with a
-    budget of 10): exactly the 10 parcels of the tile with the greatest bounding-box side."""
+    budget of 10): exactly the 10 parcels of the tile with the greatest bounding-box side (in
+    Web Mercator, where the pixels are)."""
     from services.catalog import Catalog
     from services.tiles import mvt
 
@@ -243,17 +245,76 @@ def test_overview_tile_keeps_at_most_max_features_the_largest(database_url, conn
         update={"tiles": opts}))
     p = parcel(conn, 50)
     t = TMS.tile(p["lon"], p["lat"], 13)
-    for stored in (True, False):
-        query = mvt.tile_query([mvt.tile_layer(PUBLIC, layer)], 13, stored)
+    # as served; transforming (SPP_TILE_STORED_MERCATOR=0); a table without the stored copy
+    for stored, mercator in ((True, True), (False, True), (True, False)):
+        seen = dataclasses.replace(layer, mercator=mercator)
+        query = mvt.tile_query([mvt.tile_layer(PUBLIC, seen)], 13, stored)
         data = conn.execute(query, {"z": t.z, "x": t.x, "y": t.y}).fetchone()["mvt"]
         feats = decode(bytes(data))["cadastral_parcels"]["features"]
         sizes = {r["fid"]: r["size"] for r in conn.execute(
-            "SELECT fid, greatest(ST_XMax(geom) - ST_XMin(geom), ST_YMax(geom) - ST_YMin(geom)) "
-            "AS size FROM data.cadastral_parcels WHERE geom && "
+            "SELECT fid, greatest(ST_XMax(b) - ST_XMin(b), ST_YMax(b) - ST_YMin(b)) AS size "
+            "FROM (SELECT fid, geom, Box2D(geom_3857) AS b FROM data.cadastral_parcels) p "
+            "WHERE geom && "
             "ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)", (t.z, t.x, t.y))}
         assert len(sizes) > 10 and len(feats) == 10
         kept = {f["id"] for f in feats}
         assert min(sizes[k] for k in kept) >= max(v for k, v in sizes.items() if k not in kept)
+
+
+def _index_scans(plan: dict) -> list[tuple[str, int]]:
+    """(index name, rows it returned) of every index scan in an EXPLAIN ANALYZE JSON plan."""
+    found = [(plan["Index Name"], plan["Actual Rows"])] if "Index Name" in plan else []
+    for sub in plan.get("Plans", []):
+        found += _index_scans(sub)
+    return found
+
+
+def test_overview_tiles_read_only_the_features_big_enough(database_url, conn):
+    """An overview zoom of parcels where most parcels are too small to draw gets a partial index
+    of the parcels at least 3 px there (gis.overview), made by the load, and the tile statement
+    reads it: at z12, where every test parcel is under 3 px, the index gives no row although
+    the tile holds hundreds. At z13 all are 3.5 px wide: such an index would leave nothing out,
+    so the load does not build it and the tile reads the full index. Without the index the
+    tiles are the same bytes (the size test is then a filter)."""
+    from services.catalog import Catalog
+    from services.tiles import mvt
+
+    async def read():
+        async with await psycopg.AsyncConnection.connect(
+                web_role_url(database_url), row_factory=dict_row) as c:
+            return await Catalog().layers(c)
+
+    layer = asyncio.run(read())["cadastral_parcels"]
+    table = f"cadastral_parcels__v{layer.current_version}"
+    partial = {r["indexname"] for r in conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = 'data' AND tablename = %s "
+        "AND indexdef LIKE '%%WHERE%%'", (table,))}
+    assert len(partial) == 1  # z12 only: at z13 every test parcel is drawn
+    p = parcel(conn)
+    tiles, tls = {}, [mvt.tile_layer(PUBLIC, layer)]
+    for z in (12, 13):
+        t = TMS.tile(p["lon"], p["lat"], z)
+        args = {"z": t.z, "x": t.x, "y": t.y}
+        inside = conn.execute(
+            "SELECT count(*) AS n FROM data.cadastral_parcels "
+            "WHERE geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)",
+            (t.z, t.x, t.y)).fetchone()["n"]
+        plan = conn.execute(sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) {}").format(
+            mvt.tile_query(tls, z)), args).fetchone()["QUERY PLAN"][0]["Plan"]
+        used = [(name, n) for name, n in _index_scans(plan) if name in partial]
+        assert inside > 100, (z, inside)
+        if z == 12:
+            assert used and used[0][1] == 0, (z, _index_scans(plan))
+        else:
+            assert not used and _index_scans(plan), (z, _index_scans(plan))
+        tiles[z] = (args, conn.execute(mvt.tile_query(tls, z), args).fetchone()["mvt"])
+    assert tiles[12][1] == b"" and len(tiles[13][1]) > 1000
+    with conn.transaction(force_rollback=True):  # the same tiles without the indexes
+        for name in partial:
+            conn.execute(sql.SQL("DROP INDEX data.{}").format(
+                sql.Identifier(name)))
+        for z, (args, data) in tiles.items():
+            assert conn.execute(mvt.tile_query(tls, z), args).fetchone()["mvt"] == data
 
 
 # -- zoom limits, empty tiles, invalid coordinates -------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from gis import sfc
+from gis import overview, sfc
 from gis.layerdef import LayerDef
 
 PG_TYPES = {"string": "text", "integer": "bigint", "number": "double precision",
@@ -101,14 +101,37 @@ def _repeats_key(conn: psycopg.Connection, layer: LayerDef, table: str) -> bool:
         sql.Identifier("data", table), keys)).fetchone()["r"]
 
 
-def index_geometry(conn: psycopg.Connection, table: str) -> None:
+def index_geometry(conn: psycopg.Connection, layer: LayerDef, table: str) -> None:
     ident = sql.Identifier("data", table)
     conn.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
         sql.Identifier(f"{table}_geom"), ident))
+    # overview zooms: only the features big enough to be drawn there (gis.overview), so a
+    # low-zoom tile reads what it draws, not every small parcel under it
+    for z in _selective_zooms(conn, layer, ident):
+        # unnamed: PostgreSQL makes unique names however long the table's
+        conn.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom) WHERE {}").format(
+            ident, overview.big_enough(layer.tiles, z, overview.stored_box())))
     # a bbox page: ranges of the curve read in (key, fid) order (services.ogc.query)
     conn.execute(sql.SQL("CREATE INDEX {} ON {} ({}, fid)").format(
         sql.Identifier(f"{table}_sfc"), ident, sql.Identifier(sfc.COLUMN)))
     conn.execute(sql.SQL("ANALYZE {}").format(ident))
+
+
+def _selective_zooms(conn: psycopg.Connection, layer: LayerDef,
+                     ident: sql.Composable) -> list[int]:
+    """The overview zooms whose partial index would leave out at least half of the features:
+    where most features are big enough to be drawn, the full index reads about as much and
+    building a second one would only lengthen the load (one scan counts them all)."""
+    zooms = overview.indexed_zooms(layer.tiles, layer.geometry)
+    if not zooms:
+        return []
+    counts = sql.SQL(", ").join(
+        sql.SQL("count(*) FILTER (WHERE {}) AS {}").format(
+            overview.big_enough(layer.tiles, z, overview.stored_box()),
+            sql.Identifier(f"z{z}")) for z in zooms)
+    row = conn.execute(sql.SQL("SELECT count(*) AS n, {} FROM {}").format(
+        counts, ident)).fetchone()
+    return [z for z in zooms if row[f"z{z}"] * 2 <= row["n"]]
 
 
 def table_stats(conn: psycopg.Connection, table: str) -> tuple[int, list[float] | None]:

@@ -11,7 +11,7 @@ connections.
 Below a layer's ``tiles.full_zoom`` a tile is an overview whose cost is bounded whatever the
 number of features (``gis.layerdef.vector.TileOptions``): the rows are chosen by their bounding
 boxes alone (at least ``min_size`` pixels, the ``max_features`` largest) before any geometry
-work.
+work, read through a partial index holding only the features that big (``gis.overview``).
 
 Which attributes a tile carries is ``tiles.fields`` of the layer definition (all fields when
 unset) intersected with what the caller may see (``services.access.visible_columns``): personal
@@ -34,6 +34,7 @@ from pathlib import Path
 from psycopg import sql
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gis import overview
 from gis.layerdef import VectorLayerDef
 from gis.layerdef.vector import TileOptions
 from gis.naming import version_table
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 EXTENT = 4096  # MVT grid units per tile side
 BUFFER = 64  # grid units drawn beyond the tile edge (strokes and circles across edges)
 MVT = "application/vnd.mapbox-vector-tile"
-WORLD_M = 40075016.685578488  # Web Mercator world width, metres
+WORLD_M = overview.WORLD_M
 SIMPLIFY_BELOW = 14  # zooms below this pre-simplify lines and polygons to one grid unit
 
 
@@ -132,7 +133,7 @@ def _layer_sql(t: TileLayer, z: int, stored: bool) -> sql.Composable:
     table = sql.Identifier("data", version_table(lyr.id, lyr.current_version))
     env = sql.Identifier("m4326" if point else "e4326")
     if opts.overview(z):
-        rows = sql.SQL("({}) d").format(_overview_rows(table, env, z, opts, point))
+        rows = sql.SQL("({}) d").format(_overview_rows(table, env, z, opts, point, lyr.mercator))
     else:
         rows = sql.SQL("{} d WHERE d.geom && (SELECT {} FROM env)").format(table, env)
     # no "WHERE geom IS NOT NULL" over ST_AsMVTGeom: PostgreSQL would compute it twice a row
@@ -145,25 +146,31 @@ def _layer_sql(t: TileLayer, z: int, stored: bool) -> sql.Composable:
 
 
 def _overview_rows(table: sql.Composable, env: sql.Composable, z: int, opts: TileOptions,
-                   point: bool) -> sql.Composable:
+                   point: bool, mercator: bool) -> sql.Composable:
     """Rows of an overview tile: lines and polygons at least ``min_size`` pixels wide or high,
-    the ``max_features`` largest (points: the first by id). The size is read from the bounding
-    box in degrees: ``min_size`` pixels of a 512-px tile are ``min_size * 360 / 512 / 2^z``
-    degrees of longitude, times cos(latitude) of latitude."""
+    the ``max_features`` largest (points: the first by id), chosen by their Web Mercator
+    bounding boxes alone (``gis.overview``). With the stored Web Mercator copy the size test is
+    the text of the version table's partial index of this zoom, so PostgreSQL reads only the
+    features big enough (a table without that index reads them all and filters)."""
     limit = sql.Literal(opts.max_features)
     if point:
         return sql.SQL("SELECT * FROM {} d WHERE d.geom && (SELECT {} FROM env) "
                        "ORDER BY d.fid LIMIT {}").format(table, env, limit)
-    degrees = sql.Literal(opts.min_size * 360 / 512 / (1 << z))
-    # the bounding box each geometry carries, read once a row (OFFSET 0: the subquery is not
-    # merged into the outer ones, which would compute Box2D once per use)
+    if mercator:
+        box, keep, outer = overview.stored_box(), overview.big_enough(
+            opts, z, overview.stored_box()), sql.SQL("")
+    else:  # no stored copy, no index: transformed once a row, then filtered
+        box, keep = sql.SQL("Box2D(ST_Transform(d.geom, 3857))"), sql.SQL("true")
+        outer = sql.SQL("WHERE {} ").format(overview.big_enough(opts, z, sql.SQL("b")))
+    # the box read once a row (OFFSET 0: the subquery is not merged into the outer one, which
+    # would compute it once per use); fid breaks ties of size, so which of equal features
+    # make the budget does not depend on the plan (partial index or not)
     return sql.SQL(
-        "SELECT * FROM (SELECT d.*, ST_XMax(b) - ST_XMin(b) AS w, ST_YMax(b) - ST_YMin(b) AS h "
-        "FROM (SELECT d.*, Box2D(d.geom) AS b FROM {table} d "
-        "WHERE d.geom && (SELECT {env} FROM env) OFFSET 0) d) s "
-        "WHERE w >= {deg} OR h >= {deg} * (SELECT coslat FROM env) "
-        "ORDER BY greatest(w, h) DESC LIMIT {limit}").format(
-        table=table, env=env, deg=degrees, limit=limit)
+        "SELECT * FROM (SELECT d.*, {box} AS b FROM {table} d "
+        "WHERE d.geom && (SELECT {env} FROM env) AND {keep} OFFSET 0) d {outer}"
+        "ORDER BY greatest(ST_XMax(b) - ST_XMin(b), ST_YMax(b) - ST_YMin(b)) DESC, d.fid "
+        "LIMIT {limit}").format(box=box, table=table, env=env, keep=keep, outer=outer,
+                                limit=limit)
 
 
 def tile_query(layers: list[TileLayer], z: int, stored: bool = True) -> sql.Composed:
@@ -178,8 +185,7 @@ def tile_query(layers: list[TileLayer], z: int, stored: bool = True) -> sql.Comp
     parts = sql.SQL(" || ").join(_layer_sql(t, z, stored) for t in layers)
     return sql.SQL(
         "WITH env AS (SELECT e, ST_Transform(e, 4326) AS e4326, "
-        "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {}), 4326) AS m4326, "
-        "cos(radians(ST_Y(ST_Transform(ST_Centroid(e), 4326)))) AS coslat "
+        "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {}), 4326) AS m4326 "
         "FROM ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e) "
         "SELECT {} AS mvt").format(sql.Literal(margin), parts)
 
