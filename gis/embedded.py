@@ -195,6 +195,10 @@ class EmbeddedCluster:
             "listen_addresses": "'127.0.0.1'",
             "unix_socket_directories": f"'{self.run_dir}'",
             "shared_buffers": "'256MB'",
+            # each `gis serve` worker keeps its psycopg pool and its asyncpg page/tile
+            # connections (services.pages) open: room for several servers and workers on one
+            # cluster (the test suite runs a dozen servers side by side) beside loads
+            "max_connections": "300",
             "work_mem": "'32MB'",
             "maintenance_work_mem": "'256MB'",
             "max_wal_size": "'2GB'",

@@ -81,6 +81,7 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 _DIGIT, _NEXT = _tables()
+_DIGIT_LIST, _NEXT_LIST = _DIGIT.tolist(), _NEXT.tolist()  # for one cell: Python ints
 
 
 def hilbert(ix: np.ndarray, iy: np.ndarray, lowest: int = 0) -> np.ndarray:
@@ -90,14 +91,20 @@ def hilbert(ix: np.ndarray, iy: np.ndarray, lowest: int = 0) -> np.ndarray:
     runs from the top level down."""
     x = np.asarray(ix, dtype=np.int64)
     y = np.asarray(iy, dtype=np.int64)
-    d = np.zeros(x.shape, np.int64)
-    state = np.zeros(x.shape, np.int64)
+    zero = np.zeros(np.broadcast_shapes(x.shape, y.shape), np.int64)
+    return _walk(x, y, zero, zero, ORDER, lowest)[0]
+
+
+def _walk(x: np.ndarray, y: np.ndarray, d: np.ndarray, state: np.ndarray, top: int,
+          lowest: int) -> tuple[np.ndarray, np.ndarray]:
+    """The curve's state machine over the levels from ``top`` down to ``lowest`` (multiples
+    of STEP), from index prefix ``d`` and orientation ``state`` (both broadcast with x, y)."""
     mask = (1 << STEP) - 1
-    for shift in range(ORDER - STEP, lowest - 1, -STEP):
+    for shift in range(top - STEP, lowest - 1, -STEP):
         idx = state << (2 * STEP) | ((x >> shift) & mask) << STEP | ((y >> shift) & mask)
         d = (d << (2 * STEP)) | _DIGIT[idx]
         state = _NEXT[idx]
-    return d
+    return d, state
 
 
 def half_extents(bounds: np.ndarray) -> np.ndarray:
@@ -157,11 +164,21 @@ def ranges(bbox: tuple[float, float, float, float], pad: float,
     while ((ix1 >> shift) - (ix0 >> shift) + 1) * ((iy1 >> shift) - (iy0 >> shift) + 1) \
             > max_cells:
         shift += 1
-    cx, cy = np.meshgrid(np.arange(ix0 >> shift, (ix1 >> shift) + 1, dtype=np.int64),
-                         np.arange(iy0 >> shift, (iy1 >> shift) + 1, dtype=np.int64))
-    low = shift - shift % STEP  # the curve walked down to the level of the cells only
-    prefix = np.unique(hilbert(cx.ravel() << shift, cy.ravel() << shift, low)
-                       >> (2 * (shift - low)))
+    # the cells' indices at their level, a row of x by a column of y (broadcast), the curve
+    # walked down to the cells' level only; the levels all the cells share are walked once
+    low = shift - shift % STEP
+    common = max((ix0 ^ ix1).bit_length(), (iy0 ^ iy1).bit_length(), low)
+    top = min(ORDER, -(-common // STEP) * STEP)
+    d = state = 0
+    mask = (1 << STEP) - 1
+    for level in range(ORDER - STEP, top - 1, -STEP):  # _walk of one cell, in Python ints
+        idx = state << (2 * STEP) | ((ix0 >> level) & mask) << STEP | ((iy0 >> level) & mask)
+        d, state = d << (2 * STEP) | _DIGIT_LIST[idx], _NEXT_LIST[idx]
+    cx = np.arange(ix0 >> shift, (ix1 >> shift) + 1, dtype=np.int64)[None, :] << shift
+    cy = np.arange(iy0 >> shift, (iy1 >> shift) + 1, dtype=np.int64)[:, None] << shift
+    # distinct cells have distinct indices: sorted, they are the curve's order
+    prefix = np.sort((_walk(cx, cy, np.int64(d), np.int64(state), top, low)[0]
+                      >> (2 * (shift - low))).ravel())
     # runs of consecutive cells along the curve; then the smallest gaps between runs are
     # joined (each join leaves the other gaps as they are) until max_ranges runs are left
     breaks = np.flatnonzero(np.diff(prefix) > 1)
