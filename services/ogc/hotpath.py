@@ -47,17 +47,22 @@ class ItemsHotPath:
         if fmt != "geojson":
             return await self.app(scope, receive, send)
         try:
-            who = await principal(request)
-            layers = self.state.catalog.fresh()
-            if layers is None:  # re-read the catalog (at most once a second)
-                async with self.state.pool.connection() as conn:
-                    layers = await self.state.catalog.layers(conn)
-            # no psycopg connection: the page query runs on services.pages
-            c = Ctx(request, None, who, layers, self.state.pages)
-            response = await items_response(c, m[1], fmt)
+            response = await items_response(await hot_ctx(self.state, request), m[1], fmt)
         except Exception as exc:  # the same OGC exception documents as FastAPI's handlers
             response = unexpected_error_response(exc, scope["path"])
         await gzipped(request, response)(scope, receive, send)
+
+
+async def hot_ctx(state, request: Request) -> Ctx:
+    """The context of a hot-path request: who asks, the catalogue (re-read at most once a
+    second) and no psycopg connection: its query runs on the page connections
+    (services.pages)."""
+    who = await principal(request)
+    layers = state.catalog.fresh()
+    if layers is None:
+        async with state.pool.connection() as conn:
+            layers = await state.catalog.layers(conn)
+    return Ctx(request, None, who, layers, state.pages)
 
 
 def gzipped(request: Request, response: Response) -> Response:

@@ -18,9 +18,8 @@ from types import SimpleNamespace
 
 from starlette.requests import Request
 
-from services.access import principal
 from services.ogc.errors import unexpected_error_response
-from services.ogc.http import Ctx
+from services.ogc.hotpath import hot_ctx
 from services.tiles import mvt
 from services.tiles.api import tile_response, vector_layer
 from services.tiles.matrix import TMS_ID, parse_tile
@@ -59,15 +58,10 @@ class TilesHotPath:
         scope["route"] = address[0]
         request = Request(scope, receive)
         try:
-            who = await principal(request)
-            layers = self.state.catalog.fresh()
-            if layers is None:  # re-read the catalog (at most once a second)
-                async with self.state.pool.connection() as conn:
-                    layers = await self.state.catalog.layers(conn)
-            c = Ctx(request, None, who, layers, self.state.pages)
+            c = await hot_ctx(self.state, request)
             layer = vector_layer(c, address[1])
             z, y, x = parse_tile(*address[2:])
-            response = await tile_response(request, c, [mvt.tile_layer(who, layer)], z, y, x)
+            response = await tile_response(request, c, [mvt.tile_layer(c.who, layer)], z, y, x)
         except Exception as exc:  # the same OGC exception documents as FastAPI's handlers
             response = unexpected_error_response(exc, scope["path"])
         await response(scope, receive, send)
