@@ -62,6 +62,7 @@ for _v in ("DATABASE_URL", "SPP_DATABASE_URL", "SPP_WEB_DATABASE_URL"):
     os.environ.pop(_v, None)  # always the benchmark's own embedded cluster
 
 import httpx  # noqa: E402
+import numpy as np  # noqa: E402
 
 from gis import db  # noqa: E402
 from gis.settings import get_settings  # noqa: E402
@@ -104,7 +105,7 @@ def free_port() -> int:
 
 def prepare_data(parcels: int = 300_000) -> str:
     """The loaded table (loaded here on the first run, or again when it holds another number
-    of parcels or was loaded before the curve keys); returns the database URL."""
+    of parcels or was loaded before the curve keys and their sample); returns the database URL."""
     url = db.database_url()
     db.migrate()
     with db.connect() as conn:
@@ -115,6 +116,10 @@ def prepare_data(parcels: int = 300_000) -> str:
         keyed = row["ok"] and conn.execute(
             "SELECT count(*) > 0 AS k FROM pg_attribute WHERE attrelid = "
             "'data.cadastral_parcels'::regclass AND attname = '_sfc'").fetchone()["k"]
+        keyed = keyed and conn.execute(  # and the key sample the server chooses plans by
+            "SELECT v.sfc_every IS NOT NULL AS s FROM spp.layers l JOIN spp.layer_versions v "
+            "ON v.layer_id = l.id AND v.version = l.current_version WHERE l.id = %s",
+            (LAYER,)).fetchone()["s"]
     if not keyed or abs(n - parcels) > parcels // 5:
         from gis.demo import ensure_sample
 
@@ -336,6 +341,7 @@ def our_statements(queries: list[str]) -> list[tuple[str, list]]:
 
     from services.catalog import Catalog
     from services.ogc import items
+    from services.ogc.curvesample import CurveSample
     from services.ogc.params import parse_items_query
 
     async def read() -> object:
@@ -345,37 +351,48 @@ def our_statements(queries: list[str]) -> list[tuple[str, list]]:
 
     info = asyncio.run(read())
     visible = {n: c for n, c in info.columns.items() if not c.personal}
+    sample = None  # the version's key sample: the server's choice of plan per box
+    with db.connect() as conn:
+        keys = conn.execute("SELECT sfc_sample FROM spp.layer_versions WHERE layer_id = %s "
+                            "AND version = %s", (LAYER, info.current_version)
+                            ).fetchone()["sfc_sample"]
+    if keys is not None and info.sfc_pad is not None:
+        sample = CurveSample(np.asarray(keys, dtype=np.int64), info.sfc_every, info.sfc_pad)
     out = []
     for text in queries:
         q = parse_items_query(QueryParams(text), visible, has_time=info.time_field is not None,
-                              layer_id=LAYER, curve=info.sfc_pad is not None)
+                              layer_id=LAYER, curve=info.sfc_pad is not None, sample=sample)
         out.append(items._page_statement(info, visible, q))
     return out
 
 
 def pgbench(url: str, statements: list[tuple[str, list]], seconds: int, concurrency: int,
             work: Path) -> dict:
-    """Transactions/s and latency of our page statement (``our_statements``), the values of
-    a random one of the list each time."""
-    lines = [f"\\set i random(0, {len(statements) - 1})"]
-    for k, (_text, values) in enumerate(statements):
-        kw = "\\if" if k == 0 else "\\elif"
-        lines.append(f"{kw} :i = {k}")
-        lines += [f"\\set v{n} {v!r}" for n, v in enumerate(values, 1)]
-    lines.append("\\endif")
-    text = statements[0][0]
-    if any(t != text for t, _v in statements):
-        sys.exit("pgbench: the statements differ in shape; give one query shape")
-    lines.append(re.sub(r"\$(\d+)", r":v\1", " ".join(text.split())) + ";")
-    script = work / "pgbench.sql"
-    script.write_text("\n".join(lines) + "\n")
+    """Transactions/s and latency of our page statements (``our_statements``): one script
+    per statement text (the plan chosen per box: along the curve or by id), weighted by how
+    many boxes have it, each run with the values of a random one of its boxes."""
+    shapes: dict[str, list[list]] = {}
+    for text, values in statements:
+        shapes.setdefault(text, []).append(values)
+    scripts = []
+    for n, (text, value_sets) in enumerate(shapes.items()):
+        lines = [f"\\set i random(0, {len(value_sets) - 1})"]
+        for k, values in enumerate(value_sets):
+            kw = "\\if" if k == 0 else "\\elif"
+            lines.append(f"{kw} :i = {k}")
+            lines += [f"\\set v{m} {v!r}" for m, v in enumerate(values, 1)]
+        lines.append("\\endif")
+        lines.append(re.sub(r"\$(\d+)", r":v\1", " ".join(text.split())) + ";")
+        script = work / f"pgbench{n}.sql"
+        script.write_text("\n".join(lines) + "\n")
+        scripts += ["-f", f"{script}@{len(value_sets)}"]
     logdir = work / "pglog"
     shutil.rmtree(logdir, ignore_errors=True)
     logdir.mkdir()
     m = re.match(r"postgresql://([^@:]+)(?::[^@]*)?@([^:/]+):(\d+)/(.+)", url)
     user, host, port, dbname = m.groups()
     out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(concurrency), "-j", "1",
-                          "-T", str(seconds), "-f", str(script), "-l", "--log-prefix",
+                          "-T", str(seconds), *scripts, "-l", "--log-prefix",
                           str(logdir / "tx"), "-h", host, "-p", port, "-U", user, dbname],
                          capture_output=True, text=True, cwd=logdir,
                          # the session settings of our page connections (services/pages.py)

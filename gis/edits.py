@@ -266,7 +266,11 @@ def _apply_locked(conn, layer, ops, actor, lineage, current, op, axis_swap, colu
         conn, layer.id, version, table_name=new_rel, base_table=base, feature_count=count,
         bbox=bbox, sfc_pad=pad, count_read=len(ops), count_loaded=len(written),
         count_rejected=0,
-        edits={**changes, **lineage, "strategy": strategy}, finished_at=_now(conn))
+        edits={**changes, **lineage, "strategy": strategy}, finished_at=_now(conn),
+        # an edit moves a few features: the previous version's sample still says which
+        # boxes hold many (services.ogc.query)
+        sfc_sample=current["sfc_sample"] if pad is not None else None,
+        sfc_every=current["sfc_every"] if pad is not None else None)
     versions.make_current(
         conn, versions.TABLES, layer.id,
         {"version": version, "table_name": new_rel, "feature_count": count, "bbox": bbox},

@@ -31,6 +31,8 @@ SLACK = 1e-9  # degrees added to a query's pad: rounding of the centre in float 
 # (a page starts with the first match of every range)
 MAX_CELLS = 1024
 MAX_RANGES = 8  # key ranges of a query (not counting the bucket)
+SAMPLE_SIZE = 32768  # keys a version keeps to estimate the matches of a box (``estimate``)
+MIN_EVERY = 4
 
 
 def _cell(v: float, offset: float, span: float) -> int:
@@ -193,3 +195,20 @@ def ranges(bbox: tuple[float, float, float, float], pad: float,
     runs = list(zip(starts.tolist(), ends.tolist(), strict=True))
     w = 2 * shift
     return [(lo << w, ((hi + 1) << w) - 1) for lo, hi in runs]
+
+
+def sample_every(count: int) -> int:
+    """One key in how many a version of ``count`` keyed features keeps in its sample: at most
+    SAMPLE_SIZE keys, so an estimate is within a few hundred features even at millions."""
+    return max(MIN_EVERY, -(-count // SAMPLE_SIZE))
+
+
+def estimate(sample: np.ndarray, every: int, key_ranges: list[tuple[int, int]]) -> int:
+    """About how many keyed features have a key in ``key_ranges``, from ``sample`` (every
+    ``every``-th key of a version in key order): each sampled key stands for ``every``
+    features, so the figure is within ``every`` per range of the count."""
+    if not key_ranges:
+        return 0
+    lo, hi = np.asarray(key_ranges, dtype=np.int64).T
+    return int((np.searchsorted(sample, hi, "right") - np.searchsorted(sample, lo, "left"))
+               .sum()) * every

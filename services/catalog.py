@@ -97,6 +97,9 @@ class LayerInfo:
     # the version's features carry curve keys (gis.sfc): a bbox query is widened by this
     # pad (degrees) and paged along the curve; None: the table has none (fid order)
     sfc_pad: float | None = None
+    # the version keeps a sample of its keys, one in sfc_every (gis.sfc.estimate; the keys
+    # themselves are read once per version: services.ogc.curvesample); None: no sample
+    sfc_every: int | None = None
     kind: str = "vector"  # vector | raster
     lineage: Lineage = Lineage()
 
@@ -220,13 +223,14 @@ class Catalog:
             temporal = [t["lo"], t["hi"]]
         return _info(r, layer, geometry_type=r["geometry_type"],
                      feature_count=r["feature_count"], columns=columns, temporal=temporal,
-                     mercator=mercator, sfc_pad=r["sfc_pad"] if curve else None)
+                     mercator=mercator, sfc_pad=r["sfc_pad"] if curve else None,
+                     sfc_every=r["sfc_every"] if curve else None)
 
 
 _LAYERS_SQL = (
     "SELECT l.*, coalesce(l.definition->>'kind', 'vector') AS kind, "
     "to_regclass(format('data.%I', l.id)) IS NOT NULL AS has_view, "
-    + "".join(f"v.{c} AS lineage_{c}, " for c in LINEAGE_COLUMNS) + "v.sfc_pad, "
+    + "".join(f"v.{c} AS lineage_{c}, " for c in LINEAGE_COLUMNS) + "v.sfc_pad, v.sfc_every, "
     + "(SELECT min(f.finished_at) FROM spp.layer_versions f WHERE f.layer_id = l.id AND "
     "f.status IN ('current', 'superseded', 'rolled_back')) AS lineage_first_loaded_at "
     "FROM spp.layers l LEFT JOIN spp.layer_versions v ON v.layer_id = l.id "

@@ -19,6 +19,7 @@ import shapely.geometry
 from psycopg.rows import dict_row
 
 from gis import sfc
+from services.ogc.curvesample import CURVE_MIN_MATCHES
 from tests.builders import NINH_KIEU, parcel_boxes, parcel_frame, write
 from tests.conftest import run_gis, serve
 
@@ -94,6 +95,51 @@ def test_a_page_reads_few_cells_beyond_the_box():
     assert cells * cell_deg2 < 4 * area
 
 
+def test_the_sample_estimates_the_keys_in_ranges():
+    """An estimate from every 4th key is within 4 per range of the true count."""
+    rng = np.random.default_rng(3)
+    keys = np.sort(rng.integers(0, 4**sfc.ORDER, 50_000))
+    sample = keys[3::4]
+    for _ in range(200):
+        bounds = np.sort(rng.integers(0, 4**sfc.ORDER, 2 * int(rng.integers(1, 9))))
+        ranges = list(zip(bounds[::2].tolist(), bounds[1::2].tolist(), strict=True))
+        true = sum(int(((keys >= lo) & (keys <= hi)).sum()) for lo, hi in ranges)
+        assert abs(sfc.estimate(sample, 4, ranges) - true) <= 4 * len(ranges)
+    assert sfc.estimate(sample, 4, []) == 0
+
+
+def test_a_cursor_continues_in_the_order_of_its_first_page():
+    """A box's plan is chosen on its first page; its `next` cursor keeps that plan even when
+    a newer version's sample would choose the other one."""
+    from starlette.datastructures import QueryParams
+
+    from services.catalog import Column
+    from services.ogc.cursor import encode_cursor
+    from services.ogc.curvesample import CurveSample
+    from services.ogc.params import CURVE_ORDER, parse_items_query
+
+    columns = {"parcel_no": Column("parcel_no", "integer", "parcel number", "số thửa")}
+    box = "105.7,10.0,105.8,10.1"
+    few = CurveSample(np.array([], dtype=np.int64), 4, 0.001)
+    xy = np.random.default_rng(5).uniform([105.7, 10.0], [105.8, 10.1], (50, 2))
+    many = CurveSample(np.sort(sfc.keys(np.hstack([xy, xy]), 0.001)), 100, 0.001)
+
+    def parse(sample, cursor=None):
+        text = f"bbox={box}" + (f"&cursor={cursor}" if cursor else "")
+        return parse_items_query(QueryParams(text), columns, has_time=False, layer_id=LAYER,
+                                 curve=True, sample=sample)
+
+    assert not parse(few).curve and parse(many).curve and parse(many).curve_ranges
+    along = encode_cursor([12345, 7], LAYER, [CURVE_ORDER])
+    by_id = encode_cursor([7], LAYER, [])
+    q = parse(few, along)
+    assert q.curve and q.cursor == [12345, 7]
+    q = parse(many, by_id)
+    assert not q.curve and q.cursor == [7]
+    with pytest.raises(Exception, match="cursor"):
+        parse(many, encode_cursor([7], "other_layer", []))
+
+
 # -- the API --------------------------------------------------------------------------------
 SMALL = parcel_boxes(1500)  # 50 x 30 parcels of ~33 x 22 m from NINH_KIEU
 X, Y = NINH_KIEU
@@ -144,9 +190,22 @@ def walk(client, box, limit: int = 37) -> list[int]:
     return ids
 
 
-def check_every_box(served, expect_curve: bool = True) -> None:
+def current_sample(conn) -> tuple[np.ndarray, int, float]:
+    """The current version's key sample, its step and its pad, as the server reads them."""
+    r = conn.execute(
+        "SELECT v.sfc_sample, v.sfc_every, v.sfc_pad FROM spp.layers l JOIN spp.layer_versions"
+        " v ON v.layer_id = l.id AND v.version = l.current_version WHERE l.id = %s",
+        (LAYER,)).fetchone()
+    return np.asarray(r["sfc_sample"], dtype=np.int64), r["sfc_every"], r["sfc_pad"]
+
+
+def check_every_box(served) -> None:
+    """Every box pages completely; along the curve (the large features, in the bucket,
+    first) when the version's sample says it holds many features, else by id."""
     time.sleep(1.2)  # the server's catalog re-reads a new version within a second
     conn, client = served["conn"], served["client"]
+    sample, every, pad = current_sample(conn)
+    orders = {}
     for name, box in BOXES.items():
         got = walk(client, box)
         rows = conn.execute(
@@ -154,8 +213,12 @@ def check_every_box(served, expect_curve: bool = True) -> None:
             "ST_MakeEnvelope(%s, %s, %s, %s, 4326)) ORDER BY _sfc, fid", box).fetchall()
         assert len(got) == len(set(got)), f"{name}: a feature twice"
         assert set(got) == {r["fid"] for r in rows}, f"{name}: features missing or extra"
-        if expect_curve:  # paged along the curve, the large features (bucket) first
-            assert got == [r["fid"] for r in rows], name
+        many = sfc.estimate(sample, every, sfc.ranges(box, pad)) >= CURVE_MIN_MATCHES
+        orders[name] = "curve" if many else "id"
+        expected = [r["fid"] for r in rows] if many else sorted(r["fid"] for r in rows)
+        assert got == expected, f"{name}: not in {orders[name]} order"
+    # the data exercises both plans: the city's box along the curve, a block's by id
+    assert orders["all"] == "curve" and orders["block"] == "id", orders
     # the boxes hold what they are meant to: large features in the bucket, edge cases
     assert conn.execute(f"SELECT count(*) AS n FROM data.{LAYER} WHERE _sfc = -1"
                         ).fetchone()["n"] >= len(LARGE)
@@ -168,8 +231,14 @@ def pad_of_current(conn) -> float | None:
 
 
 def test_bbox_paging_after_a_load(served):
-    pad = pad_of_current(served["conn"])
+    conn = served["conn"]
+    pad = pad_of_current(conn)
     assert pad is not None and 0 < pad < 0.001  # the small parcels'; the large: bucket
+    # the sample: every `every`-th key of the keyed features in key order
+    sample, every, _pad = current_sample(conn)
+    keys = [r["_sfc"] for r in conn.execute(
+        f"SELECT _sfc FROM data.{LAYER} WHERE _sfc >= 0 ORDER BY _sfc").fetchall()]
+    assert every == sfc.MIN_EVERY and sample.tolist() == keys[every - 1::every]
     check_every_box(served)
     # sortby and other bbox CRSs keep the id order (and page completely too)
     client = served["client"]

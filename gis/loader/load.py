@@ -369,6 +369,7 @@ def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, o
         searchindex.create(conn, layer, table)  # the web role cannot make it later
         tables.index_geometry(conn, layer, table)
         count, bbox = tables.table_stats(conn, table)
+        sample, every = tables.curve_sample(conn, table)
         # the change feed's diff (by feature id, kept by natural key or the key rule's
         # matching) gives the counts too; without either only counts can be compared (ids are
         # new each load)
@@ -400,7 +401,8 @@ def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, o
             count_repaired=result.count_repaired, count_rejected=result.count_rejected,
             count_empty=result.count_empty,
             rejects=[{"row": r, "reason": w} for r, w in result.rejects[:MAX_REJECTS_KEPT]],
-            feature_count=count, bbox=bbox, sfc_pad=curve.pad,
+            feature_count=count, bbox=bbox, sfc_pad=curve.pad, sfc_sample=sample,
+            sfc_every=every,
             finished_at=pd.Timestamp.now(tz="UTC").to_pydatetime(),
             message=json.dumps({"warnings": result.warnings, "code_lists": result.code_lists,
                                 "fields": mapping.describe(), "changes": result.changes,

@@ -17,6 +17,7 @@ from services.ogc.collections import CollectionId
 from services.ogc.cql import prepare_filter
 from services.ogc.crs import content_crs_header, parse_crs
 from services.ogc.cursor import encode_cursor
+from services.ogc.curvesample import curve_sample
 from services.ogc.errors import NotFound
 from services.ogc.html import page, svg_preview
 from services.ogc.http import (
@@ -59,7 +60,8 @@ async def items_response(c: Ctx, collection_id: str, fmt: str) -> Response:
         await prepare_filter(text, request.query_params.get("filter-lang"))
     q = parse_items_query(request.query_params, visible, has_time=layer.time_field is not None
                           and layer.time_field in visible, layer_id=layer.id,
-                          curve=layer.sfc_pad is not None)
+                          curve=layer.sfc_pad is not None,
+                          sample=await curve_sample(c.pages, layer))
     # the fields returned; a filter or sort may also reveal the others it names
     note_read(c.who, layer, q.properties if q.properties and not (q.has_filter or q.sortby)
               else visible)

@@ -54,6 +54,7 @@ class ItemsQuery:
     properties: list[str] | None = None
     cursor: list | None = None
     curve: bool = False  # paged along the layer's curve (gis.sfc): a CRS84 bbox, no sortby
+    curve_ranges: list[tuple[int, int]] | None = None  # the bbox's key ranges, when known
 
     @property
     def has_filter(self) -> bool:
@@ -161,10 +162,12 @@ def unknown_property(name: str, columns: dict[str, Column], where: str) -> Inval
 
 
 def parse_items_query(params, columns: dict[str, Column], *, has_time: bool,
-                      layer_id: str, curve: bool = False) -> ItemsQuery:
+                      layer_id: str, curve: bool = False, sample=None) -> ItemsQuery:
     """Validate every parameter of an items request (``params``: Starlette QueryParams) but
     ``f``, which ``ITEMS.format`` parsed. ``curve``: the layer's version has curve keys
-    (a bbox in CRS84 without sortby is then paged along the curve)."""
+    (a bbox in CRS84 without sortby may then be paged along the curve); ``sample``: its
+    ``CurveSample`` (services.ogc.curvesample), which keeps boxes of few features in id
+    order; a cursor continues in the order of the page that made it."""
     given = ITEMS.given(params, columns)
     get = given.get
     q = ItemsQuery()
@@ -196,11 +199,25 @@ def parse_items_query(params, columns: dict[str, Column], *, has_time: bool,
     q.curve = (curve and q.bbox is not None and not q.sortby and q.bbox_crs.is_wgs84
                and not q.bbox_crs.lat_first)
     if get("cursor") is not None:
-        from services.ogc.cursor import decode_cursor
-
-        q.cursor = decode_cursor(given["cursor"], layer_id, q.order,
-                                 {**columns, CURVE_KEY.name: CURVE_KEY} if q.curve else columns)
+        q.cursor = _page_cursor(q, given["cursor"], layer_id, columns)
+    elif q.curve and sample is not None:
+        q.curve_ranges = sample.ranges_if_many(q.bbox)
+        q.curve = q.curve_ranges is not None
     return q
+
+
+def _page_cursor(q: ItemsQuery, token: str, layer_id: str, columns: dict[str, Column]) -> list:
+    """The cursor's key; under a bbox that may go along the curve, the order of the page
+    that made it (the curve's (key, fid) or the id's), whichever the token opens with."""
+    from services.ogc.cursor import decode_cursor
+
+    if not q.curve:
+        return decode_cursor(token, layer_id, q.order, columns)
+    try:
+        return decode_cursor(token, layer_id, q.order, {**columns, CURVE_KEY.name: CURVE_KEY})
+    except InvalidParameter:
+        q.curve = False  # a page of a box of few features: by id
+        return decode_cursor(token, layer_id, q.order, columns)
 
 
 def parse_filter_lang(value: str | None) -> str:
