@@ -311,8 +311,10 @@ resources:
 
 
 # -- load ---------------------------------------------------------------------------------
-def wrk(server: Server, paths: list[str], seconds: int, concurrency: int, work: Path) -> dict:
-    plist = work / f"paths-{server.name}.txt"
+def wrk(server: Server, paths: list[str], seconds: int, concurrency: int, work: Path,
+        case: str = "") -> dict:
+    # paths-ours.txt: the many-clients list, which bench/items_instructions.py replays
+    plist = work / f"paths-{server.name}{f'-{case}' if case else ''}.txt"
     plist.write_text("\n".join(paths) + "\n")
     script = work / "bench.lua"
     script.write_text(LUA)
@@ -623,10 +625,10 @@ def main() -> None:
                 queries = [f"bbox={bbox_text(b)}&limit={LIMIT}" for b in boxes]
                 paths = [s.items_path(q) for q in queries]
                 statements = our_statements(queries) if peer else None
-                wrk(s, paths, 2, 1, work)  # warm-up (and past the custom plans)
+                wrk(s, paths, 2, 1, work, name)  # warm-up (and past the custom plans)
                 mine, theirs = [], []
                 for _ in range(args.density_runs):
-                    mine.append(wrk(s, paths, args.density_seconds, 1, work))
+                    mine.append(wrk(s, paths, args.density_seconds, 1, work, name))
                     if peer:
                         theirs.append(pgbench(url, statements, args.density_seconds, 1, work))
                 r = density[s.name][name] = middle(mine)

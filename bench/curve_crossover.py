@@ -96,7 +96,7 @@ async def main() -> None:
             found.append(await conn.fetchval(
                 "SELECT count(*) FROM data.cadastral_parcels WHERE "
                 "ST_Intersects(geom, ST_MakeEnvelope($1, $2, $3, $4, 4326))", *b))
-            est.append(sfc.estimate(keys, every, sfc.ranges(b, info.sfc_pad)))
+            est.append(sfc.estimate(keys, every, sfc.coarse_ranges(b, info.sfc_pad)))
             times = {True: [], False: []}
             for i in range(args.repeats + 3):
                 for curve, (text, values) in statements.items():

@@ -197,6 +197,41 @@ def ranges(bbox: tuple[float, float, float, float], pad: float,
     return [(lo << w, ((hi + 1) << w) - 1) for lo, hi in runs]
 
 
+def coarse_ranges(bbox: tuple[float, float, float, float], pad: float,
+                  per_axis: int = 4) -> list[tuple[int, int]]:
+    """Key ranges of at most ``per_axis`` x ``per_axis`` cells of one level covering the box
+    widened by ``pad``: a coarser cover than ``ranges`` (up to a few times the box's area),
+    computed in Python ints for a handful of cells, which is what ``estimate`` needs on every
+    request. Each cell is one aligned run of the curve."""
+    p = pad + SLACK
+    ix0, ix1 = _cell(bbox[0] - p, 180.0, 360.0), _cell(bbox[2] + p, 180.0, 360.0)
+    iy0, iy1 = _cell(bbox[1] - p, 90.0, 180.0), _cell(bbox[3] + p, 90.0, 180.0)
+    shift = 0
+    while (ix1 >> shift) - (ix0 >> shift) >= per_axis or \
+            (iy1 >> shift) - (iy0 >> shift) >= per_axis:
+        shift += 1
+    # as in ranges: the levels every cell shares walked once, then each cell's own
+    low = shift - shift % STEP
+    common = max((ix0 ^ ix1).bit_length(), (iy0 ^ iy1).bit_length(), low)
+    top = min(ORDER, -(-common // STEP) * STEP)
+    d = state = 0
+    mask = (1 << STEP) - 1
+    for level in range(ORDER - STEP, top - 1, -STEP):
+        idx = state << (2 * STEP) | ((ix0 >> level) & mask) << STEP | ((iy0 >> level) & mask)
+        d, state = d << (2 * STEP) | _DIGIT_LIST[idx], _NEXT_LIST[idx]
+    out = []
+    for cx in range(ix0 >> shift, (ix1 >> shift) + 1):
+        for cy in range(iy0 >> shift, (iy1 >> shift) + 1):
+            x, y, dd, st = cx << shift, cy << shift, d, state
+            for level in range(top - STEP, low - 1, -STEP):
+                idx = st << (2 * STEP) | ((x >> level) & mask) << STEP | ((y >> level) & mask)
+                dd, st = dd << (2 * STEP) | _DIGIT_LIST[idx], _NEXT_LIST[idx]
+            start = (dd >> (2 * (shift - low))) << (2 * shift)
+            out.append((start, start + (1 << (2 * shift)) - 1))
+    out.sort()
+    return out
+
+
 def sample_every(count: int) -> int:
     """One key in how many a version of ``count`` keyed features keeps in its sample: at most
     SAMPLE_SIZE keys, so an estimate is within a few hundred features even at millions."""

@@ -95,6 +95,34 @@ def test_a_page_reads_few_cells_beyond_the_box():
     assert cells * cell_deg2 < 4 * area
 
 
+def test_the_coarse_cover_holds_the_fine_one_in_a_few_cells():
+    """The cheap cover an estimate uses holds every key the page's ranges hold, in at most
+    16 cells, each one aligned run of the curve, and cells not much larger than the box."""
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        size = 10 ** rng.uniform(-5, 1.5, 2)
+        x0, y0 = rng.uniform(-180, 170), rng.uniform(-90, 80)
+        box = (x0, y0, x0 + size[0], y0 + size[1])
+        pad = float(rng.choice([0.0, 1e-5, 3e-4]))
+        coarse = sfc.coarse_ranges(box, pad)
+        assert 1 <= len(coarse) <= 16
+        for lo, hi in coarse:
+            n = hi - lo + 1
+            assert n & (n - 1) == 0 and lo % n == 0  # a whole cell of one level
+        # a point anywhere in the widened box has its key in the cover
+        px = rng.uniform(box[0] - pad, box[2] + pad, 300)
+        py = rng.uniform(box[1] - pad, box[3] + pad, 300)
+        keys = sfc.keys(np.column_stack([px, py, px, py]), threshold=1.0)
+        lo = np.array([r[0] for r in coarse])
+        hi = np.array([r[1] for r in coarse])
+        i = np.searchsorted(lo, keys, "right") - 1
+        assert ((i >= 0) & (keys <= hi[np.maximum(i, 0)])).all()
+        # a cell's side (in grid units) is at most twice the widened box's longer side
+        side = int(np.sqrt(coarse[0][1] - coarse[0][0] + 1))
+        span = max((box[2] - box[0] + 2 * pad) / 360, (box[3] - box[1] + 2 * pad) / 180)
+        assert side <= max(1, 2 * span * sfc.SIDE)
+
+
 def test_the_sample_estimates_the_keys_in_ranges():
     """An estimate from every 4th key is within 4 per range of the true count."""
     rng = np.random.default_rng(3)
@@ -129,7 +157,7 @@ def test_a_cursor_continues_in_the_order_of_its_first_page():
         return parse_items_query(QueryParams(text), columns, has_time=False, layer_id=LAYER,
                                  curve=True, sample=sample)
 
-    assert not parse(few).curve and parse(many).curve and parse(many).curve_ranges
+    assert not parse(few).curve and parse(many).curve
     along = encode_cursor([12345, 7], LAYER, [CURVE_ORDER])
     by_id = encode_cursor([7], LAYER, [])
     q = parse(few, along)
@@ -213,7 +241,7 @@ def check_every_box(served) -> None:
             "ST_MakeEnvelope(%s, %s, %s, %s, 4326)) ORDER BY _sfc, fid", box).fetchall()
         assert len(got) == len(set(got)), f"{name}: a feature twice"
         assert set(got) == {r["fid"] for r in rows}, f"{name}: features missing or extra"
-        many = sfc.estimate(sample, every, sfc.ranges(box, pad)) >= CURVE_MIN_MATCHES
+        many = sfc.estimate(sample, every, sfc.coarse_ranges(box, pad)) >= CURVE_MIN_MATCHES
         orders[name] = "curve" if many else "id"
         expected = [r["fid"] for r in rows] if many else sorted(r["fid"] for r in rows)
         assert got == expected, f"{name}: not in {orders[name]} order"

@@ -15,9 +15,10 @@ import numpy as np
 
 from gis import sfc
 
-# below this many estimated matches a box is paged by id: sorting them costs PostgreSQL less
-# than starting the curve's nine index scans (bench/README.md, "OGC API - Features")
-CURVE_MIN_MATCHES = 600
+# below this many keys estimated in the box's coarse cover (gis.sfc.coarse_ranges: 1-4 times
+# its matches) a box is paged by id: sorting its matches costs PostgreSQL less than the
+# curve's nine index scans (bench/curve_crossover.py; bench/README.md, "OGC API - Features")
+CURVE_MIN_MATCHES = 800
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,11 @@ class CurveSample:
     every: int
     pad: float  # the version's sfc_pad
 
-    def ranges_if_many(self, bbox: tuple[float, float, float, float]) -> list | None:
-        """The box's key ranges when it holds many features (page along the curve), else
-        None (page by id)."""
-        found = sfc.ranges(bbox, self.pad)
-        return found if sfc.estimate(self.keys, self.every, found) >= CURVE_MIN_MATCHES \
-            else None
+    def many(self, bbox: tuple[float, float, float, float]) -> bool:
+        """Whether the box holds many features (page along the curve) or few (by id), from
+        a coarse cover of it: a few cells, cheap on every request."""
+        return sfc.estimate(self.keys, self.every, sfc.coarse_ranges(bbox, self.pad)) \
+            >= CURVE_MIN_MATCHES
 
 
 _SAMPLES: dict[str, tuple[int, CurveSample | None]] = {}  # layer id → (version, sample)

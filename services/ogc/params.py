@@ -54,7 +54,6 @@ class ItemsQuery:
     properties: list[str] | None = None
     cursor: list | None = None
     curve: bool = False  # paged along the layer's curve (gis.sfc): a CRS84 bbox, no sortby
-    curve_ranges: list[tuple[int, int]] | None = None  # the bbox's key ranges, when known
 
     @property
     def has_filter(self) -> bool:
@@ -201,8 +200,7 @@ def parse_items_query(params, columns: dict[str, Column], *, has_time: bool,
     if get("cursor") is not None:
         q.cursor = _page_cursor(q, given["cursor"], layer_id, columns)
     elif q.curve and sample is not None:
-        q.curve_ranges = sample.ranges_if_many(q.bbox)
-        q.curve = q.curve_ranges is not None
+        q.curve = sample.many(q.bbox)
     return q
 
 

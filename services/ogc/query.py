@@ -149,9 +149,7 @@ def curve_values(layer: LayerInfo, q: ItemsQuery) -> dict:
     (key, fid), each range's first (key, fid) instead (``sk<i>``, ``sf<i>``): the cursor
     inside its range, the range's start after it, and ranges before it emptied, so each index
     scan starts where the page does (one lower bound, not the range's and the cursor's)."""
-    ranges = [(sfc.BUCKET, sfc.BUCKET),
-              *(q.curve_ranges if q.curve_ranges is not None
-                else sfc.ranges(q.bbox, layer.sfc_pad))]
+    ranges = [(sfc.BUCKET, sfc.BUCKET), *sfc.ranges(q.bbox, layer.sfc_pad)]
     ranges += [(1, 0)] * (CURVE_BRANCHES - len(ranges))
     out: dict = {}
     for i, (lo, hi) in enumerate(ranges):
