@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from gis.text.letters import LETTERS
 
@@ -56,12 +57,23 @@ for _b, _g in _DECODE_TABLE.items():  # punctuation and other unmapped cp1252 gl
 _UPPER = str.maketrans({c: c.upper() for c in (*LETTERS, *"abcdefghijklmnopqrstuvwxyz")})
 # Letters whose byte says nothing about case: the toned lower-case letters of ABC.
 CASE_LOST = frozenset(c for c in ABC.values() if c.islower()) - frozenset("ăâêôơưđ")
-_WORD = re.compile(r"[^\W\d_]+")
+_WORDS = re.compile(r"([^\W\d_]+)")  # split() keeps the words
 
 
 def _known_case(letters: str) -> list[bool]:
     """isupper() of each letter whose case the bytes record."""
     return [c.isupper() for c in letters if c not in CASE_LOST]
+
+
+@lru_cache(maxsize=1 << 16)
+def _word(word: str) -> tuple[bool, bool, bool | None, str, str]:
+    """What restore_capitals needs of one word, cached (a file's words repeat): whether its
+    tail (letters after the first) shows a known case, whether every known one is a capital,
+    its first letter's case (None: lost), its capitals form and its capital-initial form."""
+    tail = _known_case(word[1:])
+    first = None if word[0] in CASE_LOST else word[0].isupper()
+    return (bool(tail), all(tail), first, word.translate(_UPPER),
+            word[0].upper() + word[1:] if word[0] in CASE_LOST else word)
 
 
 def restore_capitals(text: str) -> str:
@@ -73,28 +85,21 @@ def restore_capitals(text: str) -> str:
     when at least two words show a known capital initial and none a small one
     ("Xã Nhơn ái" -> "Xã Nhơn Ái"). "Cờ Đỏ" stays as it is: it could also be "CỜ ĐỎ".
     """
-    words = _WORD.findall(text)
-    tails = _known_case("".join(w[1:] for w in words))
-    if tails and all(tails):
+    parts = _WORDS.split(text)  # separators at even positions, words at odd ones
+    if len(parts) == 1:
+        return text
+    facts = [_word(w) for w in parts[1::2]]
+    shown = [f for f in facts if f[0]]
+    if shown and all(f[1] for f in shown):
         return text.translate(_UPPER)
-
-    def capitals(m: re.Match[str]) -> str:
-        tail = _known_case(m.group()[1:])
-        return m.group().translate(_UPPER) if tail and all(tail) else m.group()
-
-    text = _WORD.sub(capitals, text)
-    initials = _known_case("".join(w[0] for w in words))
+    initials = [f[2] for f in facts if f[2] is not None]
     title = len(initials) >= 2 and all(initials)
-    first = True
-
-    def initial(m: re.Match[str]) -> str:
-        nonlocal first
-        word, at_start, first = m.group(), first, False
-        if word[0] in CASE_LOST and (at_start or title):
-            return word[0].upper() + word[1:]
-        return word
-
-    return _WORD.sub(initial, text)
+    for i, (tail_known, tail_capitals, _first, capitals, initial) in enumerate(facts):
+        if tail_known and tail_capitals:  # this word typed in capitals
+            parts[2 * i + 1] = capitals
+        elif i == 0 or title:
+            parts[2 * i + 1] = initial
+    return "".join(parts)
 
 
 def decode(data: bytes, restore_case: bool = True) -> str:
