@@ -62,7 +62,6 @@ for _v in ("DATABASE_URL", "SPP_DATABASE_URL", "SPP_WEB_DATABASE_URL"):
     os.environ.pop(_v, None)  # always the benchmark's own embedded cluster
 
 import httpx  # noqa: E402
-import numpy as np  # noqa: E402
 
 from gis import db  # noqa: E402
 from gis.settings import get_settings  # noqa: E402
@@ -359,7 +358,7 @@ def our_statements(queries: list[str]) -> list[tuple[str, list]]:
                             "AND version = %s", (LAYER, info.current_version)
                             ).fetchone()["sfc_sample"]
     if keys is not None and info.sfc_pad is not None:
-        sample = CurveSample(np.asarray(keys, dtype=np.int64), info.sfc_every, info.sfc_pad)
+        sample = CurveSample(list(keys), info.sfc_every, info.sfc_pad)
     out = []
     for text in queries:
         q = parse_items_query(QueryParams(text), visible, has_time=info.time_field is not None,

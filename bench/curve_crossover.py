@@ -28,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SPP_DATA_DIR", "/tmp/bench-features")
 
 import asyncpg  # noqa: E402
-import numpy as np  # noqa: E402
 from psycopg import AsyncConnection  # noqa: E402
 from psycopg.rows import dict_row  # noqa: E402
 from starlette.datastructures import QueryParams  # noqa: E402
@@ -74,7 +73,6 @@ async def main() -> None:
             "l.id AND v.version = l.current_version WHERE l.id = %s", (LAYER,)
         ).fetchone()["table_name"]
         keys, every = tables.curve_sample(conn, table)
-    keys = np.asarray(keys, dtype=np.int64)
     visible = {n: col for n, col in info.columns.items() if not col.personal}
     props = ",".join(visible)
     conn = await asyncpg.connect(db.database_url(), server_settings={

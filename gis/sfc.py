@@ -17,6 +17,7 @@ its centre's cell, and ``pad`` >= the half-extent of every keyed feature.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
@@ -238,12 +239,10 @@ def sample_every(count: int) -> int:
     return max(MIN_EVERY, -(-count // SAMPLE_SIZE))
 
 
-def estimate(sample: np.ndarray, every: int, key_ranges: list[tuple[int, int]]) -> int:
+def estimate(sample: list[int], every: int, key_ranges: list[tuple[int, int]]) -> int:
     """About how many keyed features have a key in ``key_ranges``, from ``sample`` (every
-    ``every``-th key of a version in key order): each sampled key stands for ``every``
-    features, so the figure is within ``every`` per range of the count."""
-    if not key_ranges:
-        return 0
-    lo, hi = np.asarray(key_ranges, dtype=np.int64).T
-    return int((np.searchsorted(sample, hi, "right") - np.searchsorted(sample, lo, "left"))
-               .sum()) * every
+    ``every``-th key of a version in key order, a list: a few binary searches in Python cost
+    less than numpy's calls): each sampled key stands for ``every`` features, so the figure is
+    within ``every`` per range of the count."""
+    return every * sum(bisect.bisect_right(sample, hi) - bisect.bisect_left(sample, lo)
+                       for lo, hi in key_ranges)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from gis import sfc
 
 # below this many keys estimated in the box's coarse cover (gis.sfc.coarse_ranges: 1-4 times
@@ -23,7 +21,7 @@ CURVE_MIN_MATCHES = 800
 
 @dataclass(frozen=True)
 class CurveSample:
-    keys: np.ndarray  # every ``every``-th curve key of the version, ascending
+    keys: list[int]  # every ``every``-th curve key of the version, ascending
     every: int
     pad: float  # the version's sfc_pad
 
@@ -50,7 +48,6 @@ async def curve_sample(pages, layer) -> CurveSample | None:
         [layer.id, layer.current_version])
     sample = None
     if row is not None and row["sfc_sample"] is not None:
-        sample = CurveSample(np.asarray(row["sfc_sample"], dtype=np.int64), layer.sfc_every,
-                             layer.sfc_pad)
+        sample = CurveSample(list(row["sfc_sample"]), layer.sfc_every, layer.sfc_pad)
     _SAMPLES[layer.id] = (layer.current_version, sample)
     return sample
