@@ -154,29 +154,49 @@ class Keyer:
         return k
 
 
+def _box_cells(bbox: tuple[float, float, float, float], pad: float
+               ) -> tuple[int, int, int, int]:
+    """The grid cells (ix0, ix1, iy0, iy1) spanned by the box widened by ``pad``."""
+    p = pad + SLACK
+    return (_cell(bbox[0] - p, 180.0, 360.0), _cell(bbox[2] + p, 180.0, 360.0),
+            _cell(bbox[1] - p, 90.0, 180.0), _cell(bbox[3] + p, 90.0, 180.0))
+
+
+def _walk_one(x: int, y: int, d: int, state: int, top: int, lowest: int) -> tuple[int, int]:
+    """``_walk`` of one cell in Python ints (cheaper than numpy for a handful of cells)."""
+    mask = (1 << STEP) - 1
+    for level in range(top - STEP, lowest - 1, -STEP):
+        idx = state << (2 * STEP) | ((x >> level) & mask) << STEP | ((y >> level) & mask)
+        d, state = d << (2 * STEP) | _DIGIT_LIST[idx], _NEXT_LIST[idx]
+    return d, state
+
+
+def _shared_levels(ix0: int, ix1: int, iy0: int, iy1: int, shift: int
+                   ) -> tuple[int, int, int, int]:
+    """For the cells of level ``shift`` over a box: (low, top, d, state), the STEP-aligned
+    level the cells' walk ends at, the level down to which every cell shares its path, and
+    the index prefix and orientation there (walked once, from the first cell)."""
+    low = shift - shift % STEP
+    common = max((ix0 ^ ix1).bit_length(), (iy0 ^ iy1).bit_length(), low)
+    top = min(ORDER, -(-common // STEP) * STEP)
+    d, state = _walk_one(ix0, iy0, 0, 0, ORDER, top)
+    return low, top, d, state
+
+
 def ranges(bbox: tuple[float, float, float, float], pad: float,
            max_cells: int = MAX_CELLS, max_ranges: int = MAX_RANGES) -> list[tuple[int, int]]:
     """Key ranges (inclusive, ascending, disjoint) holding the key of every keyed feature of
     half-extent <= ``pad`` that may intersect ``bbox`` (lon/lat): the cells of one level
     covering the box widened by pad, as runs of the curve, the closest runs joined until at
     most ``max_ranges`` are left. The bucket is not among them."""
-    p = pad + SLACK
-    ix0, ix1 = _cell(bbox[0] - p, 180.0, 360.0), _cell(bbox[2] + p, 180.0, 360.0)
-    iy0, iy1 = _cell(bbox[1] - p, 90.0, 180.0), _cell(bbox[3] + p, 90.0, 180.0)
+    ix0, ix1, iy0, iy1 = _box_cells(bbox, pad)
     shift = 0  # the finest level whose cells over the box number at most max_cells
     while ((ix1 >> shift) - (ix0 >> shift) + 1) * ((iy1 >> shift) - (iy0 >> shift) + 1) \
             > max_cells:
         shift += 1
     # the cells' indices at their level, a row of x by a column of y (broadcast), the curve
     # walked down to the cells' level only; the levels all the cells share are walked once
-    low = shift - shift % STEP
-    common = max((ix0 ^ ix1).bit_length(), (iy0 ^ iy1).bit_length(), low)
-    top = min(ORDER, -(-common // STEP) * STEP)
-    d = state = 0
-    mask = (1 << STEP) - 1
-    for level in range(ORDER - STEP, top - 1, -STEP):  # _walk of one cell, in Python ints
-        idx = state << (2 * STEP) | ((ix0 >> level) & mask) << STEP | ((iy0 >> level) & mask)
-        d, state = d << (2 * STEP) | _DIGIT_LIST[idx], _NEXT_LIST[idx]
+    low, top, d, state = _shared_levels(ix0, ix1, iy0, iy1, shift)
     cx = np.arange(ix0 >> shift, (ix1 >> shift) + 1, dtype=np.int64)[None, :] << shift
     cy = np.arange(iy0 >> shift, (iy1 >> shift) + 1, dtype=np.int64)[:, None] << shift
     # distinct cells have distinct indices: sorted, they are the curve's order
@@ -204,29 +224,17 @@ def coarse_ranges(bbox: tuple[float, float, float, float], pad: float,
     widened by ``pad``: a coarser cover than ``ranges`` (up to a few times the box's area),
     computed in Python ints for a handful of cells, which is what ``estimate`` needs on every
     request. Each cell is one aligned run of the curve."""
-    p = pad + SLACK
-    ix0, ix1 = _cell(bbox[0] - p, 180.0, 360.0), _cell(bbox[2] + p, 180.0, 360.0)
-    iy0, iy1 = _cell(bbox[1] - p, 90.0, 180.0), _cell(bbox[3] + p, 90.0, 180.0)
+    ix0, ix1, iy0, iy1 = _box_cells(bbox, pad)
     shift = 0
     while (ix1 >> shift) - (ix0 >> shift) >= per_axis or \
             (iy1 >> shift) - (iy0 >> shift) >= per_axis:
         shift += 1
     # as in ranges: the levels every cell shares walked once, then each cell's own
-    low = shift - shift % STEP
-    common = max((ix0 ^ ix1).bit_length(), (iy0 ^ iy1).bit_length(), low)
-    top = min(ORDER, -(-common // STEP) * STEP)
-    d = state = 0
-    mask = (1 << STEP) - 1
-    for level in range(ORDER - STEP, top - 1, -STEP):
-        idx = state << (2 * STEP) | ((ix0 >> level) & mask) << STEP | ((iy0 >> level) & mask)
-        d, state = d << (2 * STEP) | _DIGIT_LIST[idx], _NEXT_LIST[idx]
+    low, top, d, state = _shared_levels(ix0, ix1, iy0, iy1, shift)
     out = []
     for cx in range(ix0 >> shift, (ix1 >> shift) + 1):
         for cy in range(iy0 >> shift, (iy1 >> shift) + 1):
-            x, y, dd, st = cx << shift, cy << shift, d, state
-            for level in range(top - STEP, low - 1, -STEP):
-                idx = st << (2 * STEP) | ((x >> level) & mask) << STEP | ((y >> level) & mask)
-                dd, st = dd << (2 * STEP) | _DIGIT_LIST[idx], _NEXT_LIST[idx]
+            dd = _walk_one(cx << shift, cy << shift, d, state, top, low)[0]
             start = (dd >> (2 * (shift - low))) << (2 * shift)
             out.append((start, start + (1 << (2 * shift)) - 1))
     out.sort()
