@@ -268,7 +268,7 @@ def _apply_locked(conn, layer, ops, actor, lineage, current, op, axis_swap, colu
         count_rejected=0,
         edits={**changes, **lineage, "strategy": strategy}, finished_at=_now(conn),
         # an edit moves a few features: the previous version's sample still says which
-        # boxes hold many (services.ogc.query)
+        # boxes hold many (services.ogc.curvesample)
         sfc_sample=current["sfc_sample"] if pad is not None else None,
         sfc_every=current["sfc_every"] if pad is not None else None)
     versions.make_current(
