@@ -72,7 +72,7 @@ async def main() -> None:
             "SELECT v.table_name FROM spp.layers l JOIN spp.layer_versions v ON v.layer_id = "
             "l.id AND v.version = l.current_version WHERE l.id = %s", (LAYER,)
         ).fetchone()["table_name"]
-        keys, every = tables.curve_sample(conn, table)
+        keys, every = tables.curve_sample(conn, table, tables.table_stats(conn, table)[0])
     visible = {n: col for n, col in info.columns.items() if not col.personal}
     props = ",".join(visible)
     conn = await asyncpg.connect(db.database_url(), server_settings={

@@ -369,7 +369,7 @@ def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, o
         searchindex.create(conn, layer, table)  # the web role cannot make it later
         tables.index_geometry(conn, layer, table)
         count, bbox = tables.table_stats(conn, table)
-        sample, every = tables.curve_sample(conn, table)
+        sample, every = tables.curve_sample(conn, table, count)
         # the change feed's diff (by feature id, kept by natural key or the key rule's
         # matching) gives the counts too; without either only counts can be compared (ids are
         # new each load)

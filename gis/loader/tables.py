@@ -134,13 +134,12 @@ def _selective_zooms(conn: psycopg.Connection, layer: LayerDef,
     return [z for z in zooms if row[f"z{z}"] * 2 <= row["n"]]
 
 
-def curve_sample(conn: psycopg.Connection, table: str) -> tuple[list[int], int]:
+def curve_sample(conn: psycopg.Connection, table: str, count: int) -> tuple[list[int], int]:
     """Every ``every``-th curve key of the table's keyed features in key order, and
-    ``every``: what the server estimates the matches of a bbox from (``gis.sfc.estimate``)."""
+    ``every``: what the server estimates the matches of a bbox from (``gis.sfc.estimate``).
+    ``count``: the table's features (``table_stats``; the few in the bucket included)."""
     ident = sql.Identifier("data", table)
-    n = conn.execute(sql.SQL("SELECT count(*) AS n FROM {} WHERE {} >= 0").format(
-        ident, sql.Identifier(sfc.COLUMN))).fetchone()["n"]
-    every = sfc.sample_every(n)
+    every = sfc.sample_every(count)
     row = conn.execute(sql.SQL(
         "SELECT coalesce(array_agg(k ORDER BY k), '{{}}') AS keys FROM (SELECT {0} AS k, "
         "row_number() OVER (ORDER BY {0}) AS i FROM {1} WHERE {0} >= 0) s "
