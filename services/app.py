@@ -26,7 +26,7 @@ from services.planning import router as planning_router
 from services.raster import router as raster_router
 from services.ratelimit import RateLimit
 from services.replicas import ReadRouter
-from services.telemetry import Telemetry
+from services.telemetry import ACCESS_LOG, Telemetry
 from services.tiles import router as tiles_router
 from services.tiles.hotpath import TilesHotPath
 
@@ -81,6 +81,7 @@ def create_app(catalog_ttl: float = 1.0) -> Service:
                 await asyncio.to_thread(hooks[0].join, 15)
             await app.state.audit.stop()  # the rows queued so far are written
             await router.close()
+            ACCESS_LOG.flush()
 
     app = FastAPI(title="SPP Cần Thơ", lifespan=lifespan, openapi_url=None, docs_url=None,
                   redoc_url=None)
