@@ -370,10 +370,12 @@ def serve_cmd(host: str = typer.Option(None, help="Address to listen on (default
     # X-Forwarded-For decides whose rate bucket a request draws from: believed only when the
     # peer is a configured proxy (uvicorn's own default would trust any loopback peer)
     proxies = s.trusted_proxies.strip()
+    from services.httpproto import JoinedWritesProtocol
+
     uvicorn.run("services.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, proxy_headers=bool(proxies),
-                forwarded_allow_ips=proxies or None,
-                log_config=log_config(access_log=s.access_log))
+                http=JoinedWritesProtocol, ws="none", log_level="warning", access_log=False,
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+                log_config=log_config())
 
 
 def _fresh_metrics_dir(path: Path) -> None:
