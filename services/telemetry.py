@@ -50,9 +50,10 @@ LOAD_SECONDS = Gauge("spp_layer_load_seconds", "Duration of the load that made t
 
 def _new_ids() -> None:
     """Request ids this process makes: a random prefix of its own and a counter (32 hex
-    digits, unique across workers and restarts; uuid4 read the OS's random source per request)."""
-    global _ID_PREFIX, _ID_COUNTER
-    _ID_PREFIX, _ID_COUNTER = os.urandom(8).hex(), itertools.count()
+    digits, unique across workers and restarts; uuid4 read the OS's random source per request).
+    The process id is kept too (os.getpid is a system call)."""
+    global _ID_PREFIX, _ID_COUNTER, _PID
+    _ID_PREFIX, _ID_COUNTER, _PID = os.urandom(8).hex(), itertools.count(), os.getpid()
 
 
 _new_ids()
@@ -91,7 +92,7 @@ class AccessLog:
             self._second = second
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         doc = {"time": f"{self._stamp}.{int((now - second) * 1000):03d}Z", "level": "info",
-               "logger": "spp.access", "message": "request", "pid": os.getpid(),
+               "logger": "spp.access", "message": "request", "pid": _PID,
                "request_id": rid, **http}
         line = orjson.dumps(doc, default=str, option=orjson.OPT_APPEND_NEWLINE)
         self._lines.append(line)
