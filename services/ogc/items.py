@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Request
@@ -81,13 +81,23 @@ async def items_response(c: Ctx, collection_id: str, fmt: str) -> Response:
     head = {"type": "FeatureCollection", "numberReturned": row["n"]}
     if not q.has_filter and q.cursor is None and layer.feature_count is not None:
         head["numberMatched"] = layer.feature_count
-    head["timeStamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    head["timeStamp"] = _time_stamp()
     head["links"] = links
     body = b"".join((orjson.dumps(head)[:-1], b',"features":[', row["features"],
                      b"]}"))
     headers = cache_headers(c.who, etag)
     headers["Content-Crs"] = content_crs_header(q.crs)
     return Response(body, media_type=GEOJSON, headers=headers)
+
+
+_STAMP = [-1, ""]  # (second, its text): formatted once a second, not on every page
+
+
+def _time_stamp() -> str:
+    second = int(time.time())
+    if second != _STAMP[0]:
+        _STAMP[:] = second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+    return _STAMP[1]
 
 
 _PAGE_SQL: dict[tuple, tuple[str, tuple[str, ...]]] = {}
