@@ -159,6 +159,9 @@ def serve_ours(env: dict, port: int) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+TARGET = 1.5  # ours / TiPg at every zoom, cache off (issue 16 item 3)
+
+
 def ours_path(z: int, x: int, y: int) -> str:
     return f"/ogc/collections/cadastral_parcels/tiles/WebMercatorQuad/{z}/{y}/{x}"
 
@@ -271,6 +274,10 @@ def main() -> None:
               f"| **{o['rps'] / g['rps']:.2f}** | {t['rps'] / g['rps']:.2f} "
               f"| {o['p50']} / {g['p50']} | {s1 / m / 1024:.0f} / {s2 / m / 1024:.0f} "
               f"| {c['rps']:.0f} |")
+    low = [f"z{z} {best['ours', z]['rps'] / best['tipg', z]['rps']:.2f}" for z in zooms
+           if best["ours", z]["rps"] < TARGET * best["tipg", z]["rps"]]
+    print(f"\nours / TiPg at every zoom (target >= {TARGET}): "
+          + (f"MISSED at {', '.join(low)}" if low else "met"))
 
 
 if __name__ == "__main__":
