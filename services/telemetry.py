@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import time
+from functools import lru_cache
 
 import orjson
 from prometheus_client import (
@@ -60,6 +61,13 @@ _new_ids()
 os.register_at_fork(after_in_child=_new_ids)
 
 
+@lru_cache(maxsize=1)
+def utc_second(second: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of a Unix second, UTC: formatted once per second however many
+    requests ask (the access log's lines, items pages' timeStamp)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+
+
 def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFFFFFF:016x}"
 
@@ -74,13 +82,10 @@ class AccessLog:
     FLUSH_S = 0.5
     BATCH_BYTES = 64 * 1024
 
-    def __init__(self, stream=None):
-        self.stream = stream  # None: sys.stderr at each flush (what the process has then)
+    def __init__(self):
         self._lines: list[bytes] = []
         self._size = 0
         self._timer: asyncio.TimerHandle | None = None
-        self._second = -1
-        self._stamp = ""
         # the lifespan's end flushes too: uvicorn re-raises SIGTERM after its shutdown, and
         # the signal's default action skips atexit
         atexit.register(self.flush)
@@ -88,10 +93,7 @@ class AccessLog:
     def write(self, rid: str, http: dict) -> None:
         now = time.time()
         second = int(now)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        doc = {"time": f"{self._stamp}.{int((now - second) * 1000):03d}Z", "level": "info",
+        doc = {"time": f"{utc_second(second)}.{int((now - second) * 1000):03d}Z", "level": "info",
                "logger": "spp.access", "message": "request", "pid": _PID,
                "request_id": rid, **http}
         line = orjson.dumps(doc, default=str, option=orjson.OPT_APPEND_NEWLINE)
@@ -112,7 +114,7 @@ class AccessLog:
         if not self._lines:
             return
         data, self._lines, self._size = b"".join(self._lines), [], 0
-        stream = self.stream or sys.stderr
+        stream = sys.stderr  # the process's at this moment
         try:
             if hasattr(stream, "buffer"):
                 stream.flush()  # what was written as text before goes first

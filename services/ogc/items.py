@@ -31,6 +31,7 @@ from services.ogc.http import (
     normalised_query,
 )
 from services.ogc.params import ITEM, ITEMS, parse_items_query
+from services.telemetry import utc_second
 
 router = APIRouter(prefix="/ogc/collections", tags=["Data"])
 
@@ -81,23 +82,13 @@ async def items_response(c: Ctx, collection_id: str, fmt: str) -> Response:
     head = {"type": "FeatureCollection", "numberReturned": row["n"]}
     if not q.has_filter and q.cursor is None and layer.feature_count is not None:
         head["numberMatched"] = layer.feature_count
-    head["timeStamp"] = _time_stamp()
+    head["timeStamp"] = utc_second(int(time.time())) + "Z"
     head["links"] = links
     body = b"".join((orjson.dumps(head)[:-1], b',"features":[', row["features"],
                      b"]}"))
     headers = cache_headers(c.who, etag)
     headers["Content-Crs"] = content_crs_header(q.crs)
     return Response(body, media_type=GEOJSON, headers=headers)
-
-
-_STAMP = [-1, ""]  # (second, its text): formatted once a second, not on every page
-
-
-def _time_stamp() -> str:
-    second = int(time.time())
-    if second != _STAMP[0]:
-        _STAMP[:] = second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
-    return _STAMP[1]
 
 
 _PAGE_SQL: dict[tuple, tuple[str, tuple[str, ...]]] = {}
