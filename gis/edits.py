@@ -26,7 +26,7 @@ import shapely
 import shapely.geometry
 from psycopg import sql
 
-from gis import changefeed, naming, sfc, versions
+from gis import changefeed, labelpoint, naming, sfc, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
@@ -292,8 +292,9 @@ def _stored(conn, layer, rel: str, fids: list[int], visible: dict[str, str]) -> 
     if not fids:
         return {}
     rows = conn.execute(sql.SQL(
-        "SELECT fid, to_jsonb(t) - 'geom' - 'geom_3857' AS row, ST_AsGeoJSON(geom, 15) AS g, "
-        "extra::text AS extra, {tok} AS token FROM {rel} t WHERE fid = ANY(%s)").format(
+        "SELECT fid, to_jsonb(t) - 'geom' - 'geom_3857' - 'label_3857' AS row, "
+        "ST_AsGeoJSON(geom, 15) AS g, extra::text AS extra, {tok} AS token FROM {rel} t "
+        "WHERE fid = ANY(%s)").format(
         tok=token_sql(visible, "t"), rel=sql.Identifier(naming.SCHEMA, rel)),
         (list(fids),)).fetchall()
     out = {}
@@ -505,7 +506,9 @@ def _write(conn, layer, current, version: int, typed, geoms, written: list[int],
     keyed = sfc.COLUMN in stored  # the base table has curve keys (made since they exist)
     pad = current["sfc_pad"] if keyed else None
     curve = sfc.Keyer(threshold=-1.0 if pad is None else pad)
-    if keyed:
+    if labelpoint.COLUMN in stored:  # written features get theirs (csv_bytes), others keep
+        columns.append(labelpoint.COLUMN)
+    if keyed:  # last: the full table's copy below writes it apart
         columns.append(sfc.COLUMN)
     if set(stored) != set(columns):
         raise EditConflict(f"the fields of layer {layer.id!r} changed since its current "

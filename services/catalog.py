@@ -27,7 +27,8 @@ from gis.naming import raster_key, raster_location
 _PG_TO_FIELD = {"text": "string", "bigint": "integer", "integer": "integer",
                 "double precision": "number", "boolean": "boolean", "date": "date",
                 "timestamp with time zone": "datetime"}
-HIDDEN_COLUMNS = {"fid", "geom", "geom_3857", "extra", "source_row", "_sfc"}  # never properties
+# never properties: the last three are gis.sfc's curve key and gis.labelpoint's label point
+HIDDEN_COLUMNS = {"fid", "geom", "geom_3857", "extra", "source_row", "_sfc", "label_3857"}
 log = logging.getLogger("services.catalog")
 
 
@@ -94,6 +95,7 @@ class LayerInfo:
     columns: dict[str, Column] = field(default_factory=dict)
     temporal: list[str | None] | None = None  # [min, max] of the time field, ISO strings
     mercator: bool = False  # the version table stores geom_3857 (Web Mercator) for tiles
+    labelled: bool = False  # it has label points (gis.labelpoint; NULL ones are computed)
     # the version's features carry curve keys (gis.sfc): a bbox query is widened by this
     # pad (degrees) and paged along the curve; None: the table has none (fid order)
     sfc_pad: float | None = None
@@ -211,6 +213,7 @@ class Catalog:
         rows = await cur.fetchall()
         mercator = any(c["name"] == "geom_3857" for c in rows)
         curve = any(c["name"] == "_sfc" for c in rows)
+        labelled = any(c["name"] == "label_3857" for c in rows)
         present = {c["name"]: c["type"] for c in rows if c["name"] not in HIDDEN_COLUMNS}
         columns = _columns(layer, present)
         temporal = None
@@ -223,7 +226,8 @@ class Catalog:
             temporal = [t["lo"], t["hi"]]
         return _info(r, layer, geometry_type=r["geometry_type"],
                      feature_count=r["feature_count"], columns=columns, temporal=temporal,
-                     mercator=mercator, sfc_pad=r["sfc_pad"] if curve else None,
+                     mercator=mercator, labelled=labelled,
+                     sfc_pad=r["sfc_pad"] if curve else None,
                      sfc_every=r["sfc_every"] if curve else None)
 
 

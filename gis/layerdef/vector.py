@@ -17,7 +17,7 @@ from gis.layerdef.submissions import Submissions, submission_problems
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 GeometryType = Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
                        "MultiPolygon"]
-RESERVED = {"fid", "geom", "extra", "source_row"}
+RESERVED = {"fid", "geom", "extra", "source_row", "geom_3857", "label_3857"}  # table columns
 
 
 class FieldDef(Strict):

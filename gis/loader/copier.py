@@ -14,7 +14,7 @@ import pyarrow.csv as pacsv
 import shapely
 from psycopg import sql
 
-from gis import sfc
+from gis import labelpoint, sfc
 
 _DONE = object()
 
@@ -22,13 +22,14 @@ _DONE = object()
 def csv_bytes(typed: pd.DataFrame, columns: list[str], fids: np.ndarray, rows: np.ndarray,
               geoms: np.ndarray, curve: sfc.Keyer | None = None) -> bytes:
     """The batch as CSV for COPY: nulls are empty and unquoted, strings always quoted;
-    ``curve``: the keys of the curve column (gis.sfc), when ``columns`` has it."""
+    ``curve``: the keys of the curve column (gis.sfc), when ``columns`` has it; label points
+    (gis.labelpoint) are computed when ``columns`` has their column."""
     arrays = {"fid": pa.array(fids, pa.int64())}
     if sfc.COLUMN in columns:
         arrays[sfc.COLUMN] = pa.array(curve(shapely.bounds(np.asarray(geoms, dtype=object))),
                                       pa.int64())
     for col in columns:
-        if col in ("fid", "source_row", "geom", sfc.COLUMN):
+        if col in ("fid", "source_row", "geom", sfc.COLUMN, labelpoint.COLUMN):
             continue
         series = typed[col]
         if col == "extra":
@@ -48,6 +49,8 @@ def csv_bytes(typed: pd.DataFrame, columns: list[str], fids: np.ndarray, rows: n
     # WKB without SRID: the column's typmod gives it 4326 (PostGIS sets an unknown SRID
     # to the column's); binary WKB hexed by Python is 4x faster than GEOS's hex writer
     arrays["geom"] = pa.array([b.hex() for b in shapely.to_wkb(geoms)], pa.string())
+    if labelpoint.COLUMN in columns:
+        arrays[labelpoint.COLUMN] = pa.array(labelpoint.points_wkb(geoms), pa.string())
     table = pa.table([arrays[c] for c in columns], names=columns)
     sink = io.BytesIO()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False,

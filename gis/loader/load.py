@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from gis import changefeed, db, naming, sfc, versions
+from gis import changefeed, db, labelpoint, naming, sfc, versions
 from gis.crs import resolve_crs, to_wgs84
 from gis.crs.errors import CRSError
 from gis.errors import SPPError
@@ -302,7 +302,8 @@ def _shift_key_fields(conn, layer: LayerDef, keyed: bool) -> list[str]:
 
 def _curve_kept(conn, current: dict) -> bool:
     """Whether the current version's curve keys can be copied: it has them and its pad."""
-    return current.get("sfc_pad") is not None and tables.has_curve(conn, current["table_name"])
+    return current.get("sfc_pad") is not None and tables.has_column(
+        conn, current["table_name"], sfc.COLUMN)
 
 
 def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, op,
@@ -313,6 +314,8 @@ def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, o
     samples: dict[str, list] = {}
     table = naming.version_table(layer.id, version)
     columns = ["fid", *(n for n, _ in tables.data_columns(layer)), "geom", sfc.COLUMN]
+    if labelpoint.wanted(layer):
+        columns.append(labelpoint.COLUMN)
     curve = sfc.Keyer()
     axis = _pick(options, profile, layer)("axis_order")
     keyed = _keyed(layer, options)

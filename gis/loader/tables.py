@@ -12,7 +12,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from gis import overview, sfc
+from gis import labelpoint, overview, sfc
 from gis.layerdef import LayerDef
 
 PG_TYPES = {"string": "text", "integer": "bigint", "number": "double precision",
@@ -36,6 +36,9 @@ def create_version_table(conn: psycopg.Connection, layer: LayerDef, table: str) 
     cols.append(sql.SQL("geom geometry({}, 4326) NOT NULL").format(sql.SQL(layer.geometry)))
     # the feature's place on the paging curve under a bbox (gis.sfc), written with each row
     cols.append(sql.SQL("{} bigint NOT NULL").format(sql.Identifier(sfc.COLUMN)))
+    if labelpoint.has_column(layer.geometry):  # written with the row (gis.labelpoint)
+        cols.append(sql.SQL("{} {}").format(sql.Identifier(labelpoint.COLUMN),
+                                            sql.SQL(labelpoint.SQL_TYPE)))
     # Web Mercator copy for vector tiles, kept by PostgreSQL itself (never in COPY or merges)
     cols.append(sql.SQL("geom_3857 geometry({}, 3857) GENERATED ALWAYS AS "
                         "(ST_Transform(geom, 3857)) STORED").format(sql.SQL(layer.geometry)))
@@ -43,12 +46,13 @@ def create_version_table(conn: psycopg.Connection, layer: LayerDef, table: str) 
         sql.Identifier(table), sql.SQL(", ").join(cols)))
 
 
-def has_curve(conn: psycopg.Connection, relation: str) -> bool:
-    """Whether a version's table (or edit view) has the curve column (gis.sfc)."""
+def has_column(conn: psycopg.Connection, relation: str, column: str) -> bool:
+    """Whether a version's table (or edit view) has a column: the curve's (gis.sfc) or the
+    label point's (gis.labelpoint) are missing from versions made before they existed."""
     return conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(format("
         "'data.%%I', %s::text)) AND attname = %s AND NOT attisdropped) AS ok",
-        (relation, sfc.COLUMN)).fetchone()["ok"]
+        (relation, column)).fetchone()["ok"]
 
 
 def curve_source(keep_keys: bool) -> sql.Composable:
@@ -60,8 +64,11 @@ def curve_source(keep_keys: bool) -> sql.Composable:
 def merge_current_rows(conn: psycopg.Connection, layer: LayerDef, table: str,
                        current_table: str, mode: str, keep_keys: bool = False) -> None:
     """append: keep every current feature; upsert: those whose key was not re-delivered.
-    ``keep_keys``: the current version's curve keys are copied (``curve_source``)."""
+    ``keep_keys``: the current version's curve keys are copied (``curve_source``); label
+    points are copied when the current version has them (else tiles compute them)."""
     names = ["fid", *(n for n, _ in data_columns(layer)), "geom"]
+    if has_column(conn, current_table, labelpoint.COLUMN):
+        names.append(labelpoint.COLUMN)
     cols = sql.SQL(", ").join([*map(sql.Identifier, names), sql.Identifier(sfc.COLUMN)])
     keep = sql.SQL("")
     if mode == "upsert":

@@ -197,7 +197,8 @@ def tile_sql(layers: list[TileLayer], z: int, stored: bool = True) -> str:
     """``tile_query`` as text with positional parameters ($1 z, $2 x, $3 y), made once per
     layers (versions, definitions, fields), zoom and path: composing it costs more than a
     small tile's query."""
-    key = (tuple((t.key, t.layer.mercator, t.layer.geometry_type) for t in layers), z, stored)
+    key = (tuple((t.key, t.layer.mercator, t.layer.labelled, t.layer.geometry_type)
+                 for t in layers), z, stored)
     text = _SQL_TEXT.get(key)
     if text is None:
         if len(_SQL_TEXT) >= 4096:  # versions come and go: old statements are dropped
