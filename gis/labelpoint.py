@@ -53,10 +53,24 @@ def points_wkb(geoms: np.ndarray) -> list[str | None]:
     idx = np.flatnonzero(polygonal)
     if not len(idx):
         return out
-    # the circle comes back as a line from its centre to the nearest boundary point
-    lines = shapely.maximum_inscribed_circle(geoms[idx])
-    centres = shapely.get_coordinates(lines)[::2]
+    centres = _centres(geoms[idx])
     x, y = _to_mercator().transform(centres[:, 0], centres[:, 1])
-    for i, wkb in zip(idx.tolist(), shapely.to_wkb(shapely.points(x, y), hex=True), strict=True):
-        out[i] = wkb
+    # binary WKB hexed by Python: several times faster than GEOS's hex writer
+    for i, wkb in zip(idx.tolist(), shapely.to_wkb(shapely.points(x, y)), strict=True):
+        out[i] = wkb.hex()
     return out
+
+
+def _centres(polygonal: np.ndarray) -> np.ndarray:
+    """(n, 2) centres of the polygons' largest inscribed circles. GEOS takes about 100 times
+    longer on a MultiPolygon than on its one polygon, so the parts are measured one by one
+    and each geometry keeps its widest part's circle."""
+    parts, owner = shapely.get_parts(polygonal, return_index=True)
+    # each circle comes back as a line from its centre to the nearest boundary point
+    lines = shapely.maximum_inscribed_circle(parts)
+    coords = shapely.get_coordinates(lines).reshape(-1, 2, 2)
+    radius = np.hypot(*(coords[:, 1] - coords[:, 0]).T)
+    # per geometry the part with the largest radius: sort by (owner, radius), take each last
+    order = np.lexsort((radius, owner))
+    last = np.flatnonzero(np.r_[owner[order][1:] != owner[order][:-1], True])
+    return coords[order[last], 0]
