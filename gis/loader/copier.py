@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import queue
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -65,6 +67,7 @@ class BackgroundCopy:
             sql.Identifier("data", table), sql.SQL(", ").join(map(sql.Identifier, columns)))
         self.queue: queue.Queue = queue.Queue(maxsize=2)  # bounded: memory stays flat
         self.error: BaseException | None = None
+        self.prepare: ThreadPoolExecutor | None = None  # put_later's thread, made on use
         # started by the first chunk: until then the connection is free for the checks of
         # the first batch (gis.loader.plausibility reads the current version then)
         self.thread = threading.Thread(target=self._run, name="copy", daemon=True)
@@ -73,18 +76,26 @@ class BackgroundCopy:
         try:
             with self.conn.cursor().copy(self.stmt) as copy:
                 while (chunk := self.queue.get()) is not _DONE:
-                    copy.write(chunk)
+                    copy.write(chunk.result() if isinstance(chunk, Future) else chunk)
         except BaseException as exc:  # surfaced to the loading thread by put()/close()
             self.error = exc
             while self.queue.get() is not _DONE:  # drain so put() never blocks forever
                 pass
 
-    def put(self, chunk: bytes) -> None:
+    def put(self, chunk: bytes | Future) -> None:
         if self.error:
             raise self.error
         if self.thread.ident is None:
             self.thread.start()
         self.queue.put(chunk)
+
+    def put_later(self, make: Callable[..., bytes], *args) -> None:
+        """Queue the chunk ``make(*args)`` will give, made in a third thread: its numpy,
+        GEOS and Arrow work releases the GIL, so it runs beside the loading thread's next
+        batch on the core PostgreSQL's ingest leaves free. Chunks are written in order."""
+        if self.prepare is None:
+            self.prepare = ThreadPoolExecutor(1, thread_name_prefix="copy-prepare")
+        self.put(self.prepare.submit(make, *args))
 
     def close(self) -> None:
         self.abort()
@@ -97,3 +108,5 @@ class BackgroundCopy:
         if self.thread.is_alive():
             self.queue.put(_DONE)
             self.thread.join()
+        if self.prepare is not None:
+            self.prepare.shutdown(cancel_futures=True)

@@ -344,7 +344,8 @@ def _load_into_version(conn, layer: LayerDef, src: Source, batches: ReadAhead, o
                 if not keep.all():
                     out.typed = out.typed[keep].reset_index(drop=True)
                     fids, out.rows, out.geoms = fids[keep], out.rows[keep], out.geoms[keep]
-                copier.put(csv_bytes(out.typed, columns, fids, out.rows, out.geoms, curve))
+                copier.put_later(csv_bytes, out.typed, columns, fids, out.rows, out.geoms,
+                                 curve)
                 result.count_loaded += len(fids)
                 if progress:
                     progress(len(batch.frame), src.feature_count)
