@@ -51,3 +51,37 @@ def test_close_ends_a_producer_that_waits_for_the_consumer():
     ahead.close()
     assert first == 0
     assert not ahead.thread.is_alive()
+
+
+def test_chunks_made_in_the_prepare_thread_arrive_in_order_and_an_error_stops_the_copy(conn):
+    """BackgroundCopy.put_later: chunks made in their own thread (slowest first) are copied
+    in the order they were queued, and a chunk that fails to be made fails the COPY, raised
+    in the loading thread."""
+    from gis.loader.copier import BackgroundCopy
+
+    def chunk(i: int) -> bytes:
+        time.sleep(0.02 * max(5 - i, 0))
+        return f"{i}\n".encode()
+
+    conn.execute("CREATE TABLE IF NOT EXISTS data._prefetch_order (i integer)")
+    try:
+        with conn.transaction():
+            copier = BackgroundCopy(conn, "_prefetch_order", ["i"])
+            for i in range(5):
+                copier.put_later(chunk, i)
+            copier.close()
+            rows = conn.execute("SELECT i FROM data._prefetch_order").fetchall()
+        assert [r["i"] for r in rows] == list(range(5))
+
+        def broken() -> bytes:
+            raise ValueError("row 7: geometry could not be written")
+
+        with pytest.raises(ValueError, match="row 7"), conn.transaction():
+            copier = BackgroundCopy(conn, "_prefetch_order", ["i"])
+            copier.put_later(chunk, 9)
+            copier.put_later(broken)
+            copier.put_later(chunk, 10)
+            copier.close()
+        assert conn.execute("SELECT count(*) AS n FROM data._prefetch_order").fetchone()["n"] == 5
+    finally:
+        conn.execute("DROP TABLE data._prefetch_order")
