@@ -52,27 +52,31 @@ class RequestLimits:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         s = self.s
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
+        length = chunked = None
+        for k, v in scope.get("headers", ()):
+            k = k.lower()
+            if k == b"content-length":
+                length = v.decode("latin-1")
+            elif k == b"transfer-encoding":
+                chunked = v
+        url_len = len(scope.get("raw_path") or scope["path"].encode()) + len(
+            scope.get("query_string") or b"")
         # An answer sent before the whole body was read closes the connection: otherwise
         # the server would go on reading (and discarding) an unwanted, maybe huge, body
         # to find the next request on it
-        body_done = headers.get("content-length", "0") == "0" and (
-            "transfer-encoding" not in headers)
+        body_done = (length is None or length == "0") and chunked is None
         plain_send = send
+        if not body_done:
+            async def send(msg):
+                if msg["type"] == "http.response.start" and not body_done:
+                    msg = {**msg, "headers": [*msg.get("headers", ()),
+                                              (b"connection", b"close")]}
+                await plain_send(msg)
 
-        async def send(msg):
-            if msg["type"] == "http.response.start" and not body_done:
-                msg = {**msg, "headers": [*msg.get("headers", ()), (b"connection", b"close")]}
-            await plain_send(msg)
-
-        url_len = len(scope.get("raw_path") or scope["path"].encode()) + len(
-            scope.get("query_string") or b"")
         if url_len > s.max_url_length:
             return await error_response(414, "URITooLong", f"the URL has {url_len} bytes; at "
                                         f"most {s.max_url_length} are accepted (use fewer or "
                                         "shorter parameters)")(scope, receive, send)
-        length = headers.get("content-length")
         limit = body_limit(scope, s)
         if length is not None:
             if not length.isdigit():
@@ -112,7 +116,8 @@ class RequestLimits:
             await send(msg)
 
         try:
-            await self.app(scope, limited_receive, timed_send)
+            # a request without a body has nothing to bound on the way in
+            await self.app(scope, receive if body_done else limited_receive, timed_send)
         except asyncio.CancelledError:
             if not expired or started:
                 raise
