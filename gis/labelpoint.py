@@ -3,8 +3,8 @@ computing it (services.tiles.labels).
 
 The point is the centre of the polygon's largest inscribed circle: inside the polygon, on its
 widest part, where a reader looks for the name. PostGIS 3.3 on Debian 12 (GEOS 3.11) takes
-about 200 us a parcel for it, which made a z17 parcel tile cost 40 ms; shapely's GEOS does it
-vectorised in a few microseconds, so writers compute it with the row (gis.loader.copier).
+200-500 us a parcel for it, which made a z17 parcel tile cost 40 ms or more; shapely's GEOS
+does it vectorised in about 4 us, so writers compute it with the row (gis.loader.copier).
 
 The column is in every polygon version table, filled for the layers whose style labels at
 points (``gis.styles.labels_at_points``) by the writers that make geometries (loads, edits)
