@@ -36,6 +36,17 @@ def is_report(scope) -> bool:
     return scope["path"] == "/submissions" and scope.get("method") == "POST"
 
 
+def header_values(scope, *names: bytes) -> list[str | None]:
+    """The values of the request's headers ``names`` (lower case), the last of each when
+    repeated, None when absent: one pass over the headers, decoding only those."""
+    out: list[str | None] = [None] * len(names)
+    for k, v in scope.get("headers", ()):
+        k = k.lower()
+        if k in names:
+            out[names.index(k)] = v.decode("latin-1")
+    return out
+
+
 def body_limit(scope, s) -> int:
     """The largest body of this request: a photo's worth more on POST /submissions only."""
     if is_report(scope):
@@ -52,13 +63,7 @@ class RequestLimits:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         s = self.s
-        length = chunked = None
-        for k, v in scope.get("headers", ()):
-            k = k.lower()
-            if k == b"content-length":
-                length = v.decode("latin-1")
-            elif k == b"transfer-encoding":
-                chunked = v
+        length, chunked = header_values(scope, b"content-length", b"transfer-encoding")
         url_len = len(scope.get("raw_path") or scope["path"].encode()) + len(
             scope.get("query_string") or b"")
         # An answer sent before the whole body was read closes the connection: otherwise

@@ -15,6 +15,7 @@ import time
 
 from gis.settings import get_settings
 from services.auth import credential_hash, known_valid, presented
+from services.limits import header_values
 from services.ogc.errors import error_response
 
 
@@ -97,13 +98,7 @@ class RateLimit:
 
     def wait(self, scope) -> float:
         """0 when the request may go on (a token taken), else seconds until it may."""
-        auth = key = None
-        for k, v in scope.get("headers", ()):
-            k = k.lower()
-            if k == b"authorization":
-                auth = v.decode("latin-1")
-            elif k == b"x-api-key":
-                key = v.decode("latin-1")
+        auth, key = header_values(scope, b"authorization", b"x-api-key")
         cred = presented(auth, key)
         h = credential_hash(cred) if cred else None
         if h is not None and known_valid(h):
