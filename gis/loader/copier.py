@@ -61,11 +61,18 @@ def csv_bytes(typed: pd.DataFrame, columns: list[str], fids: np.ndarray, rows: n
 
 
 class BackgroundCopy:
+    """The rows of a table written by one COPY in a thread of its own, chunk by chunk, at most
+    ``CHUNKS`` chunks in flight (being made, waiting or being written): memory stays flat."""
+
+    CHUNKS = 2  # one written while the next is made (put_later) and the loader checks more
+
     def __init__(self, conn, table: str, columns: list[str]):
         self.conn = conn
         self.stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
             sql.Identifier("data", table), sql.SQL(", ").join(map(sql.Identifier, columns)))
-        self.queue: queue.Queue = queue.Queue(maxsize=2)  # bounded: memory stays flat
+        self.queue: queue.Queue = queue.Queue()
+        # a slot is taken before a chunk is made, given back once it is written
+        self.slots = threading.Semaphore(self.CHUNKS)
         self.error: BaseException | None = None
         self.prepare: ThreadPoolExecutor | None = None  # put_later's thread, made on use
         # started by the first chunk: until then the connection is free for the checks of
@@ -76,26 +83,34 @@ class BackgroundCopy:
         try:
             with self.conn.cursor().copy(self.stmt) as copy:
                 while (chunk := self.queue.get()) is not _DONE:
-                    copy.write(chunk.result() if isinstance(chunk, Future) else chunk)
+                    try:
+                        copy.write(chunk.result() if isinstance(chunk, Future) else chunk)
+                    finally:
+                        self.slots.release()
         except BaseException as exc:  # surfaced to the loading thread by put()/close()
             self.error = exc
             while self.queue.get() is not _DONE:  # drain so put() never blocks forever
-                pass
+                self.slots.release()
 
-    def put(self, chunk: bytes | Future) -> None:
+    def _reserve(self) -> None:
         if self.error:
             raise self.error
         if self.thread.ident is None:
             self.thread.start()
+        self.slots.acquire()
+
+    def put(self, chunk: bytes) -> None:
+        self._reserve()
         self.queue.put(chunk)
 
     def put_later(self, make: Callable[..., bytes], *args) -> None:
         """Queue the chunk ``make(*args)`` will give, made in a third thread: its numpy,
         GEOS and Arrow work releases the GIL, so it runs beside the loading thread's next
         batch on the core PostgreSQL's ingest leaves free. Chunks are written in order."""
+        self._reserve()
         if self.prepare is None:
             self.prepare = ThreadPoolExecutor(1, thread_name_prefix="copy-prepare")
-        self.put(self.prepare.submit(make, *args))
+        self.queue.put(self.prepare.submit(make, *args))
 
     def close(self) -> None:
         self.abort()
