@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from gis import changefeed, db, labelpoint, naming, sfc, versions
 from gis.crs import resolve_crs, to_wgs84
@@ -25,7 +24,7 @@ from gis.errors import SPPError
 from gis.layerdef import KeyRule, LayerDef, get_layer_def
 from gis.layerdef.keys import key_rule_problems
 from gis.loader import changes as diff
-from gis.loader import matching, searchindex, segments, tables
+from gis.loader import matching, nativemem, searchindex, segments, tables
 from gis.loader.batch import process_batch
 from gis.loader.copier import BackgroundCopy, csv_bytes
 from gis.loader.fieldmatch import suggest_for_extras
@@ -159,10 +158,7 @@ def load(source_path: Path | str, layer_id: str, options: LoadOptions | None = N
          progress: Callable[[int, int | None], None] | None = None,
          notify: Callable[[str], None] | None = None) -> LoadResult:
     """Load a delivery; library warnings are collected for the summary, never printed."""
-    # Arrow buffers (each batch read, each COPY chunk) from the C library's allocator: Arrow's
-    # own (mimalloc) kept the freed pages of the three threads' batches, ~40 MiB more at the
-    # peak of a 4 M-feature load
-    pa.set_memory_pool(pa.system_memory_pool())
+    nativemem.bound()
     collected = LibraryWarnings()
     with caught(collected):
         result = _load(source_path, layer_id, options, progress, notify)
