@@ -26,7 +26,8 @@ the same session settings as our page connections.
 Load: `wrk` (one thread, --concurrency connections, no Accept-Encoding so no gzip anywhere)
 with a Lua script cycling through the same fixed list of ~300x300 m bboxes (centred on parcels
 spread over the table) for --seconds (so at most that long, and as many requests as the server
-answers in that time); --warmup seconds of the same load first. pgbench: -T --seconds.
+answers in that time); --warmup seconds of the same load first. pgbench: -T --seconds, each
+run right after one of ours (pairs back to back: the machine's speed drifts between minutes).
 Every server is asked for the same 14 public properties (TiPg:
 `properties=`, pygeoapi: the provider's `properties`); the features of 5 bboxes are compared
 first (as sets: ours pages along the curve, the others by id). TiPg also counts the matches
@@ -601,13 +602,27 @@ def main() -> None:
             if s.name != "ours-fid":  # the load of many clients: ours as it is
                 paths = [s.items_path(f"bbox={bbox_text(b)}&limit={LIMIT}") for b in bboxes]
                 wrk(s, paths, args.warmup, args.concurrency, work)  # warm-up
+                # pgbench's runs alternate with ours (the machine's speed drifts between
+                # minutes: a pair run back to back is what compares)
+                paired = s.name == "ours" and with_pgbench
+                if paired:
+                    statements = our_statements([f"bbox={bbox_text(b)}&limit={LIMIT}"
+                                                 for b in bboxes])
+                    pgbench(url, statements, args.warmup, args.concurrency, work)  # warm-up
+                    results["pgbench"] = []
                 results[s.name] = []
                 for run in range(args.runs):
                     r = wrk(s, paths, args.seconds, args.concurrency, work)
                     results[s.name].append(r)
-                    print(f"  run {run + 1}: {r['rps']:.1f} req/s, p50 "
-                          f"{r['p50_us'] / 1000:.1f} ms, p95 {r['p95_us'] / 1000:.1f} ms "
-                          f"({r['requests']} requests)", flush=True)
+                    line = (f"  run {run + 1}: {r['rps']:.1f} req/s, p50 "
+                            f"{r['p50_us'] / 1000:.1f} ms, p95 {r['p95_us'] / 1000:.1f} ms "
+                            f"({r['requests']} requests)")
+                    if paired:
+                        q = pgbench(url, statements, args.seconds, args.concurrency, work)
+                        results["pgbench"].append(q)
+                        line += (f"; pgbench right after {q['rps']:.1f} tx/s: pair ratio "
+                                 f"{r['rps'] / q['rps']:.2f}")
+                    print(line, flush=True)
                 paging[s.name] = p = deep_paging(s, args.page_repeats)
                 print(f"  page 1 {p['page1'] * 1000:.1f} ms, page {DEEP_PAGE} "
                       f"{p['pageN'] * 1000:.1f} ms (first id {p['first_id']})"
@@ -643,7 +658,7 @@ def main() -> None:
             s.stop()
             if s.name == "ours-fid":
                 fid_order(False, saved)
-    if with_pgbench:
+    if with_pgbench and "pgbench" not in results:
         print("\n== pgbench (our page statement, the same values)", flush=True)
         statements = our_statements([f"bbox={bbox_text(b)}&limit={LIMIT}" for b in bboxes])
         pgbench(url, statements, args.warmup, args.concurrency, work)  # warm-up
