@@ -586,6 +586,7 @@ def main() -> None:
     expected = [sql_ids(b) for b in check]
     saved: dict = {}
     with_pgbench = only is None or "pgbench" in only
+    page_queries = [f"bbox={bbox_text(b)}&limit={LIMIT}" for b in bboxes]
     for s in srv:
         print(f"\n== {s.name}", flush=True)
         if s.name == "ours-fid":
@@ -600,14 +601,13 @@ def main() -> None:
             print(f"  same features as SQL for {len(check)} bboxes "
                   f"({sum(map(len, expected))} features)", flush=True)
             if s.name != "ours-fid":  # the load of many clients: ours as it is
-                paths = [s.items_path(f"bbox={bbox_text(b)}&limit={LIMIT}") for b in bboxes]
+                paths = [s.items_path(q) for q in page_queries]
                 wrk(s, paths, args.warmup, args.concurrency, work)  # warm-up
                 # pgbench's runs alternate with ours (the machine's speed drifts between
                 # minutes: a pair run back to back is what compares)
                 paired = s.name == "ours" and with_pgbench
                 if paired:
-                    statements = our_statements([f"bbox={bbox_text(b)}&limit={LIMIT}"
-                                                 for b in bboxes])
+                    statements = our_statements(page_queries)
                     pgbench(url, statements, args.warmup, args.concurrency, work)  # warm-up
                     results["pgbench"] = []
                 results[s.name] = []
@@ -660,7 +660,7 @@ def main() -> None:
                 fid_order(False, saved)
     if with_pgbench and "pgbench" not in results:
         print("\n== pgbench (our page statement, the same values)", flush=True)
-        statements = our_statements([f"bbox={bbox_text(b)}&limit={LIMIT}" for b in bboxes])
+        statements = our_statements(page_queries)
         pgbench(url, statements, args.warmup, args.concurrency, work)  # warm-up
         results["pgbench"] = []
         for run in range(args.runs):

@@ -21,7 +21,7 @@ def bound() -> bool:
     of the three threads' batches: ~40 MiB more at the peak of a 4 M-feature load), and the
     C library at two arenas: by default glibc gives each thread an arena of its own (up to 8 a
     core), so a batch freed by the thread that made its COPY text stays in that thread's
-    arena: the 4 M-feature re-delivery peaked at 658 MiB against 575 MiB with two arenas.
+    arena: the 4 M-feature re-delivery peaked at 658 MiB against 557 MiB with two arenas.
     True when glibc took the setting (other C libraries keep their own policy)."""
     pa.set_memory_pool(pa.system_memory_pool())
     name = ctypes.util.find_library("c")
