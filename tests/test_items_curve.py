@@ -136,6 +136,41 @@ def test_the_sample_estimates_the_keys_in_ranges():
     assert sfc.estimate(sample, 4, []) == 0
 
 
+def test_cells_invert_the_curve():
+    rng = np.random.default_rng(17)
+    x, y = rng.integers(0, sfc.SIDE, 5000), rng.integers(0, sfc.SIDE, 5000)
+    x[:2], y[:2] = [0, sfc.SIDE - 1], [0, sfc.SIDE - 1]
+    bx, by = sfc.cells(sfc.hilbert(x, y))
+    assert (bx == x).all() and (by == y).all()
+
+
+@pytest.mark.parametrize("spread", [0.5, 3.0, 1e-4])  # a city, a province, one block
+def test_the_sample_grid_counts_what_binary_searches_count(spread):
+    """Over a sample's grid a coarse cover's keys are four look-ups: the same number the
+    binary searches over ``coarse_ranges`` find, for boxes anywhere (also off the grid's edge);
+    a box finer than the grid says so (None)."""
+    rng = np.random.default_rng(23)
+    xy = rng.normal([105.75, 10.05], spread / 4, (20_000, 2))
+    xy[:3000] = rng.uniform([105.75, 10.05], [105.75 + spread, 10.05 + spread], (3000, 2))
+    sample = sorted(sfc.keys(np.hstack([xy, xy]), 1.0).tolist())
+    grid = sfc.SampleGrid(sample)
+    assert max(grid.width, grid.height) <= sfc.GRID_CELLS
+    checked = 0
+    for _ in range(400):
+        size = spread * 10 ** rng.uniform(-3, 0.5, 2)
+        x0, y0 = rng.normal([105.75, 10.05], spread)
+        box = (x0, y0, x0 + size[0], y0 + size[1])
+        pad = float(rng.choice([0.0, 3e-4]))
+        n = grid.count(*sfc.coarse_cells(box, pad))
+        if n is None:
+            assert sfc.coarse_cells(box, pad)[4] < grid.level
+            continue
+        assert n == sfc.estimate(sample, 1, sfc.coarse_ranges(box, pad))
+        checked += 1
+    assert checked > 200
+    assert sfc.SampleGrid([]).count(*sfc.coarse_cells((105.7, 10.0, 105.8, 10.1), 0.0)) == 0
+
+
 def test_a_cursor_continues_in_the_order_of_its_first_page():
     """A box's plan is chosen on its first page; its `next` cursor keeps that plan even when
     a newer version's sample would choose the other one."""

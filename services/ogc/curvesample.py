@@ -9,7 +9,7 @@ read once per version and process, then a binary search per request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gis import sfc
 
@@ -24,12 +24,20 @@ class CurveSample:
     keys: list[int]  # every ``every``-th curve key of the version, ascending
     every: int
     pad: float  # the version's sfc_pad
+    grid: sfc.SampleGrid = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "grid", sfc.SampleGrid(self.keys))
 
     def many(self, bbox: tuple[float, float, float, float]) -> bool:
         """Whether the box holds many features (page along the curve) or few (by id), from
-        a coarse cover of it: a few cells, cheap on every request."""
-        return sfc.estimate(self.keys, self.every, sfc.coarse_ranges(bbox, self.pad)) \
-            >= CURVE_MIN_MATCHES
+        a coarse cover of it: a few cells, counted on the sample's grid (four look-ups), or
+        for a box finer than the grid by binary searches in the sample."""
+        cells = sfc.coarse_cells(bbox, self.pad)
+        n = self.grid.count(*cells)
+        if n is None:
+            n = sfc.estimate(self.keys, 1, sfc.coarse_ranges(bbox, self.pad))
+        return n * self.every >= CURVE_MIN_MATCHES
 
 
 _SAMPLES: dict[str, tuple[int, CurveSample | None]] = {}  # layer id → (version, sample)
