@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -65,12 +66,17 @@ def _aead() -> AESGCM:
 
 
 def _scope(layer_id: str, sortby: list[tuple[str, bool]]) -> bytes:
-    return json.dumps([layer_id, sortby]).encode()
+    return _scope_of(layer_id, tuple(map(tuple, sortby)))
+
+
+@lru_cache(maxsize=1024)
+def _scope_of(layer_id: str, sortby: tuple[tuple[str, bool], ...]) -> bytes:
+    return json.dumps([layer_id, sortby]).encode()  # tokens already out depend on this text
 
 
 def encode_cursor(key: list, layer_id: str, sortby: list[tuple[str, bool]]) -> str:
     nonce = secrets.token_bytes(12)
-    plain = json.dumps(key, separators=(",", ":")).encode()
+    plain = orjson.dumps(key)  # compact JSON, read back by json.loads
     token = nonce + _aead().encrypt(nonce, plain, _scope(layer_id, sortby))
     return base64.urlsafe_b64encode(token).decode().rstrip("=")
 

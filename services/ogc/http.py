@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from fastapi import Depends, Request, Response
 from psycopg import AsyncConnection
@@ -73,6 +73,11 @@ class Ctx:
         if base is None:
             base = self._base = base_url(self.request.scope)
         return f"{base}{path}?{urlencode(params, safe=URL_SAFE)}" if params else f"{base}{path}"
+
+
+def query_pair(key: str, value: str) -> str:
+    """``key=value`` encoded as ``Ctx.url`` encodes each of its parameters."""
+    return f"{quote_plus(key, URL_SAFE)}={quote_plus(value, URL_SAFE)}"
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}

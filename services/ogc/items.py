@@ -29,6 +29,7 @@ from services.ogc.http import (
     etag_for,
     item_etag,
     normalised_query,
+    query_pair,
 )
 from services.ogc.params import ITEM, ITEMS, parse_items_query
 from services.telemetry import utc_second
@@ -118,8 +119,12 @@ def _page_statement(layer, visible: dict, q) -> tuple[str, list]:
 
 def _links(c: Ctx, layer, q, n: int, last: str | None, fmt: str) -> list[dict]:
     path = f"/ogc/collections/{layer.id}/items"
-    params = [(k, v) for k, v in c.request.query_params.multi_items() if k != "f"]
-    this = c.url(path, params)  # the query of this page, without f (encoded once)
+    # the query of this page without f, each parameter encoded once for both links
+    params = [(k, query_pair(k, v)) for k, v in c.request.query_params.multi_items()
+              if k != "f"]
+    this = c.url(path)
+    if params:
+        this = f"{this}?{'&'.join(p for _k, p in params)}"
     sep = "&" if "?" in this else "?"
     own, other = ("json", "html") if fmt == "json" else ("html", "json")
     links = [
@@ -131,12 +136,13 @@ def _links(c: Ctx, layer, q, n: int, last: str | None, fmt: str) -> list[dict]:
          "href": c.url(f"/ogc/collections/{layer.id}")},
     ]
     if n >= q.limit and last is not None:
-        nxt = [(k, v) for k, v in params if k != "cursor"]
-        nxt.append(("cursor", encode_cursor(orjson.loads(last), layer.id, q.order)))
+        nxt = [p for k, p in params if k != "cursor"]
+        # a token is base64url: nothing in it to encode
+        nxt.append(f"cursor={encode_cursor(orjson.loads(last), layer.id, q.order)}")
         if fmt != "json":
-            nxt.append(("f", fmt))
+            nxt.append(f"f={fmt}")
         links.append({"rel": "next", "type": GEOJSON if fmt == "json" else "text/html",
-                      "title": "Next page", "href": c.url(path, nxt)})
+                      "title": "Next page", "href": f"{c.url(path)}?{'&'.join(nxt)}"})
     return links
 
 
