@@ -27,7 +27,8 @@ Load: `wrk` (one thread, --concurrency connections, no Accept-Encoding so no gzi
 with a Lua script cycling through the same fixed list of ~300x300 m bboxes (centred on parcels
 spread over the table) for --seconds (so at most that long, and as many requests as the server
 answers in that time); --warmup seconds of the same load first. pgbench: -T --seconds, each
-run right after one of ours (pairs back to back: the machine's speed drifts between minutes).
+run right after one of ours (pairs back to back: the machine's speed drifts between minutes;
+the verdict on the 0.6 bar is the median pair's ratio).
 Every server is asked for the same 14 public properties (TiPg:
 `properties=`, pygeoapi: the provider's `properties`); the features of 5 bboxes are compared
 first (as sets: ours pages along the curve, the others by id). TiPg also counts the matches
@@ -579,6 +580,7 @@ def main() -> None:
            if only is None or s.name in only]
 
     results: dict[str, list[dict]] = {}
+    pairs: list[float] = []  # ours / pgbench of each pair of runs back to back
     paging: dict[str, dict] = {}
     density: dict[str, dict[str, dict]] = {}
     bbox_deep: dict[str, dict] = {}
@@ -620,8 +622,9 @@ def main() -> None:
                     if paired:
                         q = pgbench(url, statements, args.seconds, args.concurrency, work)
                         results["pgbench"].append(q)
+                        pairs.append(r["rps"] / q["rps"])
                         line += (f"; pgbench right after {q['rps']:.1f} tx/s: pair ratio "
-                                 f"{r['rps'] / q['rps']:.2f}")
+                                 f"{pairs[-1]:.2f}")
                     print(line, flush=True)
                 paging[s.name] = p = deep_paging(s, args.page_repeats)
                 print(f"  page 1 {p['page1'] * 1000:.1f} ms, page {DEEP_PAGE} "
@@ -698,8 +701,10 @@ def main() -> None:
         o = best["ours"]["rps"]
         for k, target in (("tipg", 2.0), ("pygeoapi", 4.0), ("pgbench", 0.6)):
             if k in best:
-                ratio = o / best[k]["rps"]
-                print(f"ours / {k}: {ratio:.2f} (target >= {target}) "
+                ratio, how = o / best[k]["rps"], "best against best"
+                if k == "pgbench" and pairs:  # runs minutes apart compare two machines
+                    ratio, how = statistics.median(pairs), f"median of {len(pairs)} pairs"
+                print(f"ours / {k}: {ratio:.2f}, {how} (target >= {target}) "
                       f"{'met' if ratio >= target else 'MISSED'}")
         if "ours" in paging:
             p = paging["ours"]
