@@ -122,10 +122,9 @@ def _links(c: Ctx, layer, q, n: int, last: str | None, fmt: str) -> list[dict]:
     # the query of this page without f, each parameter encoded once for both links
     params = [(k, query_pair(k, v)) for k, v in c.request.query_params.multi_items()
               if k != "f"]
-    this = c.url(path)
-    if params:
-        this = f"{this}?{'&'.join(p for _k, p in params)}"
-    sep = "&" if "?" in this else "?"
+    base = c.url(path)
+    this = f"{base}?{'&'.join(p for _k, p in params)}" if params else base
+    sep = "&" if params else "?"
     own, other = ("json", "html") if fmt == "json" else ("html", "json")
     links = [
         {"rel": "self", "type": GEOJSON if fmt == "json" else "text/html", "title":
@@ -142,7 +141,7 @@ def _links(c: Ctx, layer, q, n: int, last: str | None, fmt: str) -> list[dict]:
         if fmt != "json":
             nxt.append(f"f={fmt}")
         links.append({"rel": "next", "type": GEOJSON if fmt == "json" else "text/html",
-                      "title": "Next page", "href": f"{c.url(path)}?{'&'.join(nxt)}"})
+                      "title": "Next page", "href": f"{base}?{'&'.join(nxt)}"})
     return links
 
 
